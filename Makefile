@@ -1,0 +1,67 @@
+# Pogo WebSocket. `make run` serves Caddyfile.example; `make test` runs every suite.
+# Whatever a fresh machine lacks (npm packages, Go modules, Debian packages) is installed here.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+GO ?= go
+
+ENGINE_WASM := host-go/engine/engine.wasm
+ENGINE_SRC := $(shell find assembly -name '*.ts' -not -path '*/__tests__/*') asconfig.json
+GO_SRC := $(shell find host-go -name '*.go' -not -path 'host-go/frankenphp/*') host-go/go.mod host-go/go.sum
+NODE_STAMP := node_modules/.package-lock.json
+
+.PHONY: all build engine engine-check run test test-engine test-go test-e2e bench lint clean
+
+all: build
+
+## Dependencies ##############################################################
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+## Build #####################################################################
+
+# The engine is committed so that `xcaddy build --with` works without npm;
+# `engine-check` proves the committed file is what the sources build.
+engine: $(ENGINE_WASM)
+
+$(ENGINE_WASM): $(ENGINE_SRC) | $(NODE_STAMP)
+	npx asc --config asconfig.json --target release
+
+engine-check: $(NODE_STAMP)
+	@tmp=$$(mktemp -d) && npx asc --config asconfig.json --target release --outFile $$tmp/engine.wasm && \
+	if cmp -s $$tmp/engine.wasm $(ENGINE_WASM); then echo "engine.wasm matches its sources"; \
+	else echo "$(ENGINE_WASM) is stale: run 'make engine' and commit it"; exit 1; fi
+
+build: bin/caddy
+
+bin/caddy: $(ENGINE_WASM) $(GO_SRC)
+	cd host-go && CGO_ENABLED=0 $(GO) build -o ../bin/caddy ./cmd/caddy
+
+run: build
+	bin/caddy run --config Caddyfile.example --adapter caddyfile
+
+## Tests #####################################################################
+
+test: engine-check test-engine test-go test-e2e
+
+test-engine: $(NODE_STAMP)
+	scripts/test-engine.sh
+
+test-go: $(ENGINE_WASM)
+	cd host-go && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+test-e2e: build $(NODE_STAMP)
+	node --test --test-concurrency=1 tests/
+
+lint:
+	cd host-go && test -z "$$(gofmt -l .)" && $(GO) vet ./... && $(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+
+## Benchmarks (never part of `make test`) ####################################
+
+bench: build
+	$(MAKE) -C bench
+
+clean:
+	rm -rf bin build

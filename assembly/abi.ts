@@ -1,0 +1,53 @@
+// The engine ABI: event kinds, action kinds and app option ids.
+// Mirrored by host-go/engine/abi.go; assembly/README.md documents the records.
+
+/** Events, host to engine. */
+export const enum Event {
+  App = 1,
+  Open = 2,
+  Message = 3,
+  Closed = 4,
+  Activity = 5,
+  TooLarge = 6,
+  Http = 7,
+  Tick = 8,
+  Publish = 9,
+  Shutdown = 10,
+}
+
+/** Actions, engine to host. */
+export const enum Action {
+  Send = 1,
+  Broadcast = 2,
+  Close = 3,
+  HttpResponse = 4,
+  PublishResult = 5,
+}
+
+/** Per-app options carried by an `App` event, each a u32. */
+export const enum Option {
+  /** Seconds a client may stay silent before it pings (sent in the handshake). */
+  ActivityTimeout = 1,
+  /** Largest incoming WebSocket message, bytes. */
+  MaxMessageSize = 2,
+  /** Largest HTTP event `data`, bytes. */
+  MaxEventPayload = 3,
+  /** Members per presence channel. */
+  MaxPresenceMembers = 4,
+  /** Bytes of one member's `user_info`. */
+  MaxPresenceUserInfo = 5,
+  /** 1: accept `client-` events on private and presence channels. */
+  ClientEvents = 6,
+  /** Client events per second per connection. */
+  ClientEventRate = 7,
+  /** 1: send `pusher_internal:subscription_count`. */
+  SubscriptionCount = 8,
+  /** Milliseconds a connection may stay without sign-in or private subscription (0: off). */
+  UserAuthTimeout = 9,
+  /** Milliseconds a cache channel keeps its last event. */
+  CacheTtl = 10,
+  /** Milliseconds of silence before the server pings. */
+  PingPeriod = 11,
+  /** Milliseconds of silence before the connection is closed with 4201. */
+  PongWait = 12,
+}

@@ -1,0 +1,124 @@
+// A hash map keyed by byte strings (channel names, user ids). Lookups take a
+// pointer and a length straight from the message being handled, so the hot
+// path neither decodes UTF-8 into an AssemblyScript string nor allocates.
+// Open addressing with linear probing and backward-shift deletion.
+
+// @ts-ignore: decorator
+@inline const EMPTY: u32 = 0;
+
+/** FNV-1a over `len` bytes at `ptr`, never 0 (0 marks an empty slot). */
+export function hashBytes(ptr: usize, len: usize): u32 {
+  let h: u32 = 2166136261;
+  for (let i: usize = 0; i < len; i++) {
+    h = (h ^ <u32>load<u8>(ptr + i)) * 16777619;
+  }
+  return h | 1;
+}
+
+/** Compares `len` bytes at `ptr` with the bytes of `key`. */
+// @ts-ignore: decorator
+@inline export function bytesEqual(key: ArrayBuffer, ptr: usize, len: usize): bool {
+  return <usize>key.byteLength == len && memory.compare(changetype<usize>(key), ptr, len) == 0;
+}
+
+/** Copies `len` bytes at `ptr` into a new ArrayBuffer. */
+export function copyBytes(ptr: usize, len: usize): ArrayBuffer {
+  const b = new ArrayBuffer(<i32>len);
+  memory.copy(changetype<usize>(b), ptr, len);
+  return b;
+}
+
+export class ByteMap<V> {
+  private hashes: StaticArray<u32> = new StaticArray<u32>(16);
+  private keys: StaticArray<ArrayBuffer | null> = new StaticArray<ArrayBuffer | null>(16);
+  private vals: StaticArray<V | null> = new StaticArray<V | null>(16);
+  private mask: u32 = 15;
+  size: i32 = 0;
+
+  private slot(ptr: usize, len: usize, h: u32): u32 {
+    let i = h & this.mask;
+    while (true) {
+      const sh = unchecked(this.hashes[i]);
+      if (sh == EMPTY) return i;
+      if (sh == h && bytesEqual(changetype<ArrayBuffer>(unchecked(this.keys[i])), ptr, len)) return i;
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  /** Returns the value stored under the bytes at `ptr`, or null. */
+  get(ptr: usize, len: usize): V | null {
+    const i = this.slot(ptr, len, hashBytes(ptr, len));
+    return unchecked(this.hashes[i]) == EMPTY ? null : unchecked(this.vals[i]);
+  }
+
+  /** Stores `value` under a copy of the bytes at `ptr`; returns the stored key. */
+  set(ptr: usize, len: usize, value: V): ArrayBuffer {
+    if (<u32>(this.size + 1) * 4 > (this.mask + 1) * 3) this.rehash((this.mask + 1) << 1);
+    const h = hashBytes(ptr, len);
+    const i = this.slot(ptr, len, h);
+    if (unchecked(this.hashes[i]) == EMPTY) {
+      unchecked((this.hashes[i] = h));
+      unchecked((this.keys[i] = copyBytes(ptr, len)));
+      this.size++;
+    }
+    unchecked((this.vals[i] = value));
+    return changetype<ArrayBuffer>(unchecked(this.keys[i]));
+  }
+
+  /** Removes the entry for the bytes at `ptr`; returns whether it existed. */
+  delete(ptr: usize, len: usize): bool {
+    let i = this.slot(ptr, len, hashBytes(ptr, len));
+    if (unchecked(this.hashes[i]) == EMPTY) return false;
+    // Backward-shift deletion keeps every probe chain unbroken without tombstones.
+    let j = i;
+    while (true) {
+      j = (j + 1) & this.mask;
+      const hj = unchecked(this.hashes[j]);
+      if (hj == EMPTY) break;
+      const home = hj & this.mask;
+      const between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+      if (between) continue;
+      unchecked((this.hashes[i] = hj));
+      unchecked((this.keys[i] = unchecked(this.keys[j])));
+      unchecked((this.vals[i] = unchecked(this.vals[j])));
+      i = j;
+    }
+    unchecked((this.hashes[i] = EMPTY));
+    unchecked((this.keys[i] = null));
+    unchecked((this.vals[i] = null));
+    this.size--;
+    return true;
+  }
+
+  /** Number of slots; iterate with `keyAt`/`valueAt`, skipping nulls. */
+  get capacity(): i32 {
+    return <i32>this.mask + 1;
+  }
+
+  @inline keyAt(i: i32): ArrayBuffer | null {
+    return unchecked(this.keys[i]);
+  }
+
+  @inline valueAt(i: i32): V | null {
+    return unchecked(this.vals[i]);
+  }
+
+  private rehash(cap: u32): void {
+    const hashes = this.hashes;
+    const keys = this.keys;
+    const vals = this.vals;
+    this.hashes = new StaticArray<u32>(<i32>cap);
+    this.keys = new StaticArray<ArrayBuffer | null>(<i32>cap);
+    this.vals = new StaticArray<V | null>(<i32>cap);
+    this.mask = cap - 1;
+    for (let k = 0, n = hashes.length; k < n; k++) {
+      const h = unchecked(hashes[k]);
+      if (h == EMPTY) continue;
+      let i = h & this.mask;
+      while (unchecked(this.hashes[i]) != EMPTY) i = (i + 1) & this.mask;
+      unchecked((this.hashes[i] = h));
+      unchecked((this.keys[i] = unchecked(keys[k])));
+      unchecked((this.vals[i] = unchecked(vals[k])));
+    }
+  }
+}

@@ -1,0 +1,110 @@
+// A channel, its subscribers and, for presence channels, its members.
+// Subscriber ids are kept in one contiguous u32 array so that a broadcast
+// hands the host the whole list with a single memory copy.
+
+import { ByteMap } from "./bytemap";
+
+export const enum ChannelType {
+  Public = 0,
+  Private = 1,
+  Encrypted = 2,
+  Presence = 3,
+  /** `#server-to-user-<id>`: only connections signed in as that user. */
+  User = 4,
+}
+
+/** A growable array of connection ids in unmanaged memory. */
+export class ConnIds {
+  ptr: usize = heap.alloc(16);
+  count: u32 = 0;
+  private cap: u32 = 4;
+
+  push(id: u32): u32 {
+    if (this.count == this.cap) {
+      this.cap <<= 1;
+      this.ptr = heap.realloc(this.ptr, <usize>this.cap << 2);
+    }
+    store<u32>(this.ptr + (<usize>this.count << 2), id);
+    return this.count++;
+  }
+
+  /** Removes the id at `index` by moving the last id into its place. */
+  @inline swapRemove(index: u32): void {
+    this.count--;
+    store<u32>(this.ptr + (<usize>index << 2), load<u32>(this.ptr + (<usize>this.count << 2)));
+  }
+
+  /** Frees the unmanaged array; the object must not be used afterwards. */
+  free(): void {
+    heap.free(this.ptr);
+    this.count = 0;
+    this.cap = 0;
+  }
+}
+
+/** One user in a presence channel, shared by all of that user's connections. */
+export class Member {
+  constructor(
+    /** The user id as a hash key: a string's raw content, or a number's text. */
+    public key: ArrayBuffer,
+    /** `user_id` exactly as the auth endpoint sent it (number or string JSON). */
+    public idJson: ArrayBuffer,
+    /** `user_info` JSON text, or empty when absent. */
+    public info: ArrayBuffer,
+  ) {}
+  connections: i32 = 0;
+}
+
+export class Channel {
+  subscribers: ConnIds = new ConnIds();
+  /** Parallel to `subscribers`: the subscription at the same index. */
+  subscriptions: Array<Subscription> = [];
+  /** Presence channels only. */
+  members: ByteMap<Member> | null = null;
+  /** Cache channels: the JSON text of the last event, and when it was set. */
+  cached: ArrayBuffer | null = null;
+  cachedAt: u64 = 0;
+  /** Where the escaped `data` string sits inside `cached`. */
+  cachedDataOffset: u32 = 0;
+  cachedDataLen: u32 = 0;
+  /** Subscription-count throttling. */
+  countSentAt: u64 = 0;
+  countPending: bool = false;
+
+  constructor(public name: ArrayBuffer, public type: ChannelType, public cache: bool) {
+    if (type == ChannelType.Presence) this.members = new ByteMap<Member>();
+  }
+
+  @inline get subscriptionCount(): u32 {
+    return this.subscribers.count;
+  }
+
+  @inline get userCount(): i32 {
+    const m = this.members;
+    return m ? m.size : 0;
+  }
+
+  add(sub: Subscription): void {
+    sub.index = this.subscribers.push(sub.conn);
+    this.subscriptions.push(sub);
+  }
+
+  remove(sub: Subscription): void {
+    const i = sub.index;
+    const last = this.subscriptions.length - 1;
+    this.subscribers.swapRemove(<u32>i);
+    if (i != last) {
+      const moved = unchecked(this.subscriptions[last]);
+      moved.index = i;
+      unchecked((this.subscriptions[i] = moved));
+    }
+    this.subscriptions.pop();
+  }
+}
+
+/** A connection's membership of one channel. */
+export class Subscription {
+  index: i32 = 0;
+  member: Member | null = null;
+  constructor(public channel: Channel, public conn: u32) {}
+}

@@ -1,0 +1,81 @@
+// A growable byte buffer in unmanaged memory: the output batch and scratch
+// space for JSON are written here with explicit lengths and no per-write
+// allocation. It grows by doubling and never shrinks.
+
+export class ByteBuffer {
+  ptr: usize;
+  len: u32 = 0;
+  cap: u32;
+
+  constructor(initial: u32 = 4096) {
+    this.cap = initial;
+    this.ptr = heap.alloc(<usize>initial);
+  }
+
+  /** Makes room for `n` more bytes and returns the write position. */
+  @inline ensure(n: u32): usize {
+    const need = this.len + n;
+    if (need > this.cap) this.grow(need);
+    return this.ptr + <usize>this.len;
+  }
+
+  grow(need: u32): void {
+    let cap = this.cap << 1;
+    while (cap < need) cap <<= 1;
+    this.ptr = heap.realloc(this.ptr, <usize>cap);
+    this.cap = cap;
+  }
+
+  @inline reset(): void {
+    this.len = 0;
+  }
+
+  @inline byte(b: u8): void {
+    const p = this.ensure(1);
+    store<u8>(p, b);
+    this.len += 1;
+  }
+
+  @inline u16(v: u16): void {
+    const p = this.ensure(2);
+    store<u16>(p, v);
+    this.len += 2;
+  }
+
+  @inline u32(v: u32): void {
+    const p = this.ensure(4);
+    store<u32>(p, v);
+    this.len += 4;
+  }
+
+  /** Appends `n` bytes from `src`. */
+  @inline bytes(src: usize, n: u32): void {
+    const p = this.ensure(n);
+    memory.copy(p, src, <usize>n);
+    this.len += n;
+  }
+
+  /** Appends an ASCII string literal, one byte per character. */
+  ascii(s: string): void {
+    const n = <u32>s.length;
+    const p = this.ensure(n);
+    const src = changetype<usize>(s);
+    for (let i: usize = 0; i < <usize>n; i++) {
+      store<u8>(p + i, <u8>load<u16>(src + (i << 1)));
+    }
+    this.len += n;
+  }
+
+  /** Appends the decimal form of `v`. */
+  decimal(v: u64): void {
+    const p = this.ensure(20);
+    let digits = 1;
+    for (let t = v; t >= 10; t /= 10) digits++;
+    let q = v;
+    for (let i = digits - 1; i >= 0; i--) {
+      store<u8>(p + <usize>i, <u8>(48 + q % 10));
+      q /= 10;
+    }
+    this.len += <u32>digits;
+  }
+}

@@ -1,0 +1,111 @@
+// The action batch the engine hands back to the host, and WebSocket framing.
+// Protocol code writes a message's JSON into `text`, then calls one of the
+// emitters below, which frames it (server frames are unmasked, RFC 6455 §5.2)
+// and appends one action record. A broadcast is framed once, whatever the
+// number of recipients.
+
+import { Action } from "../abi";
+import { ByteBuffer } from "./buffer";
+
+/** The action batch being built by the current `process` call. */
+export const out = new ByteBuffer(1 << 16);
+
+/** Scratch for the JSON text of the message being built. */
+export const text = new ByteBuffer(1 << 12);
+
+// @ts-ignore: decorator
+@inline const OP_TEXT: u8 = 0x81; // FIN + text
+// @ts-ignore: decorator
+@inline const OP_CLOSE: u8 = 0x88; // FIN + close
+
+// @ts-ignore: decorator
+@inline function headerSize(n: u32): u32 {
+  return n < 126 ? 2 : n < 65536 ? 4 : 10;
+}
+
+function writeFrame(opcode: u8, src: usize, n: u32): void {
+  const p = out.ensure(headerSize(n) + n);
+  store<u8>(p, opcode);
+  let h: usize = 2;
+  if (n < 126) {
+    store<u8>(p, <u8>n, 1);
+  } else if (n < 65536) {
+    store<u8>(p, 126, 1);
+    store<u16>(p, bswap<u16>(<u16>n), 2);
+    h = 4;
+  } else {
+    store<u8>(p, 127, 1);
+    store<u64>(p, bswap<u64>(<u64>n), 2);
+    h = 10;
+  }
+  memory.copy(p + h, src, <usize>n);
+  out.len += <u32>h + n;
+}
+
+// @ts-ignore: decorator
+@inline function record(kind: Action, id: u32, len: u32): void {
+  out.byte(<u8>kind);
+  out.u32(id);
+  out.u32(len);
+}
+
+/** Sends the message in `text` to one connection. */
+export function send(conn: u32): void {
+  record(Action.Send, conn, headerSize(text.len) + text.len);
+  writeFrame(OP_TEXT, text.ptr, text.len);
+}
+
+/**
+ * Sends the message in `text` to `count` connections whose ids are the u32s
+ * at `ids`, leaving out `exclude` (0: nobody).
+ */
+export function broadcast(ids: usize, count: u32, exclude: u32): void {
+  let n = count;
+  let skip: i32 = -1;
+  if (exclude != 0) {
+    for (let i: u32 = 0; i < count; i++) {
+      if (load<u32>(ids + (<usize>i << 2)) == exclude) {
+        skip = <i32>i;
+        n--;
+        break;
+      }
+    }
+  }
+  if (n == 0) return;
+  const frameLen = headerSize(text.len) + text.len;
+  record(Action.Broadcast, 0, 4 + frameLen + 4 + (n << 2));
+  out.u32(frameLen);
+  writeFrame(OP_TEXT, text.ptr, text.len);
+  out.u32(n);
+  if (skip < 0) {
+    out.bytes(ids, count << 2);
+  } else {
+    out.bytes(ids, <u32>skip << 2);
+    out.bytes(ids + ((<usize>skip + 1) << 2), (count - <u32>skip - 1) << 2);
+  }
+}
+
+/** Closes a connection with a close frame carrying `code` and an ASCII `reason`. */
+export function close(conn: u32, code: u16, reason: string): void {
+  const n = 2 + <u32>reason.length;
+  record(Action.Close, conn, headerSize(n) + n);
+  const p = out.ensure(2 + n);
+  store<u8>(p, OP_CLOSE);
+  store<u8>(p, <u8>n, 1);
+  store<u16>(p, bswap<u16>(code), 2);
+  out.len += 4;
+  out.ascii(reason);
+}
+
+/** Answers HTTP request `req` with `status` and the JSON body in `text`. */
+export function httpResponse(req: u32, status: u16): void {
+  record(Action.HttpResponse, req, 2 + text.len);
+  out.u16(status);
+  out.bytes(text.ptr, text.len);
+}
+
+/** Reports the outcome of a native publish. */
+export function publishResult(code: u32): void {
+  record(Action.PublishResult, 0, 4);
+  out.u32(code);
+}

@@ -1,0 +1,462 @@
+// A strict (RFC 8259), non-allocating JSON scanner over UTF-8 bytes in linear
+// memory. It validates and records spans, it never builds values: protocol
+// code reads the few fields it needs and copies the rest verbatim. Malformed
+// input of any kind yields `false`, never a trap, because a trap would fail
+// the whole batch of events being processed.
+//
+// - Nesting deeper than MAX_DEPTH objects and arrays is rejected.
+// - Lone surrogates in \u escapes are rejected (they have no UTF-8 form), so
+//   every string that scans also unescapes.
+// - UTF-8 is not validated: the host has done that.
+
+import { CharCode } from "./chars";
+
+export const enum JsonType {
+  None = 0,
+  String,
+  Number,
+  Object,
+  Array,
+  True,
+  False,
+  Null,
+}
+
+/** Deepest nesting of objects and arrays accepted, the outermost included. */
+// @ts-ignore: decorator
+@inline export const MAX_DEPTH = 32;
+
+// Scan functions return the position just past what they consumed, or FAIL.
+// A value is never empty, so 0 is never the end of one.
+// @ts-ignore: decorator
+@inline const FAIL: usize = 0;
+
+// Bits 9, 10, 13 and 32: tab, line feed, carriage return and space.
+// @ts-ignore: decorator
+@inline const WHITESPACE: u64 = 0x1_0000_2600;
+
+// Literals as little-endian u32 loads: "true", "null" and the "alse" of "false".
+// @ts-ignore: decorator
+@inline const TRUE: u32 = 0x65757274;
+// @ts-ignore: decorator
+@inline const NULL: u32 = 0x6C6C756E;
+// @ts-ignore: decorator
+@inline const ALSE: u32 = 0x65736C61;
+
+// Side results, kept out of the return values so that those stay positions:
+// whether the last string scanned held a backslash, and the code point of the
+// last escape read.
+let sawEscape = false;
+let escapeCode: u32 = 0;
+
+// @ts-ignore: decorator
+@inline function skipSpace(p: usize, end: usize): usize {
+  while (p < end) {
+    const c = <i32>load<u8>(p);
+    if (c > CharCode.SPACE || !((<u64>1 << <u64>c) & WHITESPACE)) break;
+    p++;
+  }
+  return p;
+}
+
+// @ts-ignore: decorator
+@inline function typeOf(c: u32): JsonType {
+  switch (c) {
+    case CharCode.QUOTE: return JsonType.String;
+    case CharCode.LBRACE: return JsonType.Object;
+    case CharCode.LBRACKET: return JsonType.Array;
+    case CharCode.t: return JsonType.True;
+    case CharCode.f: return JsonType.False;
+    case CharCode.n: return JsonType.Null;
+    case CharCode.MINUS: return JsonType.Number;
+  }
+  return c - CharCode._0 < 10 ? JsonType.Number : JsonType.None;
+}
+
+// @ts-ignore: decorator
+@inline function hexValue(c: u32): i32 {
+  if (c - CharCode._0 < 10) return <i32>(c - CharCode._0);
+  c = (c | 0x20) - CharCode.a; // folds A-F onto a-f
+  return c < 6 ? <i32>c + 10 : -1;
+}
+
+/** Reads four hex digits; negative if any is not one. */
+function readHex4(p: usize, end: usize): i32 {
+  if (p + 4 > end) return -1;
+  return (
+    (hexValue(load<u8>(p)) << 12) |
+    (hexValue(load<u8>(p, 1)) << 8) |
+    (hexValue(load<u8>(p, 2)) << 4) |
+    hexValue(load<u8>(p, 3))
+  );
+}
+
+/** Reads the escape after a backslash at `p` into `escapeCode`. */
+function readEscape(p: usize, end: usize): usize {
+  if (p >= end) return FAIL;
+  let c = <u32>load<u8>(p);
+  switch (c) {
+    case CharCode.QUOTE:
+    case CharCode.BACKSLASH:
+    case CharCode.SLASH: break;
+    case CharCode.b: { c = 0x08; break; }
+    case CharCode.f: { c = 0x0C; break; }
+    case CharCode.n: { c = CharCode.LF; break; }
+    case CharCode.r: { c = CharCode.CR; break; }
+    case CharCode.t: { c = CharCode.TAB; break; }
+    case CharCode.u: {
+      const code = readHex4(p + 1, end);
+      if (code < 0) return FAIL;
+      p += 5;
+      if (<u32>code - 0xD800 >= 0x800) {
+        escapeCode = code;
+        return p;
+      }
+      // A surrogate must be a high one followed by an escaped low one.
+      if (code >= 0xDC00 || p + 6 > end || load<u16>(p) != 0x755C) return FAIL; // "\u"
+      const low = readHex4(p + 2, end);
+      if (<u32>low - 0xDC00 >= 0x400) return FAIL;
+      escapeCode = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+      return p + 6;
+    }
+    default: return FAIL;
+  }
+  escapeCode = c;
+  return p + 1;
+}
+
+/** Skips a string whose opening quote is before `p`; sets `sawEscape`. */
+function skipString(p: usize, end: usize): usize {
+  let escaped = false;
+  while (p < end) {
+    const c = <i32>load<u8>(p++);
+    if (c != CharCode.QUOTE && c != CharCode.BACKSLASH && c >= CharCode.SPACE) continue;
+    if (c == CharCode.QUOTE) {
+      sawEscape = escaped;
+      return p;
+    }
+    if (c != CharCode.BACKSLASH) return FAIL; // a raw control character
+    escaped = true;
+    p = readEscape(p, end);
+    if (!p) return FAIL;
+  }
+  return FAIL;
+}
+
+// @ts-ignore: decorator
+@inline function skipDigits(p: usize, end: usize): usize {
+  while (p < end && <u32>load<u8>(p) - CharCode._0 < 10) p++;
+  return p;
+}
+
+/** Skips a number starting at `p < end`; the caller rejects what follows it. */
+function skipNumber(p: usize, end: usize): usize {
+  if (load<u8>(p) == CharCode.MINUS) p++;
+  if (p >= end) return FAIL;
+  const first = <u32>load<u8>(p++);
+  if (first != CharCode._0) {
+    if (first - CharCode._0 >= 10) return FAIL;
+    p = skipDigits(p, end);
+  }
+  if (p < end && load<u8>(p) == CharCode.DOT) {
+    const q = skipDigits(++p, end);
+    if (q == p) return FAIL;
+    p = q;
+  }
+  if (p < end && (load<u8>(p) | 0x20) == CharCode.e) {
+    if (++p < end && (load<u8>(p) == CharCode.PLUS || load<u8>(p) == CharCode.MINUS)) p++;
+    const q = skipDigits(p, end);
+    if (q == p) return FAIL;
+    p = q;
+  }
+  return p;
+}
+
+// @ts-ignore: decorator
+@inline function skipWord(p: usize, end: usize, word: u32): usize {
+  return p + 4 <= end && load<u32>(p) == word ? p + 4 : FAIL;
+}
+
+/** Skips one value starting at `p`, inside `depth` containers. */
+function skipValue(p: usize, end: usize, depth: i32): usize {
+  if (p >= end) return FAIL;
+  switch (typeOf(load<u8>(p))) {
+    case JsonType.String: return skipString(p + 1, end);
+    case JsonType.Number: return skipNumber(p, end);
+    case JsonType.Object: return scanObject(p + 1, end, depth + 1, null);
+    case JsonType.Array: return scanArray(p + 1, end, depth + 1);
+    case JsonType.True: return skipWord(p, end, TRUE);
+    case JsonType.False: return skipWord(p + 1, end, ALSE);
+    case JsonType.Null: return skipWord(p, end, NULL);
+  }
+  return FAIL;
+}
+
+/** Skips an array's elements and closing bracket; `p` is past the `[`. */
+function scanArray(p: usize, end: usize, depth: i32): usize {
+  if (depth > MAX_DEPTH) return FAIL;
+  p = skipSpace(p, end);
+  if (p < end && load<u8>(p) == CharCode.RBRACKET) return p + 1;
+  while (true) {
+    p = skipValue(p, end, depth);
+    if (!p) return FAIL;
+    p = skipSpace(p, end);
+    if (p >= end) return FAIL;
+    const c = load<u8>(p++);
+    if (c == CharCode.RBRACKET) return p;
+    if (c != CharCode.COMMA) return FAIL;
+    p = skipSpace(p, end);
+  }
+}
+
+/**
+ * Skips an object's members and closing brace; `p` is past the `{`. Members
+ * are recorded into `sink` if there is one.
+ */
+function scanObject(p: usize, end: usize, depth: i32, sink: ObjectScanner | null): usize {
+  if (depth > MAX_DEPTH) return FAIL;
+  p = skipSpace(p, end);
+  if (p < end && load<u8>(p) == CharCode.RBRACE) return p + 1;
+  while (true) {
+    if (p >= end || load<u8>(p) != CharCode.QUOTE) return FAIL;
+    const key = p + 1;
+    p = skipString(key, end);
+    if (!p) return FAIL;
+    const keyLen = p - 1 - key;
+    p = skipSpace(p, end);
+    if (p >= end || load<u8>(p) != CharCode.COLON) return FAIL;
+    const value = skipSpace(p + 1, end);
+    p = skipValue(value, end, depth);
+    if (!p) return FAIL;
+    if (sink) sink.add(key, keyLen, value, p);
+    p = skipSpace(p, end);
+    if (p >= end) return FAIL;
+    const c = load<u8>(p++);
+    if (c == CharCode.RBRACE) return p;
+    if (c != CharCode.COMMA) return FAIL;
+    p = skipSpace(p, end);
+  }
+}
+
+/** Whether `ptr[0..len)` is exactly one JSON value, whitespace around allowed. */
+export function validateValue(ptr: usize, len: usize): bool {
+  const end = ptr + len;
+  const p = skipValue(skipSpace(ptr, end), end, 0);
+  return p != FAIL && skipSpace(p, end) == end;
+}
+
+/**
+ * The top-level members of one JSON object. Allocate once and reuse: `scan`
+ * does not allocate. Keys are raw bytes between the quotes. String values span
+ * the raw, still escaped bytes between the quotes; other values span their
+ * full text. Accessors given an index outside `0..count` (such as the -1 of
+ * a failed `find`) return `None` or 0.
+ */
+export class ObjectScanner {
+  /** Members recorded by the last `scan`; 0 if it failed. */
+  count: i32 = 0;
+  readonly capacity: i32;
+  private keyStarts: StaticArray<usize>;
+  private keyLens: StaticArray<usize>;
+  private valueStarts: StaticArray<usize>;
+  private valueLens: StaticArray<usize>;
+  private types: StaticArray<JsonType>;
+  private escapes: StaticArray<bool>;
+
+  constructor(capacity: i32 = 16) {
+    this.capacity = capacity;
+    this.keyStarts = new StaticArray<usize>(capacity);
+    this.keyLens = new StaticArray<usize>(capacity);
+    this.valueStarts = new StaticArray<usize>(capacity);
+    this.valueLens = new StaticArray<usize>(capacity);
+    this.types = new StaticArray<JsonType>(capacity);
+    this.escapes = new StaticArray<bool>(capacity);
+  }
+
+  /**
+   * Validates that `ptr[0..len)` is exactly one JSON object, whitespace around
+   * allowed, and records its members. An object with more than `capacity`
+   * members is still validated but fails.
+   */
+  scan(ptr: usize, len: usize): bool {
+    const end = ptr + len;
+    const p = skipSpace(ptr, end);
+    this.count = 0;
+    if (p < end && load<u8>(p) == CharCode.LBRACE) {
+      const q = scanObject(p + 1, end, 1, this);
+      if (q && skipSpace(q, end) == end && this.count <= this.capacity) return true;
+    }
+    this.count = 0;
+    return false;
+  }
+
+  /** Records a member for `scan`; counts it even when there is no room. */
+  add(key: usize, keyLen: usize, value: usize, valueEnd: usize): void {
+    const i = this.count++;
+    if (i >= this.capacity) return;
+    const type = typeOf(load<u8>(value));
+    let escaped = false;
+    if (type == JsonType.String) {
+      escaped = sawEscape;
+      value++;
+      valueEnd--;
+    }
+    unchecked(this.keyStarts[i] = key);
+    unchecked(this.keyLens[i] = keyLen);
+    unchecked(this.valueStarts[i] = value);
+    unchecked(this.valueLens[i] = valueEnd - value);
+    unchecked(this.types[i] = type);
+    unchecked(this.escapes[i] = escaped);
+  }
+
+  /**
+   * The index of the first member whose raw key equals `key`, or -1. `key` is
+   * an ASCII literal without backslashes, so escaped keys never match.
+   */
+  find(key: string): i32 {
+    const n = <usize>key.length;
+    const k = changetype<usize>(key);
+    for (let i = 0, count = this.count; i < count; i++) {
+      if (unchecked(this.keyLens[i]) != n) continue;
+      const s = unchecked(this.keyStarts[i]);
+      let j: usize = 0;
+      while (j < n && <u32>load<u8>(s + j) == <u32>load<u16>(k + (j << 1))) j++;
+      if (j == n) return i;
+    }
+    return -1;
+  }
+
+  type(i: i32): JsonType {
+    return <u32>i < <u32>this.count ? unchecked(this.types[i]) : JsonType.None;
+  }
+
+  keyStart(i: i32): usize {
+    return <u32>i < <u32>this.count ? unchecked(this.keyStarts[i]) : 0;
+  }
+
+  keyLen(i: i32): usize {
+    return <u32>i < <u32>this.count ? unchecked(this.keyLens[i]) : 0;
+  }
+
+  valueStart(i: i32): usize {
+    return <u32>i < <u32>this.count ? unchecked(this.valueStarts[i]) : 0;
+  }
+
+  valueLen(i: i32): usize {
+    return <u32>i < <u32>this.count ? unchecked(this.valueLens[i]) : 0;
+  }
+
+  /** Whether string member `i` contains escapes (needs `unescapeString`). */
+  valueEscaped(i: i32): bool {
+    return <u32>i < <u32>this.count ? unchecked(this.escapes[i]) : false;
+  }
+}
+
+/**
+ * Iterates the elements of one JSON array. Allocate once and reuse: `begin`
+ * validates the whole array, then each `next` moves to the following element
+ * and sets `type`, `start`, `len` and `escaped` (spans as in ObjectScanner).
+ */
+export class ArrayScanner {
+  type: JsonType = JsonType.None;
+  start: usize = 0;
+  len: usize = 0;
+  escaped: bool = false;
+  private pos: usize = 0;
+  private end: usize = 0;
+
+  /** Validates that `ptr[0..len)` is exactly one JSON array, whitespace around allowed. */
+  begin(ptr: usize, len: usize): bool {
+    const end = ptr + len;
+    const p = skipSpace(ptr, end);
+    this.pos = this.end = 0;
+    this.type = JsonType.None;
+    if (p >= end || load<u8>(p) != CharCode.LBRACKET) return false;
+    const q = skipValue(p, end, 0);
+    if (!q || skipSpace(q, end) != end) return false;
+    this.pos = p + 1;
+    this.end = q - 1; // the closing bracket
+    return true;
+  }
+
+  /** Moves to the next element; false after the last one. */
+  next(): bool {
+    const end = this.end;
+    let p = skipSpace(this.pos, end);
+    if (p < end && load<u8>(p) == CharCode.COMMA) p = skipSpace(p + 1, end);
+    let q = skipValue(p, end, 1);
+    if (!q) {
+      this.pos = end;
+      this.type = JsonType.None;
+      this.start = this.len = 0;
+      this.escaped = false;
+      return false;
+    }
+    this.pos = q;
+    const type = typeOf(load<u8>(p));
+    let escaped = false;
+    if (type == JsonType.String) {
+      escaped = sawEscape;
+      p++;
+      q--;
+    }
+    this.type = type;
+    this.start = p;
+    this.len = q - p;
+    this.escaped = escaped;
+    return true;
+  }
+}
+
+/** Encodes a code point as UTF-8 at `dst`; returns the position after it. */
+// @ts-ignore: decorator
+@inline function writeUtf8(dst: usize, c: u32): usize {
+  if (c < 0x80) {
+    store<u8>(dst, c);
+    return dst + 1;
+  }
+  if (c < 0x800) {
+    store<u8>(dst, 0xC0 | (c >> 6));
+    store<u8>(dst, 0x80 | (c & 0x3F), 1);
+    return dst + 2;
+  }
+  if (c < 0x10000) {
+    store<u8>(dst, 0xE0 | (c >> 12));
+    store<u8>(dst, 0x80 | ((c >> 6) & 0x3F), 1);
+    store<u8>(dst, 0x80 | (c & 0x3F), 2);
+    return dst + 3;
+  }
+  store<u8>(dst, 0xF0 | (c >> 18));
+  store<u8>(dst, 0x80 | ((c >> 12) & 0x3F), 1);
+  store<u8>(dst, 0x80 | ((c >> 6) & 0x3F), 2);
+  store<u8>(dst, 0x80 | (c & 0x3F), 3);
+  return dst + 4;
+}
+
+/**
+ * Decodes the raw content of a JSON string (between the quotes) into UTF-8 at
+ * `dst`, which may be `src` itself: the output is never longer than the
+ * input. Returns the decoded length, or -1 on a malformed escape or a lone
+ * surrogate. Bytes other than escapes are copied as they are.
+ */
+export function unescapeString(src: usize, len: usize, dst: usize): i32 {
+  const end = src + len;
+  let out = dst;
+  let run = src;
+  let p = src;
+  while (p < end) {
+    if (load<u8>(p) != CharCode.BACKSLASH) {
+      p++;
+      continue;
+    }
+    const n = p - run;
+    memory.copy(out, run, n);
+    p = readEscape(p + 1, end);
+    if (!p) return -1;
+    out = writeUtf8(out + n, escapeCode);
+    run = p;
+  }
+  const n = end - run;
+  memory.copy(out, run, n);
+  return <i32>(out + n - dst);
+}

@@ -1,0 +1,123 @@
+// Applications: credentials, limits and the state each one owns. Apps never
+// see each other's channels or users.
+
+import { Option } from "../abi";
+import { ByteMap, bytesEqual, copyBytes } from "../channels/bytemap";
+import { Channel, ConnIds } from "../channels/channel";
+import { HmacKey } from "../crypto/hmac";
+
+/** A signed-in user and the connections signed in as that user. */
+export class User {
+  connections: ConnIds = new ConnIds();
+  constructor(public id: ArrayBuffer) {}
+}
+
+export class App {
+  id: ArrayBuffer;
+  key: ArrayBuffer;
+  secret: ArrayBuffer;
+  /** HMAC-SHA256 keyed by the secret, midstates computed once. */
+  hmac: HmacKey;
+
+  activityTimeout: u32 = 0; // seconds; 0: derived from pingPeriod
+  maxMessageSize: u32 = 10240;
+  maxEventPayload: u32 = 10240;
+  maxPresenceMembers: u32 = 100;
+  maxPresenceUserInfo: u32 = 2048;
+  clientEvents: bool = true;
+  clientEventRate: u32 = 10;
+  subscriptionCount: bool = false;
+  userAuthTimeout: u32 = 0;
+  cacheTtl: u32 = 30 * 60 * 1000;
+  pingPeriod: u32 = 54000;
+  pongWait: u32 = 60000;
+
+  channels: ByteMap<Channel> = new ByteMap<Channel>();
+  users: ByteMap<User> = new ByteMap<User>();
+  /** Watched user id → ids of the connections whose watchlist names it. */
+  watchers: ByteMap<Array<u32>> = new ByteMap<Array<u32>>();
+  connections: i32 = 0;
+
+  constructor(id: ArrayBuffer, key: ArrayBuffer, secret: ArrayBuffer) {
+    this.id = id;
+    this.key = key;
+    this.secret = secret;
+    this.hmac = new HmacKey(changetype<usize>(secret), <usize>secret.byteLength);
+  }
+
+  /** Seconds announced in `pusher:connection_established`. */
+  get handshakeActivityTimeout(): u32 {
+    if (this.activityTimeout != 0) return this.activityTimeout;
+    const s = this.pingPeriod / 1000;
+    return s > 0 ? s : 1;
+  }
+
+  setOption(option: u16, value: u32): void {
+    switch (option) {
+      case Option.ActivityTimeout: this.activityTimeout = value; break;
+      case Option.MaxMessageSize: this.maxMessageSize = value; break;
+      case Option.MaxEventPayload: this.maxEventPayload = value; break;
+      case Option.MaxPresenceMembers: this.maxPresenceMembers = value; break;
+      case Option.MaxPresenceUserInfo: this.maxPresenceUserInfo = value; break;
+      case Option.ClientEvents: this.clientEvents = value != 0; break;
+      case Option.ClientEventRate: this.clientEventRate = value; break;
+      case Option.SubscriptionCount: this.subscriptionCount = value != 0; break;
+      case Option.UserAuthTimeout: this.userAuthTimeout = value; break;
+      case Option.CacheTtl: this.cacheTtl = value; break;
+      case Option.PingPeriod: this.pingPeriod = value; break;
+      case Option.PongWait: this.pongWait = value; break;
+    }
+  }
+}
+
+/** Every configured app, by index. */
+export const apps: Array<App> = [];
+
+/**
+ * Reads an app record (see assembly/README.md) and installs it at `index`,
+ * replacing any app there. Returns false for a malformed record.
+ */
+export function configureApp(index: u32, ptr: usize, len: usize): bool {
+  const end = ptr + len;
+  let p = ptr;
+  if (p + 2 > end) return false;
+  const idLen = <usize>load<u16>(p);
+  const id = p + 2;
+  p = id + idLen;
+  if (p + 2 > end) return false;
+  const keyLen = <usize>load<u16>(p);
+  const key = p + 2;
+  p = key + keyLen;
+  if (p + 2 > end) return false;
+  const secretLen = <usize>load<u16>(p);
+  const secret = p + 2;
+  p = secret + secretLen;
+  if (p + 2 > end) return false;
+  const count = <usize>load<u16>(p);
+  p += 2;
+  if (p + count * 6 > end) return false;
+  const app = new App(copyBytes(id, idLen), copyBytes(key, keyLen), copyBytes(secret, secretLen));
+  for (let i: usize = 0; i < count; i++) {
+    app.setOption(load<u16>(p), load<u32>(p, 2));
+    p += 6;
+  }
+  while (<u32>apps.length <= index) apps.push(app);
+  apps[index] = app;
+  return true;
+}
+
+export function appByKey(ptr: usize, len: usize): App | null {
+  for (let i = 0, n = apps.length; i < n; i++) {
+    const app = unchecked(apps[i]);
+    if (bytesEqual(app.key, ptr, len)) return app;
+  }
+  return null;
+}
+
+export function appById(ptr: usize, len: usize): App | null {
+  for (let i = 0, n = apps.length; i < n; i++) {
+    const app = unchecked(apps[i]);
+    if (bytesEqual(app.id, ptr, len)) return app;
+  }
+  return null;
+}

@@ -1,0 +1,71 @@
+// Client events (`client-*`): relayed to the other subscribers of a private
+// or presence channel, never echoed, never cached, rate limited per connection.
+
+import { ChannelType } from "../channels/channel";
+import { broadcast, text } from "../frame/output";
+import { JsonType, ObjectScanner } from "../json/scanner";
+import { writeString } from "../json/writer";
+import { Connection } from "./connection";
+import { MAX_NAME_LENGTH } from "./names";
+import { sendError } from "./reply";
+
+/**
+ * Relays the client event in `msg` (already scanned; `e` is its `event` member).
+ */
+export function clientEvent(conn: Connection, msg: ObjectScanner, e: i32, now: u64): void {
+  const app = conn.app;
+  if (!app.clientEvents) {
+    sendError(conn.id, 4301, "Client events are disabled for this app");
+    return;
+  }
+  const nameLen = msg.valueLen(e);
+  if (nameLen > MAX_NAME_LENGTH) {
+    sendError(conn.id, 4301, "Event names are at most 200 characters");
+    return;
+  }
+  const c = msg.find("channel");
+  if (c < 0 || msg.type(c) != JsonType.String) {
+    sendError(conn.id, 4200, "Client events need a channel");
+    return;
+  }
+  const sub = conn.subscription(msg.valueStart(c), msg.valueLen(c));
+  if (!sub) {
+    sendError(conn.id, 4009, "The client is not a member of the specified channel");
+    return;
+  }
+  const channel = sub.channel;
+  if (channel.type != ChannelType.Private && channel.type != ChannelType.Presence) {
+    sendError(conn.id, 4301, "Client events are only accepted on private and presence channels");
+    return;
+  }
+  if (!conn.takeToken(now)) {
+    sendError(conn.id, 4301, "Rate limit exceeded");
+    return;
+  }
+  text.reset();
+  text.ascii('{"event":');
+  writeRawString(msg.valueStart(e), nameLen);
+  text.ascii(',"channel":');
+  writeString(text, changetype<usize>(channel.name), channel.name.byteLength);
+  text.ascii(',"data":');
+  const d = msg.find("data");
+  // Forwarded verbatim: whatever JSON the client sent is what the others get.
+  if (d < 0) text.ascii("null");
+  else if (msg.type(d) == JsonType.String) writeRawString(msg.valueStart(d), msg.valueLen(d));
+  else text.bytes(msg.valueStart(d), <u32>msg.valueLen(d));
+  const member = sub.member;
+  if (member) {
+    text.ascii(',"user_id":"');
+    text.bytes(changetype<usize>(member.key), member.key.byteLength);
+    text.byte(0x22);
+  }
+  text.byte(0x7d);
+  broadcast(channel.subscribers.ptr, channel.subscriptionCount, conn.id);
+}
+
+/** Copies a string value still escaped, with its quotes. */
+function writeRawString(ptr: usize, len: usize): void {
+  text.byte(0x22);
+  text.bytes(ptr, <u32>len);
+  text.byte(0x22);
+}

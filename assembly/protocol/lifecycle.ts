@@ -1,0 +1,98 @@
+// Connection lifecycle: open, close, liveness and shutdown.
+
+import { close, send, text } from "../frame/output";
+import { appByKey, apps } from "./app";
+import { Connection, connectionById, connections, dropConnection, putConnection } from "./connection";
+import { sendError, sendPing } from "./reply";
+import { signOut } from "./signin";
+import { flushSubscriptionCount, leave } from "./subscribe";
+
+/** A socket was upgraded on `/app/{key}`. */
+export function open(id: u32, key: usize, keyLen: usize, now: u64): void {
+  const app = appByKey(key, keyLen);
+  if (!app) {
+    sendError(id, 4001, "Application does not exist");
+    close(id, 4001, "Application does not exist");
+    return;
+  }
+  const conn = new Connection(id, app, now);
+  putConnection(conn);
+  text.reset();
+  text.ascii('{"event":"pusher:connection_established","data":"{\\"socket_id\\":');
+  text.ascii('\\"');
+  text.bytes(changetype<usize>(conn.socketId), conn.socketId.byteLength);
+  text.ascii('\\",\\"activity_timeout\\":');
+  text.decimal(app.handshakeActivityTimeout);
+  text.ascii('}"}');
+  send(id);
+}
+
+/** The socket is gone: leave every channel, sign out. */
+export function closed(id: u32, now: u64): void {
+  const conn = connectionById(id);
+  if (conn) forget(conn, now);
+}
+
+/** Sends an error, closes the socket and forgets the connection at once. */
+export function terminate(conn: Connection, code: u16, message: string, now: u64): void {
+  sendError(conn.id, code, message);
+  close(conn.id, code, message);
+  forget(conn, now);
+}
+
+function forget(conn: Connection, now: u64): void {
+  const subs = conn.subscriptions;
+  while (subs.length > 0) leave(conn, unchecked(subs[subs.length - 1]), now);
+  signOut(conn);
+  dropConnection(conn);
+}
+
+/** A WebSocket ping or pong frame: proof of life. */
+export function activity(id: u32, now: u64): void {
+  const conn = connectionById(id);
+  if (conn) {
+    conn.lastActivity = now;
+    conn.pinged = false;
+  }
+}
+
+/**
+ * Once a second: ping idle connections, close the ones that never answered
+ * (4201), close connections that stayed unauthorised too long (4009), and
+ * send subscription counts that were held back.
+ */
+export function tick(now: u64): void {
+  for (let i = 0, n = connections.length; i < n; i++) {
+    const conn = unchecked(connections[i]);
+    if (!conn) continue;
+    const app = conn.app;
+    const idle = now - conn.lastActivity;
+    if (idle >= <u64>app.pongWait) {
+      terminate(conn, 4201, "Pong reply not received in time", now);
+    } else if (idle >= <u64>app.pingPeriod && !conn.pinged) {
+      conn.pinged = true;
+      sendPing(conn.id);
+    } else if (app.userAuthTimeout != 0 && !conn.authorized && now - conn.openedAt >= <u64>app.userAuthTimeout) {
+      terminate(conn, 4009, "Connection not authorized within timeout", now);
+    }
+  }
+  for (let a = 0, n = apps.length; a < n; a++) {
+    const channels = unchecked(apps[a]).channels;
+    for (let i = 0, c = channels.capacity; i < c; i++) {
+      const channel = channels.valueAt(i);
+      if (channel && channel.countPending) flushSubscriptionCount(channel, now);
+    }
+  }
+}
+
+/** The server is stopping: 4200 tells pusher-js to reconnect at once. */
+export function shutdown(now: u64): void {
+  for (let i = 0, n = connections.length; i < n; i++) {
+    const conn = unchecked(connections[i]);
+    if (conn) {
+      close(conn.id, 4200, "Server is shutting down");
+      forget(conn, now);
+    }
+  }
+}
+

@@ -1,0 +1,58 @@
+// Messages from clients: one text frame each, dispatched on its `event`.
+
+import { JsonType, ObjectScanner } from "../json/scanner";
+import { clientEvent } from "./client_events";
+import { Connection } from "./connection";
+import { spanEquals, spanStartsWith } from "./names";
+import { sendError, sendPong } from "./reply";
+import { signin } from "./signin";
+import { subscribe, unsubscribe } from "./subscribe";
+
+const msg = new ObjectScanner();
+
+/** Handles one message; a refused message never ends the connection. */
+export function handleMessage(conn: Connection, ptr: usize, len: usize, now: u64): void {
+  conn.lastActivity = now;
+  conn.pinged = false;
+  if (<u32>len > conn.app.maxMessageSize) {
+    messageTooLarge(conn);
+    return;
+  }
+  if (!msg.scan(ptr, len)) {
+    sendError(conn.id, 4200, "Invalid message format: expected a JSON object");
+    return;
+  }
+  const e = msg.find("event");
+  if (e < 0 || msg.type(e) != JsonType.String) {
+    sendError(conn.id, 4200, "Invalid message format: the event member is missing");
+    return;
+  }
+  const name = msg.valueStart(e);
+  const nameLen = msg.valueLen(e);
+  if (spanStartsWith(name, nameLen, "client-")) {
+    clientEvent(conn, msg, e, now);
+    return;
+  }
+  if (spanEquals(name, nameLen, "pusher:ping")) {
+    sendPong(conn.id);
+    return;
+  }
+  if (spanEquals(name, nameLen, "pusher:pong")) return;
+  const d = msg.find("data");
+  const dataStart: usize = d < 0 ? 0 : msg.valueStart(d);
+  const dataLen: usize = d < 0 ? 0 : msg.valueLen(d);
+  if (spanEquals(name, nameLen, "pusher:subscribe")) {
+    subscribe(conn, dataStart, dataLen, now);
+  } else if (spanEquals(name, nameLen, "pusher:unsubscribe")) {
+    unsubscribe(conn, dataStart, dataLen, now);
+  } else if (spanEquals(name, nameLen, "pusher:signin")) {
+    signin(conn, dataStart, dataLen);
+  } else {
+    sendError(conn.id, 4200, "Invalid message format: unsupported event");
+  }
+}
+
+/** A message over the app's `max_message_size`: refused, connection kept. */
+export function messageTooLarge(conn: Connection): void {
+  sendError(conn.id, 4300, "Message exceeds max_message_size");
+}

@@ -1,0 +1,64 @@
+// Channel and event names: validation and channel types from prefixes.
+
+import { ChannelType } from "../channels/channel";
+
+/** Longest channel or event name accepted. */
+export const MAX_NAME_LENGTH: usize = 200;
+
+/** Whether the `len` bytes at `ptr` equal the ASCII literal `s`. */
+export function spanEquals(ptr: usize, len: usize, s: string): bool {
+  return len == <usize>s.length && spanStartsWith(ptr, len, s);
+}
+
+/** Whether the `len` bytes at `ptr` start with the ASCII literal `s`. */
+export function spanStartsWith(ptr: usize, len: usize, s: string): bool {
+  const n = <usize>s.length;
+  if (len < n) return false;
+  const src = changetype<usize>(s);
+  for (let i: usize = 0; i < n; i++) {
+    if (<u16>load<u8>(ptr + i) != load<u16>(src + (i << 1))) return false;
+  }
+  return true;
+}
+
+// @ts-ignore: decorator
+@inline function isNameByte(c: u32): bool {
+  // [-a-zA-Z0-9_=@,.;]
+  return (c - 0x61 < 26) || (c - 0x41 < 26) || (c - 0x30 < 10) ||
+    c == 0x2d || c == 0x5f || c == 0x3d || c == 0x40 || c == 0x2c || c == 0x2e || c == 0x3b;
+}
+
+export const USER_CHANNEL_PREFIX = "#server-to-user-";
+
+/**
+ * Whether a channel name matches `^#?[-a-zA-Z0-9_=@,.;]+$` within 200 bytes,
+ * with `#` only as the start of a `#server-to-user-` channel.
+ */
+export function isValidChannelName(ptr: usize, len: usize): bool {
+  if (len == 0 || len > MAX_NAME_LENGTH) return false;
+  let i: usize = 0;
+  if (load<u8>(ptr) == 0x23) {
+    if (!spanStartsWith(ptr, len, USER_CHANNEL_PREFIX) || len == <usize>USER_CHANNEL_PREFIX.length) return false;
+    i = 1;
+  }
+  for (; i < len; i++) {
+    if (!isNameByte(<u32>load<u8>(ptr + i))) return false;
+  }
+  return true;
+}
+
+export function channelType(ptr: usize, len: usize): ChannelType {
+  if (spanStartsWith(ptr, len, "private-encrypted-")) return ChannelType.Encrypted;
+  if (spanStartsWith(ptr, len, "private-")) return ChannelType.Private;
+  if (spanStartsWith(ptr, len, "presence-")) return ChannelType.Presence;
+  if (spanStartsWith(ptr, len, USER_CHANNEL_PREFIX)) return ChannelType.User;
+  return ChannelType.Public;
+}
+
+/** Cache channels keep their last event for new subscribers. */
+export function isCacheChannel(ptr: usize, len: usize): bool {
+  return spanStartsWith(ptr, len, "cache-") ||
+    spanStartsWith(ptr, len, "private-cache-") ||
+    spanStartsWith(ptr, len, "private-encrypted-cache-") ||
+    spanStartsWith(ptr, len, "presence-cache-");
+}

@@ -1,0 +1,189 @@
+// User sign-in (`pusher:signin`), server-to-user delivery and watchlists.
+
+import { copyBytes } from "../channels/bytemap";
+import { ByteBuffer } from "../frame/buffer";
+import { broadcast, close, send, text } from "../frame/output";
+import { ArrayScanner, JsonType, ObjectScanner, unescapeString } from "../json/scanner";
+import { writeStringContent } from "../json/writer";
+import { App, User } from "./app";
+import { signBegin, signBytes, signMatches, signUserSeparator } from "./auth";
+import { Connection, connectionById } from "./connection";
+import { sendError } from "./reply";
+
+const data = new ObjectScanner();
+const userData = new ObjectScanner();
+const watchlist = new ArrayScanner();
+const userDataText = new ByteBuffer(1024);
+const inner = new ByteBuffer(256);
+
+// @ts-ignore: decorator
+@inline const MAX_WATCHLIST: i32 = 100;
+
+/** Handles `pusher:signin` whose `data` member spans `ptr..ptr+len`. */
+export function signin(conn: Connection, ptr: usize, len: usize): void {
+  const app = conn.app;
+  if (!data.scan(ptr, len)) return refuse(conn, "Sign-in data must be an object with auth and user_data");
+  const a = data.find("auth");
+  const u = data.find("user_data");
+  if (a < 0 || u < 0 || data.type(a) != JsonType.String || data.type(u) != JsonType.String) {
+    return refuse(conn, "Sign-in data must be an object with auth and user_data");
+  }
+  userDataText.reset();
+  const n = unescapeString(data.valueStart(u), data.valueLen(u), userDataText.ensure(<u32>data.valueLen(u)));
+  if (n < 0) return refuse(conn, "user_data must be a JSON string");
+  userDataText.len = <u32>n;
+
+  signBegin(app);
+  signBytes(changetype<usize>(conn.socketId), conn.socketId.byteLength);
+  signUserSeparator();
+  signBytes(userDataText.ptr, userDataText.len);
+  if (!signMatches(app, data.valueStart(a), data.valueLen(a))) return refuse(conn, "Invalid signature");
+
+  if (!userData.scan(userDataText.ptr, userDataText.len)) return refuse(conn, "user_data must be a JSON object");
+  const i = userData.find("id");
+  if (i < 0 || userData.type(i) != JsonType.String || userData.valueLen(i) == 0) {
+    return refuse(conn, "user_data must have a non-empty string id");
+  }
+  const idPtr = userData.valueStart(i);
+  const idLen = userData.valueLen(i);
+  const current = conn.user;
+  if (current) {
+    if (<usize>current.id.byteLength != idLen || memory.compare(changetype<usize>(current.id), idPtr, idLen) != 0) {
+      sendError(conn.id, 4009, "The connection is already signed in as another user");
+      return;
+    }
+  } else {
+    signInAs(conn, idPtr, idLen);
+  }
+  conn.authorized = true;
+
+  text.reset();
+  text.ascii('{"event":"pusher:signin_success","data":{"user_data":"');
+  text.bytes(data.valueStart(u), <u32>data.valueLen(u));
+  text.ascii('"}}');
+  send(conn.id);
+
+  const w = userData.find("watchlist");
+  if (w >= 0 && conn.watchlist == null) watch(conn, userData.valueStart(w), userData.valueLen(w), userData.type(w));
+}
+
+function refuse(conn: Connection, message: string): void {
+  sendError(conn.id, 4009, message);
+  close(conn.id, 4009, "Connection is unauthorized");
+}
+
+function signInAs(conn: Connection, idPtr: usize, idLen: usize): void {
+  const app = conn.app;
+  let user = app.users.get(idPtr, idLen);
+  const first = user == null;
+  if (!user) {
+    user = new User(copyBytes(idPtr, idLen));
+    app.users.set(idPtr, idLen, user);
+  }
+  conn.user = user;
+  conn.userIndex = user.connections.push(conn.id);
+  if (first) notifyWatchers(app, user.id, true);
+}
+
+/** Forgets a closing connection's user and watchlist. */
+export function signOut(conn: Connection): void {
+  const app = conn.app;
+  const user = conn.user;
+  if (user) {
+    const ids = user.connections;
+    const last = ids.count - 1;
+    if (conn.userIndex != last) {
+      const moved = connectionById(load<u32>(ids.ptr + (<usize>last << 2)));
+      if (moved) moved.userIndex = conn.userIndex;
+    }
+    ids.swapRemove(conn.userIndex);
+    conn.user = null;
+    if (ids.count == 0) {
+      app.users.delete(changetype<usize>(user.id), user.id.byteLength);
+      ids.free();
+      notifyWatchers(app, user.id, false);
+    }
+  }
+  const list = conn.watchlist;
+  if (list) {
+    for (let i = 0, n = list.length; i < n; i++) {
+      const id = unchecked(list[i]);
+      const watchers = app.watchers.get(changetype<usize>(id), id.byteLength);
+      if (!watchers) continue;
+      const k = watchers.indexOf(conn.id);
+      if (k >= 0) {
+        unchecked((watchers[k] = watchers[watchers.length - 1]));
+        watchers.pop();
+      }
+      if (watchers.length == 0) app.watchers.delete(changetype<usize>(id), id.byteLength);
+    }
+    conn.watchlist = null;
+  }
+}
+
+/** Registers a watchlist (an array of user ids) and reports who is online now. */
+function watch(conn: Connection, ptr: usize, len: usize, type: JsonType): void {
+  const app = conn.app;
+  if (type != JsonType.Array || !watchlist.begin(ptr, len)) {
+    sendError(conn.id, 4302, "watchlist must be an array of user ids");
+    return;
+  }
+  const list = new Array<ArrayBuffer>();
+  let over = false;
+  while (watchlist.next()) {
+    if (watchlist.type != JsonType.String && watchlist.type != JsonType.Number) continue;
+    if (list.length == MAX_WATCHLIST) {
+      over = true;
+      break;
+    }
+    const id = copyBytes(watchlist.start, watchlist.len);
+    list.push(id);
+    let watchers = app.watchers.get(watchlist.start, watchlist.len);
+    if (!watchers) {
+      watchers = new Array<u32>();
+      app.watchers.set(watchlist.start, watchlist.len, watchers);
+    }
+    watchers.push(conn.id);
+  }
+  conn.watchlist = list;
+  if (over) sendError(conn.id, 4302, "Watchlist limit exceeded: only the first 100 user ids are watched");
+
+  beginWatchlistEvent(true);
+  let online = 0;
+  for (let i = 0, n = list.length; i < n; i++) {
+    const id = unchecked(list[i]);
+    if (!app.users.get(changetype<usize>(id), id.byteLength)) continue;
+    if (online++ > 0) inner.byte(0x2c);
+    inner.byte(0x22);
+    inner.bytes(changetype<usize>(id), id.byteLength);
+    inner.byte(0x22);
+  }
+  if (online == 0) return;
+  endWatchlistEvent();
+  send(conn.id);
+}
+
+/** Tells the watchers of `id` that the user came online or went offline. */
+function notifyWatchers(app: App, id: ArrayBuffer, online: bool): void {
+  const watchers = app.watchers.get(changetype<usize>(id), id.byteLength);
+  if (!watchers || watchers.length == 0) return;
+  beginWatchlistEvent(online);
+  inner.byte(0x22);
+  inner.bytes(changetype<usize>(id), id.byteLength);
+  inner.byte(0x22);
+  endWatchlistEvent();
+  broadcast(watchers.dataStart, <u32>watchers.length, 0);
+}
+
+function beginWatchlistEvent(online: bool): void {
+  inner.reset();
+  inner.ascii(online ? '{"events":[{"name":"online","user_ids":[' : '{"events":[{"name":"offline","user_ids":[');
+}
+
+function endWatchlistEvent(): void {
+  inner.ascii("]}]}");
+  text.reset();
+  text.ascii('{"event":"pusher_internal:watchlist_events","data":"');
+  writeStringContent(text, inner.ptr, inner.len);
+  text.ascii('"}');
+}

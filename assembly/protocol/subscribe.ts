@@ -1,0 +1,326 @@
+// pusher:subscribe and pusher:unsubscribe: authorisation, presence members,
+// cache channels and subscription counts.
+
+import { copyBytes } from "../channels/bytemap";
+import { Channel, ChannelType, Member, Subscription } from "../channels/channel";
+import { ByteBuffer } from "../frame/buffer";
+import { broadcast, send, text } from "../frame/output";
+import { JsonType, ObjectScanner, unescapeString } from "../json/scanner";
+import { writeString, writeStringContent } from "../json/writer";
+import { App } from "./app";
+import { signBegin, signBytes, signColon, signMatches } from "./auth";
+import { Connection } from "./connection";
+import { channelType, isCacheChannel, isValidChannelName, USER_CHANNEL_PREFIX } from "./names";
+import { sendSubscriptionError } from "./reply";
+
+const data = new ObjectScanner();
+const channelData = new ObjectScanner();
+/** The unescaped `channel_data` string, signed and then parsed. */
+const channelDataText = new ByteBuffer(1024);
+/** Inner JSON of a double-encoded `data` field. */
+const inner = new ByteBuffer(1024);
+
+// @ts-ignore: decorator
+@inline const COUNT_THROTTLE_ABOVE: u32 = 100;
+// @ts-ignore: decorator
+@inline const COUNT_THROTTLE_MS: u64 = 5000;
+
+/** Handles `pusher:subscribe` whose `data` member spans `ptr..ptr+len`. */
+export function subscribe(conn: Connection, ptr: usize, len: usize, now: u64): void {
+  const app = conn.app;
+  if (!data.scan(ptr, len)) {
+    sendSubscriptionError(conn.id, 0, 0, "InvalidMessage", "Subscribe data must be an object with a channel", 400);
+    return;
+  }
+  const c = data.find("channel");
+  if (c < 0 || data.type(c) != JsonType.String) {
+    sendSubscriptionError(conn.id, 0, 0, "InvalidMessage", "Subscribe data must be an object with a channel", 400);
+    return;
+  }
+  const name = data.valueStart(c);
+  const nameLen = data.valueLen(c);
+  if (data.valueEscaped(c) || !isValidChannelName(name, nameLen)) {
+    sendSubscriptionError(conn.id, name, nameLen, "InvalidChannel",
+      "Channel names are 1 to 200 characters of [-a-zA-Z0-9_=@,.;]", 400);
+    return;
+  }
+  const existing = conn.subscription(name, nameLen);
+  if (existing) {
+    sendSucceeded(existing.channel, conn.id);
+    return;
+  }
+  const type = channelType(name, nameLen);
+
+  if (type == ChannelType.User) {
+    const user = conn.user;
+    const prefix = <usize>USER_CHANNEL_PREFIX.length;
+    if (!user || <usize>user.id.byteLength != nameLen - prefix ||
+        memory.compare(changetype<usize>(user.id), name + prefix, nameLen - prefix) != 0) {
+      sendSubscriptionError(conn.id, name, nameLen, "AuthError",
+        "Only a connection signed in as this user may subscribe", 403);
+      return;
+    }
+  } else if (type != ChannelType.Public) {
+    const a = data.find("auth");
+    if (a < 0 || data.type(a) != JsonType.String) {
+      sendSubscriptionError(conn.id, name, nameLen, "AuthError", "Missing auth signature", 401);
+      return;
+    }
+    signBegin(app);
+    signBytes(changetype<usize>(conn.socketId), conn.socketId.byteLength);
+    signColon();
+    signBytes(name, nameLen);
+    if (type == ChannelType.Presence) {
+      const d = data.find("channel_data");
+      if (d < 0 || data.type(d) != JsonType.String || !unescapeInto(channelDataText, data.valueStart(d), data.valueLen(d))) {
+        sendSubscriptionError(conn.id, name, nameLen, "AuthError", "Presence channels need channel_data", 401);
+        return;
+      }
+      signColon();
+      signBytes(channelDataText.ptr, channelDataText.len);
+    }
+    if (!signMatches(app, data.valueStart(a), data.valueLen(a))) {
+      sendSubscriptionError(conn.id, name, nameLen, "AuthError", "Invalid signature", 401);
+      return;
+    }
+  }
+
+  let member: Member | null = null;
+  let channel = app.channels.get(name, nameLen);
+  if (type == ChannelType.Presence) {
+    member = presenceMember(conn, channel, name, nameLen);
+    if (!member) return;
+  }
+  if (!channel) {
+    channel = new Channel(copyBytes(name, nameLen), type, isCacheChannel(name, nameLen));
+    app.channels.set(name, nameLen, channel);
+  }
+  const sub = new Subscription(channel, conn.id);
+  channel.add(sub);
+  conn.subscriptions.push(sub);
+  if (type != ChannelType.Public) conn.authorized = true;
+
+  let joined = false;
+  if (member) {
+    const members = changetype<Channel>(channel).members!;
+    const known = members.get(changetype<usize>(member.key), member.key.byteLength);
+    if (known) {
+      member = known;
+    } else {
+      members.set(changetype<usize>(member.key), member.key.byteLength, member);
+      joined = true;
+    }
+    member.connections++;
+    sub.member = member;
+  }
+
+  sendSucceeded(channel, conn.id);
+  if (joined) memberEvent(channel, member!, true, conn.id);
+  if (channel.cache) sendCached(channel, conn.id, app.cacheTtl, now);
+  subscriptionCountChanged(app, channel, now);
+}
+
+/** Handles `pusher:unsubscribe`; unknown channels are ignored, as Pusher does. */
+export function unsubscribe(conn: Connection, ptr: usize, len: usize, now: u64): void {
+  if (!data.scan(ptr, len)) return;
+  const c = data.find("channel");
+  if (c < 0 || data.type(c) != JsonType.String) return;
+  const sub = conn.subscription(data.valueStart(c), data.valueLen(c));
+  if (sub) leave(conn, sub, now);
+}
+
+/** Removes one subscription: members, empty channels, counts. */
+export function leave(conn: Connection, sub: Subscription, now: u64): void {
+  const channel = sub.channel;
+  const app = conn.app;
+  channel.remove(sub);
+  const subs = conn.subscriptions;
+  const i = subs.indexOf(sub);
+  if (i >= 0) {
+    unchecked((subs[i] = subs[subs.length - 1]));
+    subs.pop();
+  }
+  const member = sub.member;
+  if (member && --member.connections == 0) {
+    channel.members!.delete(changetype<usize>(member.key), member.key.byteLength);
+    memberEvent(channel, member, false, 0);
+  }
+  if (channel.subscriptionCount == 0) {
+    if (!channel.cache || channel.cached == null) {
+      app.channels.delete(changetype<usize>(channel.name), channel.name.byteLength);
+      channel.subscribers.free();
+    }
+    return;
+  }
+  subscriptionCountChanged(app, channel, now);
+}
+
+function unescapeInto(buf: ByteBuffer, ptr: usize, len: usize): bool {
+  buf.reset();
+  const n = unescapeString(ptr, len, buf.ensure(<u32>len));
+  if (n < 0) return false;
+  buf.len = <u32>n;
+  return true;
+}
+
+/**
+ * Parses the signed `channel_data` into a member, checking the presence
+ * limits; sends the subscription error and returns null when it is refused.
+ */
+function presenceMember(conn: Connection, channel: Channel | null, name: usize, nameLen: usize): Member | null {
+  const app = conn.app;
+  const cd = channelData;
+  if (!cd.scan(channelDataText.ptr, channelDataText.len)) {
+    sendSubscriptionError(conn.id, name, nameLen, "InvalidChannelData", "channel_data must be a JSON object", 400);
+    return null;
+  }
+  const u = cd.find("user_id");
+  const t = u < 0 ? JsonType.None : cd.type(u);
+  if ((t != JsonType.String && t != JsonType.Number) || cd.valueLen(u) == 0) {
+    sendSubscriptionError(conn.id, name, nameLen, "InvalidChannelData", "channel_data needs a user_id", 400);
+    return null;
+  }
+  const idStart = cd.valueStart(u);
+  const idLen = cd.valueLen(u);
+  if (idLen > 128) {
+    sendSubscriptionError(conn.id, name, nameLen, "LimitReached", "user_id is longer than 128 characters", 400);
+    return null;
+  }
+  const i = cd.find("user_info");
+  let info = new ArrayBuffer(0);
+  if (i >= 0) {
+    if (<u32>cd.valueLen(i) > app.maxPresenceUserInfo) {
+      sendSubscriptionError(conn.id, name, nameLen, "LimitReached", "user_info is larger than the limit", 400);
+      return null;
+    }
+    info = copyBytes(cd.valueStart(i), cd.valueLen(i));
+  }
+  if (channel) {
+    const members = channel.members!;
+    if (<u32>members.size >= app.maxPresenceMembers && !members.get(idStart, idLen)) {
+      sendSubscriptionError(conn.id, name, nameLen, "LimitReached", "The presence channel is full", 4100);
+      return null;
+    }
+  }
+  // A string id is quoted again on output; the raw JSON keeps numbers as numbers.
+  const rawStart = t == JsonType.String ? idStart - 1 : idStart;
+  const rawLen = t == JsonType.String ? idLen + 2 : idLen;
+  return new Member(copyBytes(idStart, idLen), copyBytes(rawStart, rawLen), info);
+}
+
+/** `pusher_internal:subscription_succeeded`, with the roster on presence channels. */
+function sendSucceeded(channel: Channel, conn: u32): void {
+  beginChannelEvent("pusher_internal:subscription_succeeded", channel);
+  const members = channel.members;
+  if (members) {
+    inner.reset();
+    inner.ascii('{"presence":{"ids":[');
+    let first = true;
+    for (let i = 0, n = members.capacity; i < n; i++) {
+      const m = members.valueAt(i);
+      if (!m) continue;
+      if (!first) inner.byte(0x2c);
+      first = false;
+      inner.bytes(changetype<usize>(m.idJson), m.idJson.byteLength);
+    }
+    inner.ascii('],"hash":{');
+    first = true;
+    for (let i = 0, n = members.capacity; i < n; i++) {
+      const m = members.valueAt(i);
+      if (!m) continue;
+      if (!first) inner.byte(0x2c);
+      first = false;
+      inner.byte(0x22);
+      inner.bytes(changetype<usize>(m.key), m.key.byteLength);
+      inner.ascii('":');
+      writeInfo(m);
+    }
+    inner.ascii('},"count":');
+    inner.decimal(members.size);
+    inner.ascii("}}");
+    endChannelEvent();
+  } else {
+    text.ascii('"{}"}');
+  }
+  send(conn);
+}
+
+function writeInfo(m: Member): void {
+  if (m.info.byteLength == 0) inner.ascii("null");
+  else inner.bytes(changetype<usize>(m.info), m.info.byteLength);
+}
+
+/** `pusher_internal:member_added` / `member_removed` to the other subscribers. */
+function memberEvent(channel: Channel, m: Member, added: bool, exclude: u32): void {
+  beginChannelEvent(added ? "pusher_internal:member_added" : "pusher_internal:member_removed", channel);
+  inner.reset();
+  inner.ascii('{"user_id":');
+  inner.bytes(changetype<usize>(m.idJson), m.idJson.byteLength);
+  if (added) {
+    inner.ascii(',"user_info":');
+    writeInfo(m);
+  }
+  inner.byte(0x7d);
+  endChannelEvent();
+  broadcast(channel.subscribers.ptr, channel.subscriptionCount, exclude);
+}
+
+/** Writes `{"event":"<event>","channel":"<name>","data":` into `text`. */
+function beginChannelEvent(event: string, channel: Channel): void {
+  text.reset();
+  text.ascii('{"event":"');
+  text.ascii(event);
+  text.ascii('","channel":');
+  writeString(text, changetype<usize>(channel.name), channel.name.byteLength);
+  text.ascii(',"data":');
+}
+
+/** Closes an event whose data is the JSON in `inner`, encoded as a string. */
+function endChannelEvent(): void {
+  text.byte(0x22);
+  writeStringContent(text, inner.ptr, inner.len);
+  text.ascii('"}');
+}
+
+/** Sends a cache channel's last event, or `pusher:cache_miss`. */
+function sendCached(channel: Channel, conn: u32, ttl: u32, now: u64): void {
+  const cached = channel.cached;
+  text.reset();
+  if (cached && now - channel.cachedAt < <u64>ttl) {
+    text.bytes(changetype<usize>(cached), cached.byteLength);
+  } else {
+    channel.cached = null;
+    text.ascii('{"event":"pusher:cache_miss","channel":');
+    writeString(text, changetype<usize>(channel.name), channel.name.byteLength);
+    text.byte(0x7d);
+  }
+  send(conn);
+}
+
+/**
+ * `pusher_internal:subscription_count` after a change, when the app asks for
+ * it; never on presence channels, and at most every 5 s above 100 subscribers.
+ */
+function subscriptionCountChanged(app: App, channel: Channel, now: u64): void {
+  if (!app.subscriptionCount || channel.type == ChannelType.Presence || channel.type == ChannelType.User) return;
+  if (channel.subscriptionCount > COUNT_THROTTLE_ABOVE && now - channel.countSentAt < COUNT_THROTTLE_MS) {
+    channel.countPending = true;
+    return;
+  }
+  sendSubscriptionCount(channel, now);
+}
+
+/** Sends a throttled subscription count once its 5 s have passed. */
+export function flushSubscriptionCount(channel: Channel, now: u64): void {
+  if (channel.countPending && now - channel.countSentAt >= COUNT_THROTTLE_MS) sendSubscriptionCount(channel, now);
+}
+
+function sendSubscriptionCount(channel: Channel, now: u64): void {
+  channel.countPending = false;
+  channel.countSentAt = now;
+  beginChannelEvent("pusher_internal:subscription_count", channel);
+  text.ascii('"{\\"subscription_count\\":');
+  text.decimal(channel.subscriptionCount);
+  text.ascii('}"}');
+  broadcast(channel.subscribers.ptr, channel.subscriptionCount, 0);
+}

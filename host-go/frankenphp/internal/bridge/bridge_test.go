@@ -1,0 +1,109 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+type fakeHub struct {
+	max      int
+	err      error
+	channels []string
+	event    string
+	data     string
+}
+
+func (h *fakeHub) TryPublish(channels []string, event string, data []byte) error {
+	h.channels, h.event, h.data = channels, event, string(data)
+	return h.err
+}
+
+func (h *fakeHub) MaxPayload() int { return h.max }
+
+func newBridge(h *fakeHub) *Bridge {
+	return New(func(appID string) (Publisher, bool) {
+		if appID != "app" {
+			return nil, false
+		}
+		return h, true
+	})
+}
+
+func TestBridge_Publish_Codes(t *testing.T) {
+	long := strings.Repeat("a", MaxNameLength+1)
+	tests := []struct {
+		name                  string
+		hub                   fakeHub
+		app, ch, event, data  string
+		want                  Code
+	}{
+		{"ok", fakeHub{}, "app", "news", "created", `{"a":1}`, OK},
+		{"ok at limits", fakeHub{max: 7}, "app", strings.Repeat("c", MaxNameLength), strings.Repeat("e", MaxNameLength), `{"a":1}`, OK},
+		{"server-to-user channel", fakeHub{}, "app", "#server-to-user-42", "e", `1`, OK},
+		{"hub missing", fakeHub{}, "other", "news", "e", `1`, HubMissing},
+		{"channel too long", fakeHub{}, "app", long, "e", `1`, ChannelInvalid},
+		{"channel empty", fakeHub{}, "app", "", "e", `1`, ChannelInvalid},
+		{"channel lone hash", fakeHub{}, "app", "#", "e", `1`, ChannelInvalid},
+		{"channel bad character", fakeHub{}, "app", "news feed", "e", `1`, ChannelInvalid},
+		{"event too long", fakeHub{}, "app", "news", long, `1`, EventInvalid},
+		{"event empty", fakeHub{}, "app", "news", "", `1`, EventInvalid},
+		{"payload too large", fakeHub{max: 6}, "app", "news", "e", `{"a":1}`, PayloadTooLarge},
+		{"payload over default", fakeHub{}, "app", "news", "e", `"` + strings.Repeat("x", DefaultMaxPayload) + `"`, PayloadTooLarge},
+		{"payload not json", fakeHub{}, "app", "news", "e", `{a:1}`, PayloadInvalid},
+		{"payload empty", fakeHub{}, "app", "news", "e", ``, PayloadInvalid},
+		{"broker error", fakeHub{err: errors.New("redis down")}, "app", "news", "e", `1`, BrokerPublishFailed},
+		{"broker queue full", fakeHub{err: fmt.Errorf("app: %w", ErrBrokerQueueFull)}, "app", "news", "e", `1`, BrokerQueueFull},
+		{"shard queue full", fakeHub{err: ErrShardQueueFull}, "app", "news", "e", `1`, ShardQueueFull},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := tt.hub
+			got := newBridge(&h).Publish(tt.app, tt.ch, tt.event, []byte(tt.data))
+			if got != tt.want {
+				t.Fatalf("Publish = %d, want %d", got, tt.want)
+			}
+			if got == OK && (len(h.channels) != 1 || h.channels[0] != tt.ch || h.event != tt.event || h.data != tt.data) {
+				t.Fatalf("hub got %q %q %q", h.channels, h.event, h.data)
+			}
+		})
+	}
+}
+
+func TestBridge_BroadcastMulti_Codes(t *testing.T) {
+	many := "[" + strings.Repeat(`"c",`, MaxChannels) + `"c"]`
+	tests := []struct {
+		name     string
+		hub      fakeHub
+		app      string
+		channels string
+		event    string
+		want     Code
+	}{
+		{"ok", fakeHub{}, "app", `["a","private-b"]`, "e", OK},
+		{"hub missing", fakeHub{}, "nope", `["a"]`, "e", HubMissing},
+		{"not json", fakeHub{}, "app", `[a]`, "e", ChannelsInvalid},
+		{"not an array", fakeHub{}, "app", `"a"`, "e", ChannelsInvalid},
+		{"not strings", fakeHub{}, "app", `[1]`, "e", ChannelsInvalid},
+		{"empty", fakeHub{}, "app", `[]`, "e", ChannelsInvalid},
+		{"too many", fakeHub{}, "app", many, "e", ChannelsInvalid},
+		{"one channel too long", fakeHub{}, "app", `["a","` + strings.Repeat("b", MaxNameLength+1) + `"]`, "e", ChannelInvalid},
+		{"event too long", fakeHub{}, "app", `["a"]`, strings.Repeat("e", MaxNameLength+1), EventInvalid},
+		{"shard queue full", fakeHub{err: ErrShardQueueFull}, "app", `["a"]`, "e", ShardQueueFull},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := tt.hub
+			got := newBridge(&h).BroadcastMulti(tt.app, []byte(tt.channels), tt.event, []byte(`{}`))
+			if got != tt.want {
+				t.Fatalf("BroadcastMulti = %d, want %d", got, tt.want)
+			}
+		})
+	}
+	h := fakeHub{}
+	newBridge(&h).BroadcastMulti("app", []byte(`["a","b"]`), "e", []byte(`{}`))
+	if strings.Join(h.channels, ",") != "a,b" {
+		t.Fatalf("hub got channels %q", h.channels)
+	}
+}

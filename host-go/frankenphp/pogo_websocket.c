@@ -1,0 +1,58 @@
+// The PHP extension "pogo_websocket": thin PHP_FUNCTIONs that pass their
+// string arguments to the Go exports in php.go and return their code.
+
+#include <php.h>
+#include <ext/standard/info.h>
+
+#include "pogo_websocket.h"
+#include "pogo_websocket_arginfo.h"
+#include "_cgo_export.h"
+
+PHP_FUNCTION(pogo_websocket_publish) {
+  zend_string *app_id, *channel, *event, *data;
+
+  ZEND_PARSE_PARAMETERS_START(4, 4)
+  Z_PARAM_STR(app_id)
+  Z_PARAM_STR(channel)
+  Z_PARAM_STR(event)
+  Z_PARAM_STR(data)
+  ZEND_PARSE_PARAMETERS_END();
+
+  RETURN_LONG(go_pogo_websocket_publish(
+      ZSTR_VAL(app_id), ZSTR_LEN(app_id), ZSTR_VAL(channel), ZSTR_LEN(channel),
+      ZSTR_VAL(event), ZSTR_LEN(event), ZSTR_VAL(data), ZSTR_LEN(data)));
+}
+
+PHP_FUNCTION(pogo_websocket_broadcast_multi) {
+  zend_string *app_id, *channels, *event, *data;
+
+  ZEND_PARSE_PARAMETERS_START(4, 4)
+  Z_PARAM_STR(app_id)
+  Z_PARAM_STR(channels)
+  Z_PARAM_STR(event)
+  Z_PARAM_STR(data)
+  ZEND_PARSE_PARAMETERS_END();
+
+  RETURN_LONG(go_pogo_websocket_broadcast_multi(
+      ZSTR_VAL(app_id), ZSTR_LEN(app_id), ZSTR_VAL(channels),
+      ZSTR_LEN(channels), ZSTR_VAL(event), ZSTR_LEN(event), ZSTR_VAL(data),
+      ZSTR_LEN(data)));
+}
+
+static PHP_MINFO_FUNCTION(pogo_websocket) {
+  php_info_print_table_start();
+  php_info_print_table_row(2, "pogo_websocket support", "enabled");
+  php_info_print_table_end();
+}
+
+zend_module_entry pogo_websocket_module_entry = {
+    STANDARD_MODULE_HEADER,
+    "pogo_websocket",
+    ext_functions,
+    NULL, /* MINIT */
+    NULL, /* MSHUTDOWN */
+    NULL, /* RINIT */
+    NULL, /* RSHUTDOWN */
+    PHP_MINFO(pogo_websocket),
+    "0.1.0",
+    STANDARD_MODULE_PROPERTIES};

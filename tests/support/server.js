@@ -1,0 +1,172 @@
+// Starts the real server binary (bin/caddy) with a generated Caddyfile, for one test file.
+//
+//   const server = useServer({ options: ['client_events on'] });
+//   test('...', async () => { server.port; server.app.key; ... });
+//
+// useServer() registers before/after hooks: the server starts once per file, every client
+// opened through support/clients.js is closed after each test, and the server is stopped
+// (and its stderr printed if a test failed) after the file.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import { before, after, afterEach } from 'node:test';
+import { closeAllClients } from './clients.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CADDY = process.env.POGO_CADDY_BIN || join(ROOT, 'bin', 'caddy');
+
+export const DEFAULT_APP = Object.freeze({ id: 'app-id', key: 'app-key', secret: 'app-secret' });
+
+export const DEFAULT_MATCHER = '/app/* /apps/* /up /pogo/health';
+
+export function freePort() {
+  return new Promise((res, rej) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+// Builds the Caddyfile.
+//  - options: extra option lines for the flat single-app form (e.g. 'client_events on')
+//  - apps: [{ id, key, secret, options: [...] }] for the multi-app form; when given, the
+//    flat form is not written (unless flat: true is passed too, then both are written)
+//  - matcher: the path list of the @websocket matcher
+//  - site: extra raw lines inside the site block
+export function caddyfile(port, { app = DEFAULT_APP, options = [], apps = null, flat = undefined, matcher = DEFAULT_MATCHER, site = [] } = {}) {
+  const lines = [];
+  const writeFlat = flat ?? !apps;
+  if (writeFlat) {
+    lines.push(`\t\tapp_id ${app.id}`, `\t\tapp_key ${app.key}`, `\t\tapp_secret ${app.secret}`);
+    for (const o of options) lines.push(`\t\t${o}`);
+  }
+  for (const a of apps || []) {
+    lines.push(`\t\tapp ${a.id} {`, `\t\t\tkey ${a.key}`, `\t\t\tsecret ${a.secret}`);
+    for (const o of a.options || []) lines.push(`\t\t\t${o}`);
+    lines.push('\t\t}');
+  }
+  return [
+    '{',
+    '\tadmin off',
+    '\tauto_https off',
+    '}',
+    `:${port} {`,
+    ...site.map((l) => `\t${l}`),
+    `\t@websocket path ${matcher}`,
+    '\tpogo_websocket @websocket {',
+    ...lines,
+    '\t}',
+    '}',
+    '',
+  ].join('\n');
+}
+
+export async function startServer(config = {}) {
+  if (!existsSync(CADDY)) {
+    throw new Error(`${CADDY} does not exist: build it first (make build)`);
+  }
+  const port = config.port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'pogo-e2e-'));
+  const file = join(dir, 'Caddyfile');
+  const text = caddyfile(port, config);
+  writeFileSync(file, text);
+
+  // A clean environment for the REVERB_* fallbacks: only what the test passes.
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('REVERB_')) delete env[k];
+  Object.assign(env, config.env || {}, { HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir });
+
+  const child = spawn(CADDY, ['run', '--config', file, '--adapter', 'caddyfile'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk) => {
+    output += chunk.toString();
+    if (output.length > 200_000) output = output.slice(-100_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  let exited = null;
+  const exitPromise = new Promise((res) => {
+    child.on('exit', (code, signal) => {
+      exited = { code, signal };
+      res(exited);
+    });
+  });
+
+  const server = {
+    port,
+    host: '127.0.0.1',
+    url: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    app: config.apps && !config.flat ? { ...config.apps[0] } : { ...(config.app || DEFAULT_APP) },
+    apps: config.apps || [config.app || DEFAULT_APP],
+    caddyfile: text,
+    child,
+    output: () => output,
+    exited: () => exited,
+    async stop() {
+      if (!exited) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exitPromise;
+        clearTimeout(t);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+
+  // Wait for GET /up to answer.
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (exited) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`bin/caddy exited (${JSON.stringify(exited)}) before /up answered.\nCaddyfile:\n${text}\nOutput:\n${output}`);
+    }
+    try {
+      const res = await fetch(`${server.url}/up`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status < 500) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await server.stop();
+      throw new Error(`bin/caddy did not answer GET /up within 15 s.\nCaddyfile:\n${text}\nOutput:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return server;
+}
+
+// One server per test file. Returns a proxy object filled in by the before() hook.
+export function useServer(config = {}) {
+  const holder = {};
+  before(async () => {
+    Object.assign(holder, await startServer(config));
+  });
+  afterEach(async () => {
+    await closeAllClients();
+  });
+  after(async () => {
+    await closeAllClients();
+    if (holder.stop) {
+      const out = holder.output();
+      if (holder.exited()) {
+        console.error(`bin/caddy exited during the tests: ${JSON.stringify(holder.exited())}\n${out}`);
+      }
+      await holder.stop();
+      if (process.env.POGO_E2E_VERBOSE) console.error(out);
+    }
+  });
+  return holder;
+}
