@@ -66,7 +66,10 @@ function handle(kind: u8, id: u32, ptr: usize, len: usize, now: u64): void {
     case Event.Activity: activity(id, now); break;
     case Event.TooLarge: {
       const conn = connectionById(id);
-      if (conn) messageTooLarge(conn);
+      if (conn) {
+        conn.touch(now);
+        messageTooLarge(conn);
+      }
       break;
     }
     case Event.Http: handleHttp(id, ptr, len, now); break;

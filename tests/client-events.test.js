@@ -10,6 +10,7 @@ import {
   subscribe,
   nextEvent,
   createPublisher,
+  publish,
   parseMaybe,
   privateAuth,
   uniq,
@@ -23,7 +24,7 @@ const alice = { user_id: 'u-alice', user_info: { name: 'Alice' } };
 const bob = { user_id: 'u-bob', user_info: { name: 'Bob' } };
 
 async function flush(srv, ws, channel) {
-  await createPublisher(srv).trigger(channel, 'sentinel', uniq());
+  await publish(srv, { channel, name: 'sentinel', data: uniq() });
   await ws.nextEvent('sentinel', { channel });
 }
 

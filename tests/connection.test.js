@@ -18,6 +18,11 @@ test('the first frame is pusher:connection_established with a socket_id like 123
   assert.ok(Number.isInteger(data.activity_timeout) && data.activity_timeout > 0, `activity_timeout: ${data.activity_timeout}`);
 });
 
+test('the handshake announces the default activity_timeout of 54 s (Caddyfile.example)', async () => {
+  const ws = await RawClient.connect(server);
+  assert.equal(ws.established.activity_timeout, 54);
+});
+
 test('every connection gets a different socket_id', async () => {
   const ids = new Set();
   for (let i = 0; i < 5; i++) {

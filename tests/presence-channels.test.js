@@ -11,6 +11,7 @@ import {
   subscriptionError,
   nextEvent,
   createPublisher,
+  publish,
   presenceAuth,
   privateAuth,
   parseMaybe,
@@ -36,7 +37,7 @@ const ids = (presence) => presence.ids.map(String).sort();
 // Ends the exchange with a sentinel publish on `channel` that `ws` must receive, so that every
 // frame the earlier actions caused for `ws` has arrived.
 async function flush(ws, channel) {
-  await createPublisher(server).trigger(channel, 'sentinel', uniq());
+  await publish(server, { channel, name: 'sentinel', data: uniq() });
   await ws.nextEvent('sentinel', { channel });
 }
 

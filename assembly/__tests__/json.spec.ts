@@ -198,6 +198,15 @@ describe("ObjectScanner", () => {
     expect(obj.valueEscaped(7)).toBe(false);
   });
 
+  it("should give the full text of values, quotes included for strings", () => {
+    expect(scan('{"s":"a\\"b","n":12,"o":{"k":"v"}}')).toBe(true);
+    expect(text(obj.rawStart(0), obj.rawLen(0))).toBe('"a\\"b"');
+    expect(text(obj.rawStart(1), obj.rawLen(1))).toBe("12");
+    expect(text(obj.rawStart(2), obj.rawLen(2))).toBe('{"k":"v"}');
+    expect(obj.rawStart(-1)).toBe(0);
+    expect(obj.rawLen(3)).toBe(0);
+  });
+
   it("should accept whitespace around and between tokens", () => {
     expect(scan(' \t\r\n{ "a" : 1 ,\n"b"\t:\r[ 2 , 3 ] , "c" : "d" } \n')).toBe(true);
     expect(obj.count).toBe(3);
@@ -233,6 +242,7 @@ describe("ObjectScanner", () => {
     expect(obj.keyStart(-1)).toBe(0);
     expect(obj.keyLen(1)).toBe(0);
     expect(obj.valueEscaped(-1)).toBe(false);
+    expect(obj.find("missing")).toBe(-1);
   });
 
   it("should fail on more members than its capacity", () => {
@@ -510,6 +520,15 @@ describe("unescapeString", () => {
     expect(text(p, n)).toBe('a"béc\u{1F600}d');
   });
 
+  it("should decode escapes at every offset of a long string, in place", () => {
+    for (let k = 0; k < 40; k++) {
+      const pad = "x".repeat(k);
+      const p = put(pad + "\\n" + "y".repeat(17) + "\\u00e9\\\"" + pad + "z".repeat(20) + "\\ud83d\\ude00");
+      const n = unescapeString(p, size(), p);
+      expect(text(p, n)).toBe(pad + "\n" + "y".repeat(17) + "é\"" + pad + "z".repeat(20) + "\u{1F600}");
+    }
+  });
+
   it("should fail on malformed escapes and lone surrogates", () => {
     expect(unescapeHex("\\x")).toBe("error");
     expect(unescapeHex("\\u12")).toBe("error");
@@ -550,6 +569,18 @@ describe("writer", () => {
     expect(validateValue(out.ptr, out.len)).toBe(true);
   });
 
+  it("should escape at every offset of a long string", () => {
+    for (let k = 0; k < 40; k++) {
+      out.reset();
+      const pad = "x".repeat(k);
+      const p = put(pad + '"' + "y".repeat(17) + "\n\\" + pad + "é".repeat(20) + String.fromCharCode(2));
+      writeString(out, p, size());
+      expect(written()).toBe(
+        '"' + pad + '\\"' + "y".repeat(17) + "\\n\\\\" + pad + "é".repeat(20) + '\\u0002"',
+      );
+    }
+  });
+
   it("should write empty strings", () => {
     out.reset();
     writeString(out, 0, 0);
@@ -558,10 +589,10 @@ describe("writer", () => {
   });
 
   it("should round-trip every byte through unescapeString", () => {
-    const n = 256;
+    const n = 1000;
     const src = new ArrayBuffer(n);
     const s = changetype<usize>(src);
-    for (let i = 0; i < n; i++) store<u8>(s + <usize>i, <u8>i);
+    for (let i = 0; i < n; i++) store<u8>(s + <usize>i, <u8>(i * 7));
     out.reset();
     writeString(out, s, <usize>n);
     expect(validateValue(out.ptr, out.len)).toBe(true);
@@ -601,8 +632,7 @@ function exercise(p: usize, n: usize, dst: usize): i32 {
   if (!obj.scan(p, n)) return 0;
   for (let i = 0; i < obj.count; i++) {
     const type = obj.type(i);
-    const quote: usize = type == JsonType.String ? 1 : 0;
-    if (!validateValue(obj.valueStart(i) - quote, obj.valueLen(i) + 2 * quote)) return 1;
+    if (!validateValue(obj.rawStart(i), obj.rawLen(i))) return 1;
     if (type == JsonType.String && unescapeString(obj.valueStart(i), obj.valueLen(i), dst) < 0) return 1;
     if (type == JsonType.Array) {
       if (!arr.begin(obj.valueStart(i), obj.valueLen(i))) return 1;

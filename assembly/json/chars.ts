@@ -1,4 +1,5 @@
-// Byte values the JSON scanner and writer look at (ASCII, so also UTF-8).
+// Byte values the JSON scanner and writer look at (ASCII, so also UTF-8),
+// and the SIMD test for bytes that end a run of plain string content.
 
 export const enum CharCode {
   TAB = 0x09,
@@ -26,4 +27,21 @@ export const enum CharCode {
   u = 0x75,
   LBRACE = 0x7B,
   RBRACE = 0x7D,
+}
+
+/**
+ * Bit i is set if byte i of the 16 at `p` needs attention inside a JSON
+ * string: a quote, a backslash or a control character. Strings are most of a
+ * Pusher frame (auth signatures, channel_data), so they are skipped 16 bytes
+ * at a time; callers make sure that `p + 16` is within their input.
+ */
+// @ts-ignore: decorator
+@inline export function stringSpecials(p: usize): i32 {
+  const v = v128.load(p);
+  return i8x16.bitmask(
+    v128.or(
+      v128.or(i8x16.eq(v, i8x16.splat(<i8>CharCode.QUOTE)), i8x16.eq(v, i8x16.splat(<i8>CharCode.BACKSLASH))),
+      i8x16.lt_u(v, i8x16.splat(<i8>CharCode.SPACE)),
+    ),
+  );
 }

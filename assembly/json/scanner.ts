@@ -9,7 +9,7 @@
 //   every string that scans also unescapes.
 // - UTF-8 is not validated: the host has done that.
 
-import { CharCode } from "./chars";
+import { CharCode, stringSpecials } from "./chars";
 
 export const enum JsonType {
   None = 0,
@@ -129,6 +129,14 @@ function readEscape(p: usize, end: usize): usize {
 function skipString(p: usize, end: usize): usize {
   let escaped = false;
   while (p < end) {
+    if (p + 16 <= end) {
+      const m = stringSpecials(p);
+      if (!m) {
+        p += 16;
+        continue;
+      }
+      p += ctz(m);
+    }
     const c = <i32>load<u8>(p++);
     if (c != CharCode.QUOTE && c != CharCode.BACKSLASH && c >= CharCode.SPACE) continue;
     if (c == CharCode.QUOTE) {
@@ -346,6 +354,18 @@ export class ObjectScanner {
     return <u32>i < <u32>this.count ? unchecked(this.valueLens[i]) : 0;
   }
 
+  /** Where member `i`'s full value text starts: a string's opening quote included. */
+  rawStart(i: i32): usize {
+    const start = this.valueStart(i);
+    return this.type(i) == JsonType.String ? start - 1 : start;
+  }
+
+  /** The length of member `i`'s full value text, a string's quotes included. */
+  rawLen(i: i32): usize {
+    const len = this.valueLen(i);
+    return this.type(i) == JsonType.String ? len + 2 : len;
+  }
+
   /** Whether string member `i` contains escapes (needs `unescapeString`). */
   valueEscaped(i: i32): bool {
     return <u32>i < <u32>this.count ? unchecked(this.escapes[i]) : false;
@@ -441,22 +461,29 @@ export class ArrayScanner {
  */
 export function unescapeString(src: usize, len: usize, dst: usize): i32 {
   const end = src + len;
-  let out = dst;
-  let run = src;
   let p = src;
+  let q = dst;
   while (p < end) {
-    if (load<u8>(p) != CharCode.BACKSLASH) {
-      p++;
+    if (p + 16 <= end) {
+      // Whole vectors only: decoding in place, a wider store would overwrite
+      // input not read yet. The store stays within the output, q - dst <= p - src.
+      const m = stringSpecials(p);
+      if (!m) {
+        v128.store(q, v128.load(p));
+        p += 16;
+        q += 16;
+        continue;
+      }
+      for (const stop = p + ctz(m); p < stop; ) store<u8>(q++, load<u8>(p++));
+    }
+    const c = load<u8>(p++);
+    if (c != CharCode.BACKSLASH) {
+      store<u8>(q++, c);
       continue;
     }
-    const n = p - run;
-    memory.copy(out, run, n);
-    p = readEscape(p + 1, end);
+    p = readEscape(p, end);
     if (!p) return -1;
-    out = writeUtf8(out + n, escapeCode);
-    run = p;
+    q = writeUtf8(q, escapeCode);
   }
-  const n = end - run;
-  memory.copy(out, run, n);
-  return <i32>(out + n - dst);
+  return <i32>(q - dst);
 }

@@ -4,6 +4,7 @@ import { bytesEqual } from "../channels/bytemap";
 import { Subscription } from "../channels/channel";
 import { ByteBuffer } from "../frame/buffer";
 import { App, User } from "./app";
+import { since } from "./clock";
 
 export class Connection {
   /** `<random>.<connection id>`: unique here, and maps back to the id in O(1). */
@@ -30,6 +31,12 @@ export class Connection {
     this.tokensAt = now;
   }
 
+  /** Records a sign of life: any frame from the client. */
+  @inline touch(now: u64): void {
+    this.lastActivity = now;
+    this.pinged = false;
+  }
+
   /** Finds this connection's subscription to the channel named by the bytes at `ptr`. */
   subscription(ptr: usize, len: usize): Subscription | null {
     const subs = this.subscriptions;
@@ -43,7 +50,7 @@ export class Connection {
   /** Takes one client-event token; false when the rate limit is exceeded. */
   takeToken(now: u64): bool {
     const rate = <f64>this.app.clientEventRate;
-    this.tokens = min(rate, this.tokens + <f64>(now - this.tokensAt) * rate / 1000.0);
+    this.tokens = min(rate, this.tokens + <f64>since(now, this.tokensAt) * rate / 1000.0);
     this.tokensAt = now;
     if (this.tokens < 1.0) return false;
     this.tokens -= 1.0;

@@ -12,14 +12,13 @@ import { ArrayScanner, JsonType, ObjectScanner, unescapeString } from "../json/s
 import { writeString } from "../json/writer";
 import { App, appById } from "./app";
 import { signatureMatches, signBegin, signBytes } from "./auth";
+import { since } from "./clock";
 import { Connection, connectionBySocketId, connections } from "./connection";
 import { terminate } from "./lifecycle";
-import { isValidChannelName, MAX_NAME_LENGTH, spanEquals, spanStartsWith } from "./names";
+import { isValidChannelName, MAX_CHANNELS, MAX_NAME_LENGTH, spanEquals, spanStartsWith } from "./names";
 import { publish } from "./publish";
 import { percentDecode, Query } from "./query";
 
-// @ts-ignore: decorator
-@inline const MAX_CHANNELS: i32 = 100;
 // @ts-ignore: decorator
 @inline const MAX_BATCH: i32 = 10;
 // @ts-ignore: decorator
@@ -100,7 +99,7 @@ export function handleHttp(req: u32, ptr: usize, len: usize, now: u64): void {
     let slash: usize = 0;
     while (slash < restLen && load<u8>(rest + slash) != 0x2f) slash++;
     segment.reset();
-    if (!percentDecode(segment, rest, slash, false)) return error(req, 400, "Malformed channel name");
+    if (!percentDecode(segment, rest, slash, false, false)) return error(req, 400, "Malformed channel name");
     if (!isValidChannelName(segment.ptr, segment.len)) return error(req, 400, "Invalid channel name");
     if (slash == restLen) return channelInfo(req, app, now);
     if (spanEquals(rest + slash, restLen - slash, "/users")) return channelUsers(req, app);
@@ -109,7 +108,7 @@ export function handleHttp(req: u32, ptr: usize, len: usize, now: u64): void {
   if (spanStartsWith(route, routeLen, "/users/") && spanEndsWith(route, routeLen, "/terminate_connections")) {
     if (!isPost) return error(req, 405, "Method not allowed");
     segment.reset();
-    if (!percentDecode(segment, route + 7, routeLen - 7 - 22, false) || segment.len == 0) {
+    if (!percentDecode(segment, route + 7, routeLen - 7 - 22, false, false) || segment.len == 0) {
       return error(req, 400, "Malformed user id");
     }
     terminateUser(app, segment.ptr, segment.len, now);
@@ -492,7 +491,7 @@ function channelInfo(req: u32, app: App, now: u64): void {
 function writeCache(app: App, ch: Channel, now: u64): void {
   const cached = ch.cached;
   if (!cached) return;
-  const age = now - ch.cachedAt;
+  const age = since(now, ch.cachedAt);
   if (age >= <u64>app.cacheTtl) return;
   text.ascii(',"cache":{"data":"');
   text.bytes(changetype<usize>(cached) + ch.cachedDataOffset, ch.cachedDataLen);

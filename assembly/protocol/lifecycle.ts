@@ -1,6 +1,7 @@
 // Connection lifecycle: open, close, liveness and shutdown.
 
 import { close, send, text } from "../frame/output";
+import { since } from "./clock";
 import { appByKey, apps } from "./app";
 import { Connection, connectionById, connections, dropConnection, putConnection } from "./connection";
 import { sendError, sendPing } from "./reply";
@@ -33,10 +34,13 @@ export function closed(id: u32, now: u64): void {
   if (conn) forget(conn, now);
 }
 
-/** Sends an error, closes the socket and forgets the connection at once. */
-export function terminate(conn: Connection, code: u16, message: string, now: u64): void {
+/**
+ * Sends an error, closes the socket (with `message`, or a shorter `reason`)
+ * and forgets the connection at once.
+ */
+export function terminate(conn: Connection, code: u16, message: string, now: u64, reason: string = message): void {
   sendError(conn.id, code, message);
-  close(conn.id, code, message);
+  close(conn.id, code, reason);
   forget(conn, now);
 }
 
@@ -47,40 +51,44 @@ function forget(conn: Connection, now: u64): void {
   dropConnection(conn);
 }
 
-/** A WebSocket ping or pong frame: proof of life. */
+/** A WebSocket ping or pong frame, or any other frame: proof of life. */
 export function activity(id: u32, now: u64): void {
   const conn = connectionById(id);
-  if (conn) {
-    conn.lastActivity = now;
-    conn.pinged = false;
-  }
+  if (conn) conn.touch(now);
 }
 
 /**
  * Once a second: ping idle connections, close the ones that never answered
- * (4201), close connections that stayed unauthorised too long (4009), and
- * send subscription counts that were held back.
+ * (4201), close connections that stayed unauthorised too long (4009), send
+ * subscription counts that were held back, and drop stale vacant cache channels.
  */
 export function tick(now: u64): void {
   for (let i = 0, n = connections.length; i < n; i++) {
     const conn = unchecked(connections[i]);
     if (!conn) continue;
     const app = conn.app;
-    const idle = now - conn.lastActivity;
+    const idle = since(now, conn.lastActivity);
     if (idle >= <u64>app.pongWait) {
       terminate(conn, 4201, "Pong reply not received in time", now);
     } else if (idle >= <u64>app.pingPeriod && !conn.pinged) {
       conn.pinged = true;
       sendPing(conn.id);
-    } else if (app.userAuthTimeout != 0 && !conn.authorized && now - conn.openedAt >= <u64>app.userAuthTimeout) {
+    } else if (app.userAuthTimeout != 0 && !conn.authorized && since(now, conn.openedAt) >= <u64>app.userAuthTimeout) {
       terminate(conn, 4009, "Connection not authorized within timeout", now);
     }
   }
   for (let a = 0, n = apps.length; a < n; a++) {
-    const channels = unchecked(apps[a]).channels;
+    const app = unchecked(apps[a]);
+    const channels = app.channels;
     for (let i = 0, c = channels.capacity; i < c; i++) {
       const channel = channels.valueAt(i);
-      if (channel && channel.countPending) flushSubscriptionCount(channel, now);
+      if (!channel) continue;
+      if (channel.countPending) flushSubscriptionCount(channel, now);
+      // A vacant cache channel is kept only while its event is fresh.
+      if (channel.subscriptionCount == 0 && since(now, channel.cachedAt) >= <u64>app.cacheTtl) {
+        channels.delete(changetype<usize>(channel.name), channel.name.byteLength);
+        channel.subscribers.free();
+      }
     }
   }
 }

@@ -12,8 +12,7 @@ const msg = new ObjectScanner();
 
 /** Handles one message; a refused message never ends the connection. */
 export function handleMessage(conn: Connection, ptr: usize, len: usize, now: u64): void {
-  conn.lastActivity = now;
-  conn.pinged = false;
+  conn.touch(now);
   if (<u32>len > conn.app.maxMessageSize) {
     messageTooLarge(conn);
     return;
@@ -46,7 +45,7 @@ export function handleMessage(conn: Connection, ptr: usize, len: usize, now: u64
   } else if (spanEquals(name, nameLen, "pusher:unsubscribe")) {
     unsubscribe(conn, dataStart, dataLen, now);
   } else if (spanEquals(name, nameLen, "pusher:signin")) {
-    signin(conn, dataStart, dataLen);
+    signin(conn, dataStart, dataLen, now);
   } else {
     sendError(conn.id, 4200, "Invalid message format: unsupported event");
   }

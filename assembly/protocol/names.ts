@@ -5,6 +5,9 @@ import { ChannelType } from "../channels/channel";
 /** Longest channel or event name accepted. */
 export const MAX_NAME_LENGTH: usize = 200;
 
+/** Most channels one event may be published to. */
+export const MAX_CHANNELS: i32 = 100;
+
 /** Whether the `len` bytes at `ptr` equal the ASCII literal `s`. */
 export function spanEquals(ptr: usize, len: usize, s: string): bool {
   return len == <usize>s.length && spanStartsWith(ptr, len, s);

@@ -4,7 +4,7 @@
 import { ArrayScanner, JsonType } from "../json/scanner";
 import { appById } from "./app";
 import { connectionBySocketId } from "./connection";
-import { isValidChannelName, MAX_NAME_LENGTH } from "./names";
+import { isValidChannelName, MAX_CHANNELS, MAX_NAME_LENGTH } from "./names";
 import { publish } from "./publish";
 
 /** Result codes, shared with the PHP functions. */
@@ -47,11 +47,14 @@ export function nativePublish(ptr: usize, len: usize, now: u64): u32 {
   if (!app) return PublishCode.UnknownApp;
   if (nameLen == 0 || nameLen > MAX_NAME_LENGTH) return PublishCode.BadEvent;
   if (!channels.begin(list, listLen)) return PublishCode.Malformed;
+  let count = 0;
   while (channels.next()) {
     if (channels.type != JsonType.String || channels.escaped || !isValidChannelName(channels.start, channels.len)) {
       return PublishCode.BadChannel;
     }
+    count++;
   }
+  if (count == 0 || count > MAX_CHANNELS) return PublishCode.Malformed;
   let exclude: u32 = 0;
   if (sidLen > 0) {
     const conn = connectionBySocketId(sid, sidLen);

@@ -16,10 +16,11 @@ import { spanEquals } from "./names";
 }
 
 /**
- * Percent-decodes `len` bytes at `ptr` (and `+` as a space) onto `out`,
- * lower-casing ASCII letters when `lower` is set. False on a bad escape.
+ * Percent-decodes `len` bytes at `ptr` onto `out`, lower-casing ASCII letters
+ * when `lower` is set; `+` is a space in query strings only, not in paths.
+ * False on a bad escape.
  */
-export function percentDecode(out: ByteBuffer, ptr: usize, len: usize, lower: bool): bool {
+export function percentDecode(out: ByteBuffer, ptr: usize, len: usize, lower: bool, plusIsSpace: bool): bool {
   const dst = out.ensure(<u32>len);
   let n: usize = 0;
   for (let i: usize = 0; i < len; i++) {
@@ -31,7 +32,7 @@ export function percentDecode(out: ByteBuffer, ptr: usize, len: usize, lower: bo
       if (hi < 0 || lo < 0) return false;
       c = <u32>(hi << 4 | lo);
       i += 2;
-    } else if (c == 0x2b) {
+    } else if (c == 0x2b && plusIsSpace) {
       c = 0x20;
     }
     if (lower && c - 0x41 < 26) c |= 0x20;
@@ -67,10 +68,10 @@ export class Query {
         while (eq < end && load<u8>(ptr + eq) != 0x3d) eq++;
         const i = this.count++;
         unchecked((this.keyAt[i] = buf.len));
-        if (!percentDecode(buf, ptr + start, eq - start, true)) return false;
+        if (!percentDecode(buf, ptr + start, eq - start, true, true)) return false;
         unchecked((this.keyLen[i] = buf.len - unchecked(this.keyAt[i])));
         unchecked((this.valAt[i] = buf.len));
-        if (eq < end && !percentDecode(buf, ptr + eq + 1, end - eq - 1, false)) return false;
+        if (eq < end && !percentDecode(buf, ptr + eq + 1, end - eq - 1, false, true)) return false;
         unchecked((this.valLen[i] = buf.len - unchecked(this.valAt[i])));
       }
       start = end + 1;

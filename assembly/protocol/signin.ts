@@ -1,13 +1,14 @@
 // User sign-in (`pusher:signin`), server-to-user delivery and watchlists.
 
-import { copyBytes } from "../channels/bytemap";
+import { bytesEqual, copyBytes } from "../channels/bytemap";
 import { ByteBuffer } from "../frame/buffer";
-import { broadcast, close, send, text } from "../frame/output";
+import { broadcast, send, text } from "../frame/output";
 import { ArrayScanner, JsonType, ObjectScanner, unescapeString } from "../json/scanner";
 import { writeStringContent } from "../json/writer";
 import { App, User } from "./app";
 import { signBegin, signBytes, signMatches, signUserSeparator } from "./auth";
 import { Connection, connectionById } from "./connection";
+import { terminate } from "./lifecycle";
 import { sendError } from "./reply";
 
 const data = new ObjectScanner();
@@ -20,29 +21,29 @@ const inner = new ByteBuffer(256);
 @inline const MAX_WATCHLIST: i32 = 100;
 
 /** Handles `pusher:signin` whose `data` member spans `ptr..ptr+len`. */
-export function signin(conn: Connection, ptr: usize, len: usize): void {
+export function signin(conn: Connection, ptr: usize, len: usize, now: u64): void {
   const app = conn.app;
-  if (!data.scan(ptr, len)) return refuse(conn, "Sign-in data must be an object with auth and user_data");
+  if (!data.scan(ptr, len)) return refuse(conn, "Sign-in data must be an object with auth and user_data", now);
   const a = data.find("auth");
   const u = data.find("user_data");
   if (a < 0 || u < 0 || data.type(a) != JsonType.String || data.type(u) != JsonType.String) {
-    return refuse(conn, "Sign-in data must be an object with auth and user_data");
+    return refuse(conn, "Sign-in data must be an object with auth and user_data", now);
   }
   userDataText.reset();
   const n = unescapeString(data.valueStart(u), data.valueLen(u), userDataText.ensure(<u32>data.valueLen(u)));
-  if (n < 0) return refuse(conn, "user_data must be a JSON string");
+  if (n < 0) return refuse(conn, "user_data must be a JSON string", now);
   userDataText.len = <u32>n;
 
   signBegin(app);
   signBytes(changetype<usize>(conn.socketId), conn.socketId.byteLength);
   signUserSeparator();
   signBytes(userDataText.ptr, userDataText.len);
-  if (!signMatches(app, data.valueStart(a), data.valueLen(a))) return refuse(conn, "Invalid signature");
+  if (!signMatches(app, data.valueStart(a), data.valueLen(a))) return refuse(conn, "Invalid signature", now);
 
-  if (!userData.scan(userDataText.ptr, userDataText.len)) return refuse(conn, "user_data must be a JSON object");
+  if (!userData.scan(userDataText.ptr, userDataText.len)) return refuse(conn, "user_data must be a JSON object", now);
   const i = userData.find("id");
   if (i < 0 || userData.type(i) != JsonType.String || userData.valueLen(i) == 0) {
-    return refuse(conn, "user_data must have a non-empty string id");
+    return refuse(conn, "user_data must have a non-empty string id", now);
   }
   const idPtr = userData.valueStart(i);
   const idLen = userData.valueLen(i);
@@ -67,9 +68,8 @@ export function signin(conn: Connection, ptr: usize, len: usize): void {
   if (w >= 0 && conn.watchlist == null) watch(conn, userData.valueStart(w), userData.valueLen(w), userData.type(w));
 }
 
-function refuse(conn: Connection, message: string): void {
-  sendError(conn.id, 4009, message);
-  close(conn.id, 4009, "Connection is unauthorized");
+function refuse(conn: Connection, message: string, now: u64): void {
+  terminate(conn, 4009, message, now, "Connection is unauthorized");
 }
 
 function signInAs(conn: Connection, idPtr: usize, idLen: usize): void {
@@ -136,6 +136,7 @@ function watch(conn: Connection, ptr: usize, len: usize, type: JsonType): void {
       over = true;
       break;
     }
+    if (listed(list, watchlist.start, watchlist.len)) continue;
     const id = copyBytes(watchlist.start, watchlist.len);
     list.push(id);
     let watchers = app.watchers.get(watchlist.start, watchlist.len);
@@ -161,6 +162,13 @@ function watch(conn: Connection, ptr: usize, len: usize, type: JsonType): void {
   if (online == 0) return;
   endWatchlistEvent();
   send(conn.id);
+}
+
+function listed(list: Array<ArrayBuffer>, ptr: usize, len: usize): bool {
+  for (let i = 0, n = list.length; i < n; i++) {
+    if (bytesEqual(unchecked(list[i]), ptr, len)) return true;
+  }
+  return false;
 }
 
 /** Tells the watchers of `id` that the user came online or went offline. */

@@ -9,6 +9,7 @@ import { JsonType, ObjectScanner, unescapeString } from "../json/scanner";
 import { writeString, writeStringContent } from "../json/writer";
 import { App } from "./app";
 import { signBegin, signBytes, signColon, signMatches } from "./auth";
+import { since } from "./clock";
 import { Connection } from "./connection";
 import { channelType, isCacheChannel, isValidChannelName, USER_CHANNEL_PREFIX } from "./names";
 import { sendSubscriptionError } from "./reply";
@@ -189,11 +190,14 @@ function presenceMember(conn: Connection, channel: Channel | null, name: usize, 
   const i = cd.find("user_info");
   let info = new ArrayBuffer(0);
   if (i >= 0) {
-    if (<u32>cd.valueLen(i) > app.maxPresenceUserInfo) {
+    const quoted = cd.type(i) == JsonType.String;
+    const infoStart = quoted ? cd.valueStart(i) - 1 : cd.valueStart(i);
+    const infoLen = quoted ? cd.valueLen(i) + 2 : cd.valueLen(i);
+    if (<u32>infoLen > app.maxPresenceUserInfo) {
       sendSubscriptionError(conn.id, name, nameLen, "LimitReached", "user_info is larger than the limit", 400);
       return null;
     }
-    info = copyBytes(cd.valueStart(i), cd.valueLen(i));
+    info = copyBytes(infoStart, infoLen);
   }
   if (channel) {
     const members = channel.members!;
@@ -202,7 +206,7 @@ function presenceMember(conn: Connection, channel: Channel | null, name: usize, 
       return null;
     }
   }
-  // A string id is quoted again on output; the raw JSON keeps numbers as numbers.
+  // The raw JSON keeps a string id quoted and a number a number.
   const rawStart = t == JsonType.String ? idStart - 1 : idStart;
   const rawLen = t == JsonType.String ? idLen + 2 : idLen;
   return new Member(copyBytes(idStart, idLen), copyBytes(rawStart, rawLen), info);
@@ -286,7 +290,7 @@ function endChannelEvent(): void {
 function sendCached(channel: Channel, conn: u32, ttl: u32, now: u64): void {
   const cached = channel.cached;
   text.reset();
-  if (cached && now - channel.cachedAt < <u64>ttl) {
+  if (cached && since(now, channel.cachedAt) < <u64>ttl) {
     text.bytes(changetype<usize>(cached), cached.byteLength);
   } else {
     channel.cached = null;
@@ -303,7 +307,7 @@ function sendCached(channel: Channel, conn: u32, ttl: u32, now: u64): void {
  */
 function subscriptionCountChanged(app: App, channel: Channel, now: u64): void {
   if (!app.subscriptionCount || channel.type == ChannelType.Presence || channel.type == ChannelType.User) return;
-  if (channel.subscriptionCount > COUNT_THROTTLE_ABOVE && now - channel.countSentAt < COUNT_THROTTLE_MS) {
+  if (channel.subscriptionCount > COUNT_THROTTLE_ABOVE && since(now, channel.countSentAt) < COUNT_THROTTLE_MS) {
     channel.countPending = true;
     return;
   }
@@ -312,7 +316,7 @@ function subscriptionCountChanged(app: App, channel: Channel, now: u64): void {
 
 /** Sends a throttled subscription count once its 5 s have passed. */
 export function flushSubscriptionCount(channel: Channel, now: u64): void {
-  if (channel.countPending && now - channel.countSentAt >= COUNT_THROTTLE_MS) sendSubscriptionCount(channel, now);
+  if (channel.countPending && since(now, channel.countSentAt) >= COUNT_THROTTLE_MS) sendSubscriptionCount(channel, now);
 }
 
 function sendSubscriptionCount(channel: Channel, now: u64): void {

@@ -1,9 +1,38 @@
 package frankenphp
 
-import "github.com/pogo-websocket/pogo-websocket/host-go/frankenphp/internal/bridge"
+import (
+	"errors"
 
-// lookupHub finds the hub of an app id.
-// TODO(issue 5): wire to the host's package-level hub registry once it exists.
-func lookupHub(appID string) (bridge.Publisher, bool) {
-	return nil, false
+	"github.com/pogo-websocket/pogo-websocket/host-go/frankenphp/internal/bridge"
+	"github.com/pogo-websocket/pogo-websocket/host-go/hub"
+)
+
+// lookupHub finds the running hub of an app id (the newest one during a reload).
+func lookupHub(appID string) bridge.Publisher {
+	h := hub.Lookup(appID)
+	if h == nil {
+		return nil // not a typed nil in the interface
+	}
+	return hubPublisher{h}
+}
+
+// hubPublisher translates the hub's errors into the bridge's.
+type hubPublisher struct{ h *hub.Hub }
+
+func (p hubPublisher) Publish(appID string, channelsJSON []byte, event, data []byte, socketID []byte) error {
+	err := p.h.Publish(appID, channelsJSON, event, data, socketID)
+	switch {
+	case errors.Is(err, hub.ErrQueueFull):
+		return bridge.ErrShardQueueFull
+	case errors.Is(err, hub.ErrClosed):
+		return bridge.ErrHubClosed
+	}
+	return err
+}
+
+// MaxEventPayload is the engine's default until the hub tells each app's
+// max_event_payload.
+// TODO(issue 5): return p.h.MaxEventPayload(appID) once the hub has it.
+func (p hubPublisher) MaxEventPayload(appID string) int {
+	return 0
 }

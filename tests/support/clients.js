@@ -329,6 +329,7 @@ export class RawClient {
     });
     ws.on('ping', () => {
       this.pings += 1;
+      for (const w of this.waiters) w.check();
     });
     ws.on('message', (buf, isBinary) => {
       const text = buf.toString();
@@ -385,13 +386,14 @@ export class RawClient {
   }
 
   // Resolves with the next frame (after the cursor) matching `pred`; moves the cursor past it.
-  next(pred = () => true, { timeout = DEFAULT_TIMEOUT, what = 'a matching frame' } = {}) {
+  // With fromStart, searches every frame received so far and leaves the cursor alone.
+  next(pred = () => true, { timeout = DEFAULT_TIMEOUT, what = 'a matching frame', fromStart = false } = {}) {
     const d = deferred();
     const waiter = {
       check: () => {
-        for (let i = this.cursor; i < this.frames.length; i++) {
+        for (let i = fromStart ? 0 : this.cursor; i < this.frames.length; i++) {
           if (pred(this.frames[i])) {
-            this.cursor = i + 1;
+            if (!fromStart) this.cursor = i + 1;
             d.resolve(this.frames[i]);
             return;
           }
@@ -455,6 +457,26 @@ export class RawClient {
   async ping(timeout) {
     this.send({ event: 'pusher:ping', data: {} });
     return this.next((f) => f.event === 'pusher:pong', { timeout, what: 'pusher:pong' });
+  }
+
+  // Sends a WebSocket ping control frame; resolves when a pong control frame comes back.
+  wsPing(timeout = DEFAULT_TIMEOUT) {
+    const before = this.pongs;
+    this.ws.ping();
+    return this._waitUntil(() => this.pongs > before, timeout, 'a WebSocket pong frame');
+  }
+
+  _waitUntil(cond, timeout, what) {
+    const d = deferred();
+    const waiter = {
+      check: () => {
+        if (cond()) d.resolve();
+        else if (this.closed) d.reject(new Error(`socket closed (${this.closed.code}) while waiting for ${what}`));
+      },
+    };
+    this.waiters.add(waiter);
+    waiter.check();
+    return withTimeout(d.promise, timeout, what).finally(() => this.waiters.delete(waiter));
   }
 
   waitClose(timeout = DEFAULT_TIMEOUT) {
@@ -589,4 +611,17 @@ export async function httpRequest(server, { method = 'GET', path, body, headers 
     json = undefined;
   }
   return { status: res.status, headers: res.headers, body: text, json };
+}
+
+// Hand-signed POST /apps/{id}/events (no SDK-side validation or encryption); throws unless 200.
+export async function publish(server, { name, channel, channels, data, socket_id, info, app } = {}) {
+  const a = app || server.app;
+  const body = { name, data: typeof data === 'string' ? data : JSON.stringify(data) };
+  if (channels) body.channels = channels;
+  else body.channel = channel;
+  if (socket_id !== undefined) body.socket_id = socket_id;
+  if (info !== undefined) body.info = info;
+  const res = await signedRequest(server, { app: a, path: `/apps/${a.id}/events`, body });
+  if (res.status !== 200) throw new Error(`publish ${name} failed: HTTP ${res.status} ${res.body}`);
+  return res;
 }

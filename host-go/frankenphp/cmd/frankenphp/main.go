@@ -7,6 +7,8 @@ import (
 
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 	_ "github.com/dunglas/frankenphp/caddy"
+
+	_ "github.com/pogo-websocket/pogo-websocket/host-go/caddy"
 	_ "github.com/pogo-websocket/pogo-websocket/host-go/frankenphp"
 )
 

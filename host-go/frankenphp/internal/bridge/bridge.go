@@ -7,7 +7,6 @@
 package bridge
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -40,31 +39,37 @@ const (
 	DefaultMaxPayload = 10 * 1024
 )
 
-// Errors a Publisher returns (wrapped or not) to tell full queues apart from
-// other failures; anything else maps to BrokerPublishFailed.
+// Errors a Publisher returns (wrapped or not) to tell these cases apart from
+// other failures, which map to BrokerPublishFailed.
 var (
+	ErrHubClosed       = errors.New("pogo websocket: hub closed")
 	ErrBrokerQueueFull = errors.New("pogo websocket: broker queue full")
 	ErrShardQueueFull  = errors.New("pogo websocket: shard queue full")
 )
 
 // Publisher is the part of an app's hub the bridge uses.
 type Publisher interface {
-	// TryPublish queues an event for the channels and returns at once; it
-	// never waits for room in a queue. channels holds at least one name.
-	// data is owned by the hub from the call on.
-	TryPublish(channels []string, event string, data []byte) error
-	// MaxPayload is the app's payload limit in bytes; 0 means DefaultMaxPayload.
-	MaxPayload() int
+	// Publish queues event with data for the channels of channelsJSON (a JSON
+	// array of names) of app appID and returns at once: it never waits for
+	// room in a queue, and it copies its arguments before returning.
+	Publish(appID string, channelsJSON []byte, event, data []byte, socketID []byte) error
+	// MaxEventPayload is the app's limit on data in bytes; 0 means DefaultMaxPayload.
+	MaxEventPayload(appID string) int
 }
 
-// LookupFunc finds the hub serving an app id.
-type LookupFunc func(appID string) (Publisher, bool)
+// LookupFunc finds the hub serving an app id; it returns nil when none does.
+type LookupFunc func(appID string) Publisher
 
 // Bridge validates publishes and hands them to the hubs lookup finds.
 // It is safe for concurrent use.
 //
 // Its methods' arguments may alias memory that is valid only during the call
-// (PHP's strings): a Bridge copies what it hands on and keeps nothing.
+// (PHP's strings): a Bridge keeps none of it.
+//
+// The engine checks a publish again, but only after the call has returned;
+// the Bridge checks everything the engine refuses, and what the engine does
+// not check for native publishes (payload size and JSON), so that the PHP
+// caller gets a precise code.
 type Bridge struct {
 	lookup LookupFunc
 }
@@ -75,24 +80,27 @@ func New(lookup LookupFunc) *Bridge {
 }
 
 // Publish sends event with data to one channel.
-func (b *Bridge) Publish(appID, channel, event string, data []byte) Code {
-	hub, ok := b.lookup(appID)
-	if !ok || hub == nil {
+func (b *Bridge) Publish(appID, channel string, event, data []byte) Code {
+	hub := b.lookup(appID)
+	if hub == nil {
 		return HubMissing
 	}
 	if !ValidChannel(channel) {
 		return ChannelInvalid
 	}
-	return send(hub, []string{strings.Clone(channel)}, event, data)
+	// A valid name needs no escaping.
+	list := make([]byte, 0, len(channel)+4)
+	list = append(append(append(list, `["`...), channel...), `"]`...)
+	return send(hub, appID, list, event, data)
 }
 
 // BroadcastMulti sends event with data to every channel of the JSON array channels.
-func (b *Bridge) BroadcastMulti(appID string, channels []byte, event string, data []byte) Code {
-	hub, ok := b.lookup(appID)
-	if !ok || hub == nil {
+func (b *Bridge) BroadcastMulti(appID string, channels, event, data []byte) Code {
+	hub := b.lookup(appID)
+	if hub == nil {
 		return HubMissing
 	}
-	var names []string // Unmarshal copies the names out of channels
+	var names []string
 	if err := json.Unmarshal(channels, &names); err != nil || len(names) == 0 || len(names) > MaxChannels {
 		return ChannelsInvalid
 	}
@@ -101,14 +109,20 @@ func (b *Bridge) BroadcastMulti(appID string, channels []byte, event string, dat
 			return ChannelInvalid
 		}
 	}
-	return send(hub, names, event, data)
+	// Re-encoded so that the engine, which refuses escaped names, sees the
+	// names as decoded here.
+	list, err := json.Marshal(names)
+	if err != nil {
+		return ChannelsInvalid
+	}
+	return send(hub, appID, list, event, data)
 }
 
-func send(hub Publisher, channels []string, event string, data []byte) Code {
-	if event == "" || len(event) > MaxNameLength {
+func send(hub Publisher, appID string, channels, event, data []byte) Code {
+	if len(event) == 0 || len(event) > MaxNameLength {
 		return EventInvalid
 	}
-	limit := hub.MaxPayload()
+	limit := hub.MaxEventPayload(appID)
 	if limit <= 0 {
 		limit = DefaultMaxPayload
 	}
@@ -118,9 +132,11 @@ func send(hub Publisher, channels []string, event string, data []byte) Code {
 	if !json.Valid(data) {
 		return PayloadInvalid
 	}
-	switch err := hub.TryPublish(channels, strings.Clone(event), bytes.Clone(data)); {
+	switch err := hub.Publish(appID, channels, event, data, nil); {
 	case err == nil:
 		return OK
+	case errors.Is(err, ErrHubClosed):
+		return HubMissing
 	case errors.Is(err, ErrShardQueueFull):
 		return ShardQueueFull
 	case errors.Is(err, ErrBrokerQueueFull):
@@ -130,22 +146,25 @@ func send(hub Publisher, channels []string, event string, data []byte) Code {
 	}
 }
 
-// ValidChannel reports whether name is a channel name pusher-http-php accepts:
-// at most MaxNameLength bytes matching #?[A-Za-z0-9_\-=@,.;]+ (the leading #
-// is for #server-to-user- channels).
+// userChannelPrefix starts the only channel names that may contain '#'.
+const userChannelPrefix = "#server-to-user-"
+
+// ValidChannel reports whether the engine accepts name as a channel name:
+// 1 to MaxNameLength bytes of [A-Za-z0-9_\-=@,.;], or such bytes after
+// "#server-to-user-".
 func ValidChannel(name string) bool {
-	if len(name) > MaxNameLength {
+	if name == "" || len(name) > MaxNameLength {
 		return false
 	}
-	start := 0
-	if name != "" && name[0] == '#' {
-		start = 1
+	rest := name
+	if name[0] == '#' {
+		if !strings.HasPrefix(name, userChannelPrefix) || len(name) == len(userChannelPrefix) {
+			return false
+		}
+		rest = name[1:]
 	}
-	if len(name) == start {
-		return false
-	}
-	for i := start; i < len(name); i++ {
-		switch c := name[i]; {
+	for i := 0; i < len(rest); i++ {
+		switch c := rest[i]; {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
 		case c == '_', c == '-', c == '=', c == '@', c == ',', c == '.', c == ';':
 		default:

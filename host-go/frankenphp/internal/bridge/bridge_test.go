@@ -10,43 +10,47 @@ import (
 type fakeHub struct {
 	max      int
 	err      error
-	channels []string
+	appID    string
+	channels string
 	event    string
 	data     string
 }
 
-func (h *fakeHub) TryPublish(channels []string, event string, data []byte) error {
-	h.channels, h.event, h.data = channels, event, string(data)
+func (h *fakeHub) Publish(appID string, channels []byte, event, data []byte, socketID []byte) error {
+	h.appID, h.channels, h.event, h.data = appID, string(channels), string(event), string(data)
 	return h.err
 }
 
-func (h *fakeHub) MaxPayload() int { return h.max }
+func (h *fakeHub) MaxEventPayload(appID string) int { return h.max }
 
 func newBridge(h *fakeHub) *Bridge {
-	return New(func(appID string) (Publisher, bool) {
+	return New(func(appID string) Publisher {
 		if appID != "app" {
-			return nil, false
+			return nil
 		}
-		return h, true
+		return h
 	})
 }
 
 func TestBridge_Publish_Codes(t *testing.T) {
 	long := strings.Repeat("a", MaxNameLength+1)
 	tests := []struct {
-		name                  string
-		hub                   fakeHub
-		app, ch, event, data  string
-		want                  Code
+		name                 string
+		hub                  fakeHub
+		app, ch, event, data string
+		want                 Code
 	}{
 		{"ok", fakeHub{}, "app", "news", "created", `{"a":1}`, OK},
 		{"ok at limits", fakeHub{max: 7}, "app", strings.Repeat("c", MaxNameLength), strings.Repeat("e", MaxNameLength), `{"a":1}`, OK},
 		{"server-to-user channel", fakeHub{}, "app", "#server-to-user-42", "e", `1`, OK},
 		{"hub missing", fakeHub{}, "other", "news", "e", `1`, HubMissing},
+		{"hub closed", fakeHub{err: ErrHubClosed}, "app", "news", "e", `1`, HubMissing},
 		{"channel too long", fakeHub{}, "app", long, "e", `1`, ChannelInvalid},
 		{"channel empty", fakeHub{}, "app", "", "e", `1`, ChannelInvalid},
-		{"channel lone hash", fakeHub{}, "app", "#", "e", `1`, ChannelInvalid},
+		{"channel with other hash", fakeHub{}, "app", "#news", "e", `1`, ChannelInvalid},
+		{"channel bare user prefix", fakeHub{}, "app", "#server-to-user-", "e", `1`, ChannelInvalid},
 		{"channel bad character", fakeHub{}, "app", "news feed", "e", `1`, ChannelInvalid},
+		{"channel quote", fakeHub{}, "app", `a"b`, "e", `1`, ChannelInvalid},
 		{"event too long", fakeHub{}, "app", "news", long, `1`, EventInvalid},
 		{"event empty", fakeHub{}, "app", "news", "", `1`, EventInvalid},
 		{"payload too large", fakeHub{max: 6}, "app", "news", "e", `{"a":1}`, PayloadTooLarge},
@@ -60,12 +64,12 @@ func TestBridge_Publish_Codes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := tt.hub
-			got := newBridge(&h).Publish(tt.app, tt.ch, tt.event, []byte(tt.data))
+			got := newBridge(&h).Publish(tt.app, tt.ch, []byte(tt.event), []byte(tt.data))
 			if got != tt.want {
 				t.Fatalf("Publish = %d, want %d", got, tt.want)
 			}
-			if got == OK && (len(h.channels) != 1 || h.channels[0] != tt.ch || h.event != tt.event || h.data != tt.data) {
-				t.Fatalf("hub got %q %q %q", h.channels, h.event, h.data)
+			if got == OK && (h.appID != tt.app || h.channels != `["`+tt.ch+`"]` || h.event != tt.event || h.data != tt.data) {
+				t.Fatalf("hub got %q %q %q %q", h.appID, h.channels, h.event, h.data)
 			}
 		})
 	}
@@ -95,15 +99,20 @@ func TestBridge_BroadcastMulti_Codes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := tt.hub
-			got := newBridge(&h).BroadcastMulti(tt.app, []byte(tt.channels), tt.event, []byte(`{}`))
+			got := newBridge(&h).BroadcastMulti(tt.app, []byte(tt.channels), []byte(tt.event), []byte(`{}`))
 			if got != tt.want {
 				t.Fatalf("BroadcastMulti = %d, want %d", got, tt.want)
 			}
 		})
 	}
+}
+
+func TestBridge_BroadcastMulti_ReencodesNames(t *testing.T) {
 	h := fakeHub{}
-	newBridge(&h).BroadcastMulti("app", []byte(`["a","b"]`), "e", []byte(`{}`))
-	if strings.Join(h.channels, ",") != "a,b" {
-		t.Fatalf("hub got channels %q", h.channels)
+	if got := newBridge(&h).BroadcastMulti("app", []byte(` [ "a" , "\u0062" ] `), []byte("e"), []byte(`{}`)); got != OK {
+		t.Fatalf("BroadcastMulti = %d", got)
+	}
+	if h.channels != `["a","b"]` {
+		t.Fatalf("hub got channels %s", h.channels)
 	}
 }

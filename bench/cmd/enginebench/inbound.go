@@ -1,0 +1,272 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/pogo-websocket/pogo-websocket/bench/internal/pusher"
+	"github.com/pogo-websocket/pogo-websocket/host-go/engine"
+)
+
+// The inbound scenario: protocol messages from clients, in batches, through
+// the real engine.
+//
+// State: inboundConns connections in pairs; each pair shares a private
+// channel (2 subscribers), and every connection also sits in one of
+// lobbies public channels. Workloads cycle over the connections:
+//
+//	ping        pusher:ping                               → one SEND (pong)
+//	client      client event on the pair's private channel → one BROADCAST to the other member
+//	sub/unsub   subscribe to another lobby, then leave it  → one SEND, then nothing
+//	mix         1 ping : 2 client events : 1 sub/unsub pair (20/40/40 %)
+//
+// A workload is a periodic stream of messages: after one period every
+// subscribe has been undone, so replaying the pre-built batches measures the
+// same steady state again and again.
+const (
+	inboundConns = 1024
+	lobbies      = 16
+	// period is the number of messages after which every workload's stream
+	// repeats; it is a multiple of each stream's own period and of every
+	// batch size measured (up to 1024).
+	period = 10 * 1024
+)
+
+// inboundMessage is one message of a workload's stream and the deliveries it
+// causes.
+type inboundMessage struct {
+	conn       uint32
+	payload    []byte
+	deliveries int
+}
+
+type workload struct {
+	name string
+	at   func(i int) inboundMessage
+}
+
+// inboundMsgs holds every distinct message, built once; index i belongs to
+// connection connID(i).
+type inboundMsgs struct {
+	ping       []byte
+	client     [inboundConns][]byte
+	sub, unsub [inboundConns][]byte
+}
+
+// connID returns the connection of the i-th message of a cycle (ids start at 1).
+func connID(i int) uint32 { return uint32(i%inboundConns) + 1 }
+
+// privateOf names the private channel conn shares with its pair.
+func privateOf(conn uint32) string { return "private-pair-" + strconv.Itoa(int(conn-1)/2) }
+
+// lobbyOf names the public channel conn stays in.
+func lobbyOf(conn uint32) string { return "lobby-" + strconv.Itoa(int(conn-1)%lobbies) }
+
+// otherLobbyOf names the public channel conn joins and leaves.
+func otherLobbyOf(conn uint32) string { return "lobby-" + strconv.Itoa(int(conn)%lobbies) }
+
+func newInboundMsgs() *inboundMsgs {
+	m := &inboundMsgs{ping: pusher.Ping}
+	for i := range inboundConns {
+		c := connID(i)
+		data, err := json.Marshal(map[string]any{"user": "user-" + strconv.Itoa(i), "typing": true, "at": 1700000000000 + i})
+		if err != nil {
+			panic(err)
+		}
+		m.client[i] = pusher.ClientEvent("client-typing", privateOf(c), data)
+		m.sub[i] = pusher.Subscribe(otherLobbyOf(c), "")
+		m.unsub[i] = pusher.Unsubscribe(otherLobbyOf(c))
+	}
+	return m
+}
+
+func (m *inboundMsgs) workloads() []workload {
+	ping := func(i int) inboundMessage { return inboundMessage{connID(i), m.ping, 1} }
+	client := func(i int) inboundMessage { return inboundMessage{connID(i), m.client[i%inboundConns], 1} }
+	subUnsub := func(i int) inboundMessage {
+		u := i / 2
+		if i%2 == 0 {
+			return inboundMessage{connID(u), m.sub[u%inboundConns], 1}
+		}
+		return inboundMessage{connID(u), m.unsub[u%inboundConns], 0}
+	}
+	mix := func(i int) inboundMessage {
+		u, r := i/5, i%5
+		switch r {
+		case 0:
+			return ping(u)
+		case 1, 2:
+			return client(2*u + r - 1)
+		case 3:
+			return subUnsub(2 * u)
+		default:
+			return subUnsub(2*u + 1)
+		}
+	}
+	return []workload{
+		{"pusher:ping", ping},
+		{"client event (private, 2 subs)", client},
+		{"subscribe+unsubscribe (public)", subUnsub},
+		{"mix 20% ping / 40% client / 40% sub+unsub", mix},
+	}
+}
+
+// setupInbound opens the connections and subscribes them to their private
+// pair channel and their lobby.
+func setupInbound(d *driver) error {
+	sids, err := d.open(1, inboundConns)
+	if err != nil {
+		return err
+	}
+	var conns []uint32
+	var msgs [][]byte
+	for i := range inboundConns {
+		c := connID(i)
+		ch := privateOf(c)
+		conns = append(conns, c, c)
+		msgs = append(msgs,
+			pusher.Subscribe(ch, d.creds.ChannelAuth(sids[c], ch)),
+			pusher.Subscribe(lobbyOf(c), ""))
+	}
+	t, err := d.messages(conns, msgs)
+	if err != nil {
+		return fmt.Errorf("subscribing: %w", err)
+	}
+	if t.sends != 2*inboundConns {
+		return fmt.Errorf("subscribing: %d answers for %d subscriptions", t.sends, 2*inboundConns)
+	}
+	return nil
+}
+
+// inboundResult is the measurement of one workload at one batch size.
+type inboundResult struct {
+	workload     string
+	batch        int
+	msgsPerSec   float64 // median of the runs
+	nsPerMsg     float64
+	usPerBatch   float64
+	allocsPerBat float64
+	deliveries   float64 // per message, checked over one period
+	memory       uint32
+}
+
+// runInbound measures every workload at every batch size.
+func runInbound(creds pusher.Credentials, batchSizes []int, dur time.Duration, runs int) ([]inboundResult, error) {
+	m := newInboundMsgs()
+	var results []inboundResult
+	for _, w := range m.workloads() {
+		// A fresh engine per workload, so that no workload inherits another's garbage.
+		d, err := newDriver(creds, engine.AppOption{ID: engine.OptionClientEventRate, Value: math.MaxUint32})
+		if err != nil {
+			return nil, err
+		}
+		if err := setupInbound(d); err != nil {
+			d.close()
+			return nil, fmt.Errorf("%s: %w", w.name, err)
+		}
+		for _, size := range batchSizes {
+			r, err := measureInbound(d, w, size, dur, runs)
+			if err != nil {
+				d.close()
+				return nil, fmt.Errorf("%s, batch %d: %w", w.name, size, err)
+			}
+			results = append(results, r)
+		}
+		d.close()
+	}
+	return results, nil
+}
+
+func measureInbound(d *driver, w workload, size int, dur time.Duration, runs int) (inboundResult, error) {
+	if period%size != 0 {
+		return inboundResult{}, fmt.Errorf("batch size %d does not divide the period %d", size, period)
+	}
+	batches := make([]engine.Batch, period/size)
+	want := 0
+	for i := range period {
+		msg := w.at(i)
+		batches[i/size].Message(msg.conn, msg.payload)
+		want += msg.deliveries
+	}
+
+	// One period, checked: every answer is what the workload expects.
+	got := 0
+	for i := range batches {
+		batches[i].SetNow(uint64(time.Now().UnixMilli()))
+		out, err := d.eng.Process(batches[i].Bytes())
+		if err != nil {
+			return inboundResult{}, err
+		}
+		t, err := count(out, true)
+		if err != nil {
+			return inboundResult{}, err
+		}
+		if t.errors > 0 {
+			return inboundResult{}, fmt.Errorf("%d pusher:error answers, last: %s", t.errors, t.lastError)
+		}
+		got += t.deliveries
+	}
+	if got != want {
+		return inboundResult{}, fmt.Errorf("%d deliveries over one period, want %d", got, want)
+	}
+
+	var rates, batchTimes, allocs []float64
+	var ms runtime.MemStats
+	for range runs {
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		mallocs := ms.Mallocs
+		n := 0
+		start := time.Now()
+		var elapsed time.Duration
+		for {
+			b := &batches[n%len(batches)]
+			b.SetNow(uint64(time.Now().UnixMilli()))
+			out, err := d.eng.Process(b.Bytes())
+			if err != nil {
+				return inboundResult{}, err
+			}
+			// The host walks every action; so does the benchmark.
+			if _, err := count(out, false); err != nil {
+				return inboundResult{}, err
+			}
+			n++
+			// Whole periods only, so that every run measures the same mix.
+			if n%len(batches) == 0 {
+				if elapsed = time.Since(start); elapsed >= dur {
+					break
+				}
+			}
+		}
+		runtime.ReadMemStats(&ms)
+		msgs := float64(n * size)
+		rates = append(rates, msgs/elapsed.Seconds())
+		batchTimes = append(batchTimes, float64(elapsed.Microseconds())/float64(n))
+		allocs = append(allocs, float64(ms.Mallocs-mallocs)/float64(n))
+	}
+	rate := median(rates)
+	return inboundResult{
+		workload:     w.name,
+		batch:        size,
+		msgsPerSec:   rate,
+		nsPerMsg:     1e9 / rate,
+		usPerBatch:   median(batchTimes),
+		allocsPerBat: median(allocs),
+		deliveries:   float64(want) / period,
+		memory:       d.eng.MemorySize(),
+	}, nil
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}

@@ -1,0 +1,129 @@
+// Command enginebench measures the protocol engine alone: the real embedded
+// engine (host-go/engine, wazero), fed event batches the way the hub feeds
+// it, with no sockets and no other goroutine.
+//
+//	enginebench [-duration 500ms] [-runs 3] [-batches 1,16,256] [-publish-runs 2000] [-subscribers 1,100,1000,10000]
+//
+// It reports (a) inbound protocol messages per second on one core, per
+// workload and batch size, and (b) the time of one Process call that
+// publishes an event to a channel of N subscribers, through the signed HTTP
+// API and through a native PUBLISH record. Every answer is checked (no
+// pusher:error, the expected number of deliveries), so a fast wrong engine
+// cannot look good.
+//
+// The engine runs on one goroutine by design; pin the process to one core
+// (`taskset -c 1`) and set GOMAXPROCS=1 so that the garbage collector's
+// background work is paid on the measured core too.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pogo-websocket/pogo-websocket/bench/internal/pusher"
+	"github.com/pogo-websocket/pogo-websocket/bench/internal/report"
+)
+
+func main() {
+	var (
+		dur         = flag.Duration("duration", 500*time.Millisecond, "length of one inbound run")
+		runs        = flag.Int("runs", 3, "inbound runs per cell (the median is reported)")
+		batches     = flag.String("batches", "1,16,256", "inbound batch sizes (each must divide 10240)")
+		publishRuns = flag.Int("publish-runs", 2000, "publishes timed per channel size and kind")
+		subscribers = flag.String("subscribers", "1,100,1000,10000", "channel sizes of the publish scenario")
+		payload     = flag.Int("payload", 100, "bytes of event data in a publish")
+	)
+	flag.Parse()
+	sizes, err := ints(*batches)
+	if err == nil && *runs < 1 {
+		err = fmt.Errorf("-runs must be at least 1")
+	}
+	if err != nil {
+		fatal(err)
+	}
+	subs, err := ints(*subscribers)
+	if err != nil {
+		fatal(err)
+	}
+	creds := pusher.Credentials{AppID: "bench-app", Key: "bench-key", Secret: "bench-secret"}
+	w := os.Stdout
+	header(w)
+
+	inbound, err := runInbound(creds, sizes, *dur, *runs)
+	if err != nil {
+		fatal(fmt.Errorf("inbound: %w", err))
+	}
+	fmt.Fprintf(w, "\n### (a) Inbound messages, one engine, one goroutine (%d connections, median of %d × %v)\n\n",
+		inboundConns, *runs, *dur)
+	t := report.NewTable("workload", ">batch", ">msgs/s", ">ns/msg", ">µs/batch", ">deliveries/msg", ">Go allocs/batch")
+	for _, r := range inbound {
+		t.Row(r.workload, r.batch, report.Num(r.msgsPerSec), fmt.Sprintf("%.0f", r.nsPerMsg),
+			fmt.Sprintf("%.2f", r.usPerBatch), fmt.Sprintf("%.2f", r.deliveries), fmt.Sprintf("%.1f", r.allocsPerBat))
+	}
+	t.Print(w)
+
+	publish, mem, err := runPublish(creds, subs, *publishRuns, *payload)
+	if err != nil {
+		fatal(fmt.Errorf("publish: %w", err))
+	}
+	fmt.Fprintf(w, "\n### (b) One publish to a channel of N subscribers: one Process call (%d runs, %d-byte data)\n\n",
+		*publishRuns, *payload)
+	t = report.NewTable("publish", ">subscribers", ">median", ">p90", ">p99", ">max", ">ns/subscriber (median)", ">publishes/s (1/median)")
+	for _, r := range publish {
+		s := r.summary
+		t.Row(r.kind, report.Num(float64(r.subscribers)), report.Dur(s.P50), report.Dur(s.P90), report.Dur(s.P99),
+			report.Dur(s.Max), fmt.Sprintf("%.1f", float64(s.P50)/float64(r.subscribers)), report.Num(1/s.P50.Seconds()))
+	}
+	t.Print(w)
+	fmt.Fprintf(w, "\nEngine linear memory with %s subscribed connections: %s\n", report.Num(float64(maxOf(subs))), report.Bytes(float64(mem)))
+}
+
+// header prints the conditions of the run.
+func header(w io.Writer) {
+	fmt.Fprintf(w, "## Engine microbenchmark (host-go/engine, wazero %s)\n\n", depVersion("github.com/tetratelabs/wazero"))
+	fmt.Fprintf(w, "%s %s/%s, GOMAXPROCS=%d, NumCPU (affinity)=%d, %s\n",
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU(), time.Now().UTC().Format(time.DateTime+" UTC"))
+}
+
+func depVersion(path string) string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == path {
+				return d.Version
+			}
+		}
+	}
+	return "(unknown)"
+}
+
+func ints(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q: want a comma-separated list of positive integers", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func maxOf(xs []int) int {
+	m := 0
+	for _, x := range xs {
+		m = max(m, x)
+	}
+	return m
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "enginebench:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pogo-websocket/pogo-websocket/bench/internal/pusher"
+	"github.com/pogo-websocket/pogo-websocket/bench/internal/stats"
+	"github.com/pogo-websocket/pogo-websocket/host-go/engine"
+)
+
+// The publish scenario: one event to a channel of N subscribers, as a signed
+// HTTP API request (HTTP record: query parsing, MD5 of the body, HMAC-SHA256
+// of the request, JSON parsing, encoding) and as a native PUBLISH record
+// (the PHP/Redis path, no signature). The engine encodes the frame once and
+// returns one BROADCAST with N connection ids; the time measured is the one
+// Process call, which is what the hub's engine goroutine spends per publish
+// before it copies the frame and queues it on N connections.
+
+// fanoutChannel names the channel that the first n connections subscribe to.
+func fanoutChannel(n int) string { return "fanout-" + strconv.Itoa(n) }
+
+// publishResult is the measurement of one kind of publish to one channel size.
+type publishResult struct {
+	kind        string
+	subscribers int
+	summary     stats.Summary
+}
+
+// runPublish subscribes maxSubs connections and measures publishes to
+// channels of each size in sizes (all ≤ maxSubs).
+func runPublish(creds pusher.Credentials, sizes []int, runs, payload int) ([]publishResult, uint32, error) {
+	d, err := newDriver(creds)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer d.close()
+	maxSubs := 0
+	for _, n := range sizes {
+		maxSubs = max(maxSubs, n)
+	}
+	const chunk = 1000
+	for first := 1; first <= maxSubs; first += chunk {
+		n := min(chunk, maxSubs-first+1)
+		if _, err := d.open(uint32(first), uint32(n)); err != nil {
+			return nil, 0, err
+		}
+		var conns []uint32
+		var msgs [][]byte
+		for c := first; c < first+n; c++ {
+			for _, size := range sizes {
+				if c <= size {
+					conns = append(conns, uint32(c))
+					msgs = append(msgs, pusher.Subscribe(fanoutChannel(size), ""))
+				}
+			}
+		}
+		t, err := d.messages(conns, msgs)
+		if err != nil {
+			return nil, 0, fmt.Errorf("subscribing: %w", err)
+		}
+		if t.sends != len(msgs) {
+			return nil, 0, fmt.Errorf("subscribing: %d answers to %d subscriptions", t.sends, len(msgs))
+		}
+	}
+
+	data := benchData(payload)
+	var results []publishResult
+	for _, size := range sizes {
+		channel := fanoutChannel(size)
+		body := pusher.EventBody("bench", []string{channel}, data)
+		query := creds.SignQuery("POST", creds.EventsPath(), body, time.Now().Unix())
+		kinds := []struct {
+			name string
+			add  func(b *engine.Batch, req uint32) error
+			ok   func(t tally) bool
+		}{
+			{
+				"HTTP  POST /apps/{id}/events (signed)",
+				func(b *engine.Batch, req uint32) error {
+					return b.HTTP(req, "POST", creds.EventsPath(), query, body)
+				},
+				func(t tally) bool { return t.httpResponses == 1 },
+			},
+			{
+				"PUBLISH record (native)",
+				func(b *engine.Batch, _ uint32) error {
+					return b.Publish(creds.AppID, []byte(`["`+channel+`"]`), []byte("bench"), []byte(data), nil)
+				},
+				func(t tally) bool { return t.publishResults == 1 },
+			},
+		}
+		for _, k := range kinds {
+			s, err := measurePublish(d, size, runs, k.add, k.ok)
+			if err != nil {
+				return nil, 0, fmt.Errorf("%s to %d subscribers: %w", strings.TrimSpace(k.name), size, err)
+			}
+			results = append(results, publishResult{kind: k.name, subscribers: size, summary: s})
+		}
+	}
+	return results, d.eng.MemorySize(), nil
+}
+
+// measurePublish times runs publishes (after a warm-up of runs/10) and checks
+// every answer: one BROADCAST to want connections and a success result.
+func measurePublish(d *driver, want, runs int, add func(*engine.Batch, uint32) error, ok func(tally) bool) (stats.Summary, error) {
+	warmup := max(runs/10, 10)
+	samples := make([]time.Duration, 0, runs)
+	var b engine.Batch
+	for i := range warmup + runs {
+		b.Reset()
+		if err := add(&b, uint32(i+1)); err != nil {
+			return stats.Summary{}, err
+		}
+		b.SetNow(uint64(time.Now().UnixMilli()))
+		start := time.Now()
+		out, err := d.eng.Process(b.Bytes())
+		elapsed := time.Since(start)
+		if err != nil {
+			return stats.Summary{}, err
+		}
+		t, err := count(out, true)
+		if err != nil {
+			return stats.Summary{}, err
+		}
+		if t.broadcasts != 1 || t.deliveries != want || !ok(t) {
+			return stats.Summary{}, fmt.Errorf("answer: %+v, want one BROADCAST to %d connections and a success", t, want)
+		}
+		if err := checkSuccess(out); err != nil {
+			return stats.Summary{}, err
+		}
+		if i >= warmup {
+			samples = append(samples, elapsed)
+		}
+	}
+	return stats.Summarize(samples), nil
+}
+
+// checkSuccess fails unless every HTTP response is a 200 and every publish
+// result is 0.
+func checkSuccess(out []byte) error {
+	for a := engine.NewActions(out); a.Next(); {
+		switch a.Kind() {
+		case engine.ActionHTTPResponse:
+			status, body, err := a.HTTPResponse()
+			if err != nil {
+				return err
+			}
+			if status != 200 {
+				return fmt.Errorf("HTTP %d: %s", status, body)
+			}
+		case engine.ActionPublishResult:
+			code, err := a.PublishResult()
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return fmt.Errorf("publish refused with code %d", code)
+			}
+		}
+	}
+	return nil
+}
+
+// benchData returns an event `data` string of n bytes, shaped like the load
+// generator's (a step, a timestamp, padding).
+func benchData(n int) string {
+	s := "bench:0:" + strconv.FormatInt(time.Now().UnixNano(), 10) + ":"
+	if len(s) < n {
+		s += strings.Repeat("x", n-len(s))
+	}
+	return s
+}

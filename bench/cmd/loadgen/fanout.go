@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/pogo-websocket/pogo-websocket/bench/internal/report"
+)
+
+// runFanout is scenario S2: every client subscribes to one public channel; a
+// single publisher sends signed HTTP publishes at each rate in turn (open
+// loop: publish k of a step is due at k/rate), and every publish is
+// delivered to every client.
+func runFanout(ctx context.Context, cfg *config) error {
+	const channel = "fanout"
+	f, st, err := connect(ctx, cfg.dialer, cfg.conns, cfg.dialConc, func(int) string { return channel })
+	printConnect(cfg, st)
+	if err != nil {
+		return err
+	}
+	defer f.close()
+	subs := int64(len(f.clients))
+	rec := newRecorder(len(cfg.rates))
+	f.serve(rec.deliver)
+
+	pub := newPublisher(cfg.addr, cfg.creds, 1, cfg.payload)
+	defer pub.close()
+	type step struct {
+		rate      float64
+		pubs      publishStats
+		cpu       *cpuMeter
+		window    int64 // deliveries received during the step, any step's
+		rss       int64
+		published time.Duration
+	}
+	steps := make([]*step, len(cfg.rates))
+	var want int64
+	for si, rate := range cfg.rates {
+		s := &step{rate: rate}
+		steps[si] = s
+		n := int(rate * cfg.step.Seconds())
+		recv0 := rec.received.Load()
+		s.cpu = startCPU(cfg.server)
+		start := time.Now()
+		for k := range n {
+			due := start.Add(time.Duration(float64(k) / rate * float64(time.Second)))
+			if !sleepUntil(ctx, due) {
+				break
+			}
+			t0 := time.Now()
+			status, err := pub.publish(ctx, channel, si)
+			s.pubs.record(status, err, time.Since(t0))
+		}
+		s.published = time.Since(start)
+		sleepUntil(ctx, start.Add(cfg.step))
+		s.cpu.stop()
+		s.window = rec.received.Load() - recv0
+		if cfg.server != nil {
+			s.rss, _, _ = cfg.server.memory()
+		}
+		want += s.pubs.ok.Load() * subs
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	rec.drain(ctx, want, cfg.drain)
+
+	fmt.Fprintf(cfg.out, "\n### Fanout: 1 publisher → 1 channel × %s subscribers, %v per step, %d-byte data\n\n",
+		report.Num(float64(subs)), cfg.step, cfg.payload)
+	t := report.NewTable(">pub/s target", ">pub/s sent", ">HTTP p50", ">HTTP p99", ">deliveries/s", ">delivered",
+		">latency p50", ">p99", ">max", ">server CPU", ">CPU s/1M deliv.", ">client CPU", ">server RSS")
+	for si, s := range steps {
+		d := &rec.steps[si]
+		ok := s.pubs.ok.Load()
+		exp := ok * subs
+		t.Row(fmt.Sprintf("%g", s.rate),
+			fmt.Sprintf("%.1f", float64(ok)/cfg.step.Seconds()),
+			report.Dur(s.pubs.latency.Quantile(0.5)), report.Dur(s.pubs.latency.Quantile(0.99)),
+			report.Num(float64(s.window)/s.cpu.wall.Seconds()),
+			ratio(d.n.Load(), exp),
+			report.Dur(d.latency.Quantile(0.5)), report.Dur(d.latency.Quantile(0.99)), report.Dur(d.latency.Max()),
+			s.cpu.Server(), s.cpu.ServerPerMillion(float64(s.window)), s.cpu.Client(), rssCell(s.rss))
+		if f := s.pubs.failed.Load(); f > 0 {
+			defer fmt.Fprintf(cfg.out, "step %g/s: %d publishes failed, first: %s\n", s.rate, f, s.pubs.firstError())
+		}
+		if s.published > cfg.step+cfg.step/10 {
+			defer fmt.Fprintf(cfg.out, "step %g/s: the publisher could not keep the rate (%v to send)\n", s.rate, s.published.Round(time.Millisecond))
+		}
+	}
+	t.Print(cfg.out)
+	printTail(cfg, f, rec)
+	return nil
+}
+
+// ratio formats delivered/expected, marking any loss.
+func ratio(got, want int64) string {
+	if want == 0 {
+		return "n/a"
+	}
+	return report.Pct(float64(got) / float64(want))
+}
+
+func rssCell(rss int64) string {
+	if rss == 0 {
+		return "n/a"
+	}
+	return report.Bytes(float64(rss))
+}
+
+// sleepUntil sleeps until t; false if ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
+
+// printConnect reports how the fleet connected.
+func printConnect(cfg *config, st *connectStats) {
+	if st == nil {
+		return
+	}
+	n := st.handshake.Count()
+	fmt.Fprintf(cfg.out, "connected %s of %s in %v (%s conns/s, %d dials in flight); handshake p50 %s p99 %s; subscribe p50 %s p99 %s",
+		report.Num(float64(n)), report.Num(float64(cfg.conns)), st.elapsed.Round(time.Millisecond),
+		report.Num(float64(n)/st.elapsed.Seconds()), cfg.dialConc,
+		report.Dur(st.handshake.Quantile(0.5)), report.Dur(st.handshake.Quantile(0.99)),
+		report.Dur(st.subscribe.Quantile(0.5)), report.Dur(st.subscribe.Quantile(0.99)))
+	if st.failures > 0 {
+		fmt.Fprintf(cfg.out, "; %d failed, first: %v", st.failures, st.firstErr)
+	}
+	fmt.Fprintln(cfg.out)
+}
+
+// printTail reports what the fleet saw besides deliveries.
+func printTail(cfg *config, f *fleet, rec *recorder) {
+	if n := rec.other.Load(); n > 0 {
+		fmt.Fprintf(cfg.out, "\n%d other text messages received (not deliveries)\n", n)
+	}
+	if n := f.readErrs.Load(); n > 0 {
+		fmt.Fprintf(cfg.out, "\n%d connections ended before the run did\n", n)
+	}
+}

@@ -1,0 +1,213 @@
+// Command loadgen drives a running Pusher-protocol server over loopback with
+// many cheap WebSocket clients (gobwas/ws, one reader goroutine and ~1 KiB
+// of buffers each) and signed HTTP API publishes.
+//
+//	loadgen -mode idle   -server-pid PID [-conns 10000] [-idle-stages 2500,5000,10000]
+//	loadgen -mode fanout [-conns 10000] [-rates 1,5,10,20,40] [-step 4s]
+//	loadgen -mode http   [-conns 10000] [-channels 1000] [-publishers 1,4,16] [-step 4s]
+//
+// Modes:
+//
+//   - idle (S1): silent subscribed connections; the server's RSS before,
+//     at each stage and after, marginal bytes per connection, idle CPU.
+//   - fanout (S2): one channel, every client subscribed, one publisher
+//     stepping its rate; deliveries/s, delivery ratio, publish→receive
+//     latency per step.
+//   - http (S3): channels × (conns/channels) subscribers, closed-loop
+//     publishers; publishes/s, deliveries/s, latency per step.
+//
+// Latency is publish→receive: the publisher stamps time.Now().UnixNano() in
+// the event data and the receiving client subtracts it from its arrival
+// time (client and server share the clock on loopback). It includes the
+// load generator's own scheduling delay, so the client's CPU share is
+// reported next to the server's: a client near 100% means the numbers are
+// bounded by the client, not the server.
+//
+// Only loopback addresses are accepted. Every run is bounded: steps have a
+// fixed length and the whole run stops at -deadline.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pogo-websocket/pogo-websocket/bench/internal/pusher"
+)
+
+type config struct {
+	mode       string
+	label      string
+	addr       string
+	creds      pusher.Credentials
+	conns      int
+	dialConc   int
+	dialer     *dialer
+	server     *process
+	payload    int
+	step       time.Duration
+	drain      time.Duration
+	rates      []float64
+	channels   int
+	publishers []int
+	idleStages []int
+	settle     time.Duration
+	hold       time.Duration
+	out        io.Writer
+}
+
+func main() {
+	cfg, deadline, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+
+	if err := waitForServer(ctx, cfg.addr, 15*time.Second); err != nil {
+		fatal(err)
+	}
+	fmt.Fprintf(cfg.out, "\n## loadgen %s against %s (%s), %s\n\n", cfg.mode, cfg.label, cfg.addr, time.Now().UTC().Format(time.DateTime+" UTC"))
+	switch cfg.mode {
+	case "idle":
+		err = runIdle(ctx, cfg)
+	case "fanout":
+		err = runFanout(ctx, cfg)
+	case "http":
+		err = runHTTP(ctx, cfg)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("stopped at the -deadline of %v", deadline)
+	}
+	if err != nil {
+		fatal(err)
+	}
+}
+
+func parseFlags(args []string) (*config, time.Duration, error) {
+	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	var (
+		cfg        = &config{out: os.Stdout}
+		sources    = fs.String("src", "127.0.0.1", "comma-separated loopback source addresses for the client connections (each gives ~28k ports)")
+		pid        = fs.Int("server-pid", 0, "pid of the server, to read its RSS and CPU time from /proc (0: not reported)")
+		rates      = fs.String("rates", "1,5,10,20,40", "fanout: publishes per second, one step each")
+		publishers = fs.String("publishers", "1,4,16", "http: concurrent publishers, one step each")
+		stages     = fs.String("idle-stages", "", "idle: connection counts to sample RSS at (default: conns/4, conns/2, conns)")
+		deadline   = fs.Duration("deadline", 3*time.Minute, "stop the whole run after this long")
+		timeout    = fs.Duration("dial-timeout", 10*time.Second, "timeout of one connection's dial, handshake and subscription")
+	)
+	fs.StringVar(&cfg.mode, "mode", "fanout", "idle, fanout or http")
+	fs.StringVar(&cfg.label, "label", "pogo", "name of the server in the report")
+	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8099", "server address (loopback only)")
+	fs.StringVar(&cfg.creds.AppID, "app-id", "bench-app", "app id")
+	fs.StringVar(&cfg.creds.Key, "key", "bench-key", "app key")
+	fs.StringVar(&cfg.creds.Secret, "secret", "bench-secret", "app secret")
+	fs.IntVar(&cfg.conns, "conns", 10000, "client connections")
+	fs.IntVar(&cfg.dialConc, "dial-concurrency", 64, "connections being opened at once")
+	fs.IntVar(&cfg.payload, "payload", 100, "bytes of event data per publish")
+	fs.DurationVar(&cfg.step, "step", 4*time.Second, "length of one fanout or http step")
+	fs.DurationVar(&cfg.drain, "drain", 3*time.Second, "wait for late deliveries until none arrived for this long")
+	fs.IntVar(&cfg.channels, "channels", 1000, "http: number of channels")
+	fs.DurationVar(&cfg.settle, "settle", 3*time.Second, "idle: wait before sampling RSS")
+	fs.DurationVar(&cfg.hold, "hold", 10*time.Second, "idle: time the connections sit idle while the server's CPU is measured")
+	if err := fs.Parse(args); err != nil {
+		return nil, 0, err
+	}
+	if fs.NArg() > 0 {
+		return nil, 0, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	switch cfg.mode {
+	case "idle", "fanout", "http":
+	default:
+		return nil, 0, fmt.Errorf("-mode %q: want idle, fanout or http", cfg.mode)
+	}
+	host, _, err := net.SplitHostPort(cfg.addr)
+	if err != nil {
+		return nil, 0, fmt.Errorf("-addr: %w", err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, 0, fmt.Errorf("-addr %s: only loopback servers may be loaded", cfg.addr)
+	}
+	if cfg.conns < 1 || cfg.dialConc < 1 || cfg.step <= 0 {
+		return nil, 0, errors.New("-conns, -dial-concurrency and -step must be positive")
+	}
+	if cfg.channels < 1 || cfg.channels > cfg.conns {
+		return nil, 0, fmt.Errorf("-channels %d: want 1..conns", cfg.channels)
+	}
+	if cfg.dialer, err = newDialer(cfg.addr, cfg.creds.Key, strings.Split(*sources, ","), *timeout); err != nil {
+		return nil, 0, err
+	}
+	if *pid > 0 {
+		cfg.server = &process{pid: *pid}
+		if _, _, err := cfg.server.memory(); err != nil {
+			return nil, 0, fmt.Errorf("-server-pid: %w", err)
+		}
+	}
+	for f := range strings.SplitSeq(*rates, ",") {
+		r, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || r <= 0 {
+			return nil, 0, fmt.Errorf("-rates %q: want positive numbers", *rates)
+		}
+		cfg.rates = append(cfg.rates, r)
+	}
+	if cfg.publishers, err = positiveInts("-publishers", *publishers); err != nil {
+		return nil, 0, err
+	}
+	if *stages == "" {
+		cfg.idleStages = []int{max(cfg.conns/4, 1), max(cfg.conns/2, 1), cfg.conns}
+	} else if cfg.idleStages, err = positiveInts("-idle-stages", *stages); err != nil {
+		return nil, 0, err
+	}
+	for i := 1; i < len(cfg.idleStages); i++ {
+		if cfg.idleStages[i] <= cfg.idleStages[i-1] {
+			return nil, 0, errors.New("-idle-stages must increase")
+		}
+	}
+	return cfg, *deadline, nil
+}
+
+func positiveInts(name, s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%s %q: want positive integers", name, s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// waitForServer waits until addr accepts TCP connections.
+func waitForServer(ctx context.Context, addr string, limit time.Duration) error {
+	end := time.Now().Add(limit)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			return c.Close()
+		}
+		if time.Now().After(end) {
+			return fmt.Errorf("server %s not reachable after %v: %w", addr, limit, err)
+		}
+		if !sleepUntil(ctx, time.Now().Add(100*time.Millisecond)) {
+			return ctx.Err()
+		}
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "loadgen:", err)
+	os.Exit(1)
+}

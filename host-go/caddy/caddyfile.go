@@ -1,0 +1,255 @@
+package pogows
+
+import (
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dustin/go-humanize"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("pogo_websocket", parseCaddyfile)
+	// Ahead of reverse_proxy, and so of php_server and file_server.
+	httpcaddyfile.RegisterDirectiveOrder("pogo_websocket", httpcaddyfile.Before, "reverse_proxy")
+}
+
+// parseCaddyfile sets up the handler from Caddyfile tokens.
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	m := new(Handler)
+	if err := m.UnmarshalCaddyfile(h.Dispenser); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	pogo_websocket [<matcher>] {
+//		# one app, flat; missing values come from REVERB_APP_ID,
+//		# REVERB_APP_KEY and REVERB_APP_SECRET
+//		app_id     <id>
+//		app_key    <key>
+//		app_secret <secret>
+//
+//		# or any number of apps
+//		app <id> {
+//			key    <key>
+//			secret <secret>
+//			<app option> <value>
+//		}
+//
+//		# app options: at this level they are the defaults of every app
+//		activity_timeout       <duration>  # default: ping_period; sent in the handshake
+//		max_message_size       <size>      # default: 10240 (10KB, 10KiB also accepted)
+//		max_event_payload      <size>      # default: 10240
+//		max_presence_members   <n>         # default: 100
+//		max_presence_user_info <size>      # default: 2048
+//		client_events          on|off      # default: on
+//		client_event_rate      <n>         # per second, default: 10
+//		subscription_count     on|off      # default: off
+//		user_auth_timeout      <duration>  # default: 0 (off)
+//		cache_ttl              <duration>  # default: 30m
+//
+//		# server-wide
+//		ping_period <duration>  # default: 54s
+//		pong_wait   <duration>  # default: 60s
+//		write_wait  <duration>  # default: 10s
+//		max_queue   <size>      # per-connection outbound queue, default: 1MiB
+//	}
+//
+// A <duration> is a Caddy duration (54s, 1m30s, 1d) or a number of seconds.
+// Unknown options are errors, so that a typo never silently keeps a default.
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	var flat *App
+	flatApp := func() *App {
+		if flat == nil {
+			flat = new(App)
+		}
+		return flat
+	}
+	for d.NextBlock(0) {
+		var err error
+		switch d.Val() {
+		case "app_id":
+			flatApp().ID, err = oneArg(d)
+		case "app_key":
+			flatApp().Key, err = oneArg(d)
+		case "app_secret":
+			flatApp().Secret, err = oneArg(d)
+		case "app":
+			err = h.unmarshalApp(d)
+		case "ping_period":
+			err = durationArg(d, &h.PingPeriod)
+		case "pong_wait":
+			err = durationArg(d, &h.PongWait)
+		case "write_wait":
+			err = durationArg(d, &h.WriteWait)
+		case "max_queue":
+			err = sizeArg(d, &h.MaxQueue)
+		default:
+			err = h.AppOptions.unmarshalOption(d)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if flat != nil {
+		h.Apps = append([]*App{flat}, h.Apps...)
+	}
+	return nil
+}
+
+// unmarshalApp parses `app <id> { ... }`.
+func (h *Handler) unmarshalApp(d *caddyfile.Dispenser) error {
+	id, err := oneArg(d)
+	if err != nil {
+		return err
+	}
+	app := &App{ID: id}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "key":
+			app.Key, err = oneArg(d)
+		case "secret":
+			app.Secret, err = oneArg(d)
+		default:
+			err = app.AppOptions.unmarshalOption(d)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	h.Apps = append(h.Apps, app)
+	return nil
+}
+
+// unmarshalOption parses one app option, or rejects an unknown one.
+func (o *AppOptions) unmarshalOption(d *caddyfile.Dispenser) error {
+	switch d.Val() {
+	case "activity_timeout":
+		return durationArg(d, &o.ActivityTimeout)
+	case "max_message_size":
+		return sizeArg(d, &o.MaxMessageSize)
+	case "max_event_payload":
+		return sizeArg(d, &o.MaxEventPayload)
+	case "max_presence_members":
+		return intArg(d, &o.MaxPresenceMembers)
+	case "max_presence_user_info":
+		return sizeArg(d, &o.MaxPresenceUserInfo)
+	case "client_events":
+		return boolArg(d, &o.ClientEvents)
+	case "client_event_rate":
+		return intArg(d, &o.ClientEventRate)
+	case "subscription_count":
+		return boolArg(d, &o.SubscriptionCount)
+	case "user_auth_timeout":
+		var v caddy.Duration
+		if err := durationArg(d, &v); err != nil {
+			return err
+		}
+		o.UserAuthTimeout = &v
+		return nil
+	case "cache_ttl":
+		return durationArg(d, &o.CacheTTL)
+	default:
+		return d.Errf("unknown pogo_websocket option %q", d.Val())
+	}
+}
+
+// oneArg returns the single argument of the current option.
+func oneArg(d *caddyfile.Dispenser) (string, error) {
+	if !d.NextArg() {
+		return "", d.ArgErr()
+	}
+	v := d.Val()
+	if d.NextArg() {
+		return "", d.ArgErr()
+	}
+	return v, nil
+}
+
+func durationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	name := d.Val()
+	v, err := oneArg(d)
+	if err != nil {
+		return err
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 || n > math.MaxInt64/int64(time.Second) {
+			return d.Errf("%s: %d seconds out of range", name, n)
+		}
+		*dst = caddy.Duration(time.Duration(n) * time.Second)
+		return nil
+	}
+	dur, err := caddy.ParseDuration(v)
+	if err != nil {
+		return d.Errf("%s: %v", name, err)
+	}
+	if dur < 0 {
+		return d.Errf("%s: negative duration %s", name, v)
+	}
+	*dst = caddy.Duration(dur)
+	return nil
+}
+
+func sizeArg(d *caddyfile.Dispenser, dst *int) error {
+	name := d.Val()
+	v, err := oneArg(d)
+	if err != nil {
+		return err
+	}
+	n, err := humanize.ParseBytes(v)
+	if err != nil {
+		return d.Errf("%s: invalid size %q: %v", name, v, err)
+	}
+	if n == 0 || n > math.MaxInt32 {
+		return d.Errf("%s: size %q out of range", name, v)
+	}
+	*dst = int(n)
+	return nil
+}
+
+func intArg(d *caddyfile.Dispenser, dst *int) error {
+	name := d.Val()
+	v, err := oneArg(d)
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 || n > math.MaxInt32 {
+		return d.Errf("%s: %q is not a positive number", name, v)
+	}
+	*dst = n
+	return nil
+}
+
+func boolArg(d *caddyfile.Dispenser, dst **bool) error {
+	name := d.Val()
+	v, err := oneArg(d)
+	if err != nil {
+		return err
+	}
+	var b bool
+	switch v {
+	case "on", "true":
+		b = true
+	case "off", "false":
+		b = false
+	default:
+		return d.Errf("%s: %q is not on or off", name, v)
+	}
+	*dst = &b
+	return nil
+}
+
+// Interface guards
+var _ caddyfile.Unmarshaler = (*Handler)(nil)

@@ -1,0 +1,196 @@
+package hub
+
+import (
+	"net"
+	"sync"
+	"time"
+)
+
+// conn is one WebSocket connection: its socket, its outbound queue and its
+// lazy writer.
+//
+// The writer goroutine exists only while frames are queued: send starts it
+// when the queue goes non-empty and it exits once the queue is drained, so an
+// idle connection holds no writer goroutine and no write buffer.
+type conn struct {
+	hub *Hub
+	id  uint32
+	nc  net.Conn
+	// writev is set when nc writes net.Buffers with one writev call.
+	writev bool
+
+	mu      sync.Mutex
+	queue   [][]byte
+	spare   [][]byte
+	queued  int  // bytes queued or being written
+	writing bool // a writer goroutine runs
+	closing bool // a close frame is queued: later frames are dropped
+	closed  bool // the socket is closed or about to be
+
+	closeOnce sync.Once
+	done      chan struct{} // closed once the socket is closed
+}
+
+func newConn(h *Hub, nc net.Conn) *conn {
+	c := &conn{hub: h, nc: nc, done: make(chan struct{})}
+	switch nc.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		c.writev = true
+	}
+	return c
+}
+
+// send queues one frame. When the queue would exceed the hub's MaxQueue
+// bytes, the client is too slow: the connection is closed instead, and its
+// reader reports CLOSED. The frame is not copied: the caller must not modify
+// it, and may queue the same slice on other connections.
+func (c *conn) send(frame []byte) {
+	c.mu.Lock()
+	if c.closing || c.closed {
+		c.mu.Unlock()
+		return
+	}
+	if c.queued > 0 && c.queued+len(frame) > c.hub.cfg.MaxQueue {
+		c.closed = true
+		c.mu.Unlock()
+		metrics.slowCloses.Inc()
+		c.hub.log.Debug("closing slow client", "conn", c.id, "queued", c.queued)
+		// Closing a TLS connection may write; never block the caller on it.
+		go c.closeSocket()
+		return
+	}
+	c.enqueueLocked(frame)
+}
+
+// closeAfter queues a close frame after the frames already queued; the
+// socket is closed once it is written. Later frames are dropped.
+func (c *conn) closeAfter(frame []byte) {
+	c.mu.Lock()
+	if c.closing || c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closing = true
+	c.enqueueLocked(frame)
+}
+
+// enqueueLocked appends frame, starts the writer if needed and unlocks c.mu.
+func (c *conn) enqueueLocked(frame []byte) {
+	c.queue = append(c.queue, frame)
+	c.queued += len(frame)
+	start := !c.writing
+	c.writing = true
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+}
+
+// abort closes the socket without a close frame.
+func (c *conn) abort() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.closeSocket()
+}
+
+// closeSocket closes the socket once; the reader then sees an error.
+func (c *conn) closeSocket() {
+	c.closeOnce.Do(func() {
+		_ = c.nc.Close()
+		close(c.done)
+	})
+}
+
+// writeLoop writes queued frames until the queue is empty.
+func (c *conn) writeLoop() {
+	for {
+		c.mu.Lock()
+		if c.closed || len(c.queue) == 0 {
+			closeNow := c.closing && !c.closed
+			if closeNow {
+				c.closed = true
+			}
+			c.writing = false
+			clear(c.queue)
+			c.queue = c.queue[:0]
+			c.queued = 0
+			if cap(c.queue) > 64 { // keep idle connections small after a burst
+				c.queue, c.spare = nil, nil
+			}
+			c.mu.Unlock()
+			if closeNow {
+				c.closeSocket()
+			}
+			return
+		}
+		frames := c.queue
+		c.queue, c.spare = c.spare[:0], nil
+		c.mu.Unlock()
+
+		n, err := c.write(frames)
+		metrics.framesSent.Add(float64(len(frames)))
+		clear(frames)
+
+		c.mu.Lock()
+		c.spare = frames[:0]
+		c.queued -= n
+		if err != nil {
+			c.closed = true
+		}
+		c.mu.Unlock()
+		if err != nil {
+			c.hub.log.Debug("write failed", "conn", c.id, "error", err)
+			c.closeSocket()
+		}
+	}
+}
+
+// write writes frames within the hub's write deadline and returns the number
+// of bytes that left the queue (all of them, on success).
+func (c *conn) write(frames [][]byte) (int, error) {
+	total := 0
+	for _, f := range frames {
+		total += len(f)
+	}
+	if err := c.nc.SetWriteDeadline(time.Now().Add(c.hub.cfg.WriteWait)); err != nil {
+		return total, err
+	}
+	if len(frames) == 1 || c.writev {
+		bufs := net.Buffers(frames)
+		_, err := bufs.WriteTo(c.nc)
+		return total, err
+	}
+	// Without writev (TLS, wrapped connections), coalesce small frames so
+	// that each Write is one record and one syscall.
+	bp := writeBufs.Get().(*[]byte)
+	defer writeBufs.Put(bp)
+	buf := (*bp)[:0]
+	for _, f := range frames {
+		if len(buf)+len(f) > cap(buf) && len(buf) > 0 {
+			if _, err := c.nc.Write(buf); err != nil {
+				return total, err
+			}
+			buf = buf[:0]
+		}
+		if len(f) >= cap(buf) {
+			if _, err := c.nc.Write(f); err != nil {
+				return total, err
+			}
+			continue
+		}
+		buf = append(buf, f...)
+	}
+	if len(buf) > 0 {
+		if _, err := c.nc.Write(buf); err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// writeBufs holds the coalescing buffers of writers without writev.
+var writeBufs = sync.Pool{New: func() any {
+	b := make([]byte, 0, 16<<10)
+	return &b
+}}

@@ -1,0 +1,428 @@
+// Package hub runs one protocol engine and the WebSocket connections it
+// serves: it carries bytes and time, and leaves every protocol decision to
+// the engine.
+//
+// # Design
+//
+// A Hub owns one engine instance, driven by one goroutine. Producers encode
+// events into a shared batch under a lock: connection readers (OPEN, MESSAGE,
+// ACTIVITY, TOO_LARGE, CLOSED), HTTP handlers (HTTP), Publish (PUBLISH) and a
+// one-second ticker (TICK). The engine goroutine swaps the batch for an empty
+// one, stamps the clock, hands it to the engine in one call and dispatches
+// the actions: frames go to per-connection queues, HTTP answers to their
+// waiting handlers. While it runs, the next batch fills up, so load turns
+// into larger batches rather than more calls.
+//
+// Connection ids are dense slots (1, 2, ...). A slot is reused only after
+// the batch carrying the connection's CLOSED event has been processed and
+// its actions dispatched.
+//
+// Each connection has a reader goroutine, started after the upgrade so that
+// the HTTP handler returns and net/http's buffers are released, and a writer
+// goroutine that exists only while frames are queued (writev, with a write
+// deadline). An idle connection holds its socket, a parked reader with no
+// read buffer (buffers are pooled and taken only while a frame arrives), and
+// a few hundred bytes of state. A broadcast frame is copied out of the
+// engine once and the same slice is queued on every recipient.
+//
+// # Cores
+//
+// The engine is single-threaded by nature (its state is one linear memory),
+// so one goroutine runs it, and it only runs the engine: reads, frame
+// parsing, UTF-8 checks, writes and their syscalls happen in the connection
+// goroutines, which the Go scheduler spreads over every core. The engine
+// goroutine's share is the protocol logic itself, amortized per batch. When
+// one core is no longer enough for the engine, the next step is N hubs
+// (engine shards) keyed by app, each with its own goroutine.
+package hub
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pogo-websocket/pogo-websocket/host-go/engine"
+)
+
+// Errors returned by the hub.
+var (
+	// ErrClosed is returned once the hub is shutting down.
+	ErrClosed = errors.New("hub: closed")
+	// ErrQueueFull is returned by Publish when the event queue is full.
+	ErrQueueFull = errors.New("hub: event queue full")
+	// ErrTimeout is returned by HTTP when the engine did not answer in time.
+	ErrTimeout = errors.New("hub: engine did not answer in time")
+	// ErrTooManyConnections is returned when every connection id is taken.
+	ErrTooManyConnections = errors.New("hub: too many connections")
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultReadLimit     = 10240
+	DefaultWriteWait     = 10 * time.Second
+	DefaultMaxQueue      = 1 << 20
+	DefaultQueueLimit    = 4 << 20
+	DefaultHTTPTimeout   = 10 * time.Second
+	DefaultShutdownGrace = 2 * time.Second
+)
+
+// Config configures a Hub. Zero values take the defaults above.
+type Config struct {
+	// Apps are sent to the engine, in order, before any other event.
+	Apps []engine.App
+	// ReadLimit is the largest incoming message in bytes; larger ones are
+	// discarded and reported with TOO_LARGE. Default: the largest
+	// OptionMaxMessageSize of Apps, or DefaultReadLimit.
+	ReadLimit int
+	// WriteWait is the deadline of one write to a client.
+	WriteWait time.Duration
+	// MaxQueue is the number of bytes queued for one client before it is
+	// closed as too slow.
+	MaxQueue int
+	// QueueLimit is the size of the event batch past which producers wait.
+	QueueLimit int
+	// HTTPTimeout bounds the wait for the engine's answer to an HTTP request.
+	HTTPTimeout time.Duration
+	// ShutdownGrace bounds the wait for clients to receive their close frame
+	// at shutdown.
+	ShutdownGrace time.Duration
+	// Logger receives the hub's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Hub runs one engine and its connections. Its methods are safe for
+// concurrent use.
+type Hub struct {
+	cfg  Config
+	log  *slog.Logger
+	eng  *engine.Engine
+	q    *queue
+	reqs requests
+
+	conns     table
+	readers   sync.WaitGroup
+	openConns atomic.Int64
+
+	life      sync.RWMutex // held for writing to start the shutdown
+	stopping  atomic.Bool
+	lastBatch atomic.Int64 // UnixNano of the last processed batch
+
+	shutdownDone chan struct{} // closed once SHUTDOWN's actions are dispatched
+	stop         chan struct{} // stops the engine goroutine
+	loopDone     chan struct{}
+	done         chan struct{} // closed when the hub is closed
+	finished     chan struct{}
+}
+
+// New starts a hub: it instantiates the engine, configures the apps and
+// starts the engine goroutine. The hub is registered for Lookup under each
+// of its app ids until Shutdown.
+func New(cfg Config) (*Hub, error) {
+	cfg = withDefaults(cfg)
+	eng, err := engine.New()
+	if err != nil {
+		return nil, fmt.Errorf("starting hub: %w", err)
+	}
+	h := &Hub{
+		cfg:          cfg,
+		log:          cfg.Logger,
+		eng:          eng,
+		q:            newQueue(cfg.QueueLimit),
+		shutdownDone: make(chan struct{}),
+		stop:         make(chan struct{}),
+		loopDone:     make(chan struct{}),
+		done:         make(chan struct{}),
+		finished:     make(chan struct{}),
+	}
+	// The apps are configured synchronously so that a bad configuration
+	// fails here rather than in the background.
+	p := &pending{}
+	for i, app := range cfg.Apps {
+		if err := p.batch.App(uint32(i), app); err != nil {
+			_ = eng.Close()
+			return nil, fmt.Errorf("starting hub: %w", err)
+		}
+	}
+	p.batch.SetNow(uint64(time.Now().UnixMilli()))
+	if _, err := eng.Process(p.batch.Bytes()); err != nil {
+		_ = eng.Close()
+		return nil, fmt.Errorf("starting hub: configuring apps: %w", err)
+	}
+	h.lastBatch.Store(time.Now().UnixNano())
+	go h.run()
+	h.register()
+	return h, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.ReadLimit <= 0 {
+		for _, app := range cfg.Apps {
+			for _, o := range app.Options {
+				if o.ID == engine.OptionMaxMessageSize && int(o.Value) > cfg.ReadLimit {
+					cfg.ReadLimit = int(o.Value)
+				}
+			}
+		}
+		if cfg.ReadLimit <= 0 {
+			cfg.ReadLimit = DefaultReadLimit
+		}
+	}
+	if cfg.WriteWait <= 0 {
+		cfg.WriteWait = DefaultWriteWait
+	}
+	if cfg.MaxQueue <= 0 {
+		cfg.MaxQueue = DefaultMaxQueue
+	}
+	if cfg.QueueLimit <= 0 {
+		cfg.QueueLimit = DefaultQueueLimit
+	}
+	if cfg.HTTPTimeout <= 0 {
+		cfg.HTTPTimeout = DefaultHTTPTimeout
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = DefaultShutdownGrace
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return cfg
+}
+
+// run is the engine goroutine.
+func (h *Hub) run() {
+	defer close(h.loopDone)
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
+	spare := &pending{}
+	for {
+		select {
+		case <-h.q.wake:
+		case <-ticker.C:
+			if h.q.lock(0, false, nil, nil) == nil {
+				h.q.cur.batch.Tick()
+				h.q.unlock()
+			}
+		case <-h.stop:
+			return
+		}
+		for {
+			p := h.q.swap(spare)
+			if p == nil {
+				break
+			}
+			h.process(p)
+			p.reset()
+			spare = p
+		}
+	}
+}
+
+// process runs one batch through the engine and dispatches its actions.
+func (h *Hub) process(p *pending) {
+	start := time.Now()
+	p.batch.SetNow(uint64(start.UnixMilli()))
+	out, err := h.eng.Process(p.batch.Bytes())
+	metrics.batches.Inc()
+	if err != nil {
+		metrics.engineErrors.Inc()
+		h.log.Error("engine failed on a batch; its events are lost",
+			"error", err, "records", p.batch.Records(), "bytes", p.batch.Len())
+		// The engine may not have seen these CLOSED events: tell it again,
+		// and never reuse the ids, so that no stale state reaches a new client.
+		h.requeueClosed(p.closed)
+	} else {
+		h.dispatch(out)
+		for _, id := range p.closed {
+			h.conns.remove(id, true)
+		}
+	}
+	if p.shutdown {
+		close(h.shutdownDone)
+	}
+	end := time.Now()
+	h.lastBatch.Store(end.UnixNano())
+	metrics.batchDuration.Observe(end.Sub(start).Seconds())
+}
+
+// requeueClosed queues CLOSED again for ids whose batch failed; their slots
+// are retired for good.
+func (h *Hub) requeueClosed(ids []uint32) {
+	if len(ids) == 0 {
+		return
+	}
+	for _, id := range ids {
+		h.conns.remove(id, false)
+	}
+	if h.q.lock(0, false, nil, nil) != nil {
+		return
+	}
+	for _, id := range ids {
+		h.q.cur.batch.Closed(id)
+	}
+	h.q.unlock()
+}
+
+// dispatch carries out an action batch. Frames are copied out of the
+// engine's memory once: a broadcast frame is one slice shared by every
+// recipient's queue.
+func (h *Hub) dispatch(out []byte) {
+	h.conns.mu.RLock()
+	defer h.conns.mu.RUnlock()
+	a := engine.NewActions(out)
+	for a.Next() {
+		switch a.Kind() {
+		case engine.ActionSend:
+			if c := h.conns.getLocked(a.ID()); c != nil {
+				c.send(bytes.Clone(a.Payload()))
+			}
+		case engine.ActionBroadcast:
+			frame, conns, err := a.Broadcast()
+			if err != nil {
+				metrics.engineErrors.Inc()
+				h.log.Error("malformed broadcast", "error", err)
+				continue
+			}
+			var shared []byte
+			for i := range conns.Len() {
+				if c := h.conns.getLocked(conns.At(i)); c != nil {
+					if shared == nil {
+						shared = bytes.Clone(frame)
+					}
+					c.send(shared)
+				}
+			}
+		case engine.ActionClose:
+			if c := h.conns.getLocked(a.ID()); c != nil {
+				c.closeAfter(bytes.Clone(a.Payload()))
+			}
+		case engine.ActionHTTPResponse:
+			status, body, err := a.HTTPResponse()
+			if err != nil {
+				metrics.engineErrors.Inc()
+				h.log.Error("malformed http response", "error", err)
+				continue
+			}
+			h.reqs.respond(a.ID(), Response{Status: status, Body: bytes.Clone(body)})
+		case engine.ActionPublishResult:
+			if code, err := a.PublishResult(); err != nil || code != 0 {
+				h.log.Debug("publish not accepted", "code", code, "error", err)
+			}
+		default:
+			h.log.Warn("unknown engine action", "kind", a.Kind(), "id", a.ID())
+		}
+	}
+	if err := a.Err(); err != nil {
+		metrics.engineErrors.Inc()
+		h.log.Error("malformed action batch", "error", err)
+	}
+}
+
+// Publish queues a native publish: event with data on the channels listed
+// in channelsJSON (a JSON array of names) of app appID, skipping the
+// connection whose socket id is socketID (may be empty).
+//
+// Publish never blocks: it fails with ErrQueueFull when the event queue is
+// full and with ErrClosed after Shutdown. The arguments are copied before it
+// returns. The engine's verdict comes later and is only logged.
+func (h *Hub) Publish(appID string, channelsJSON []byte, event, data []byte, socketID []byte) error {
+	if h.stopping.Load() {
+		return ErrClosed
+	}
+	if err := h.q.lock(engine.PublishSize(appID, channelsJSON, event, data, socketID), false, nil, nil); err != nil {
+		if errors.Is(err, ErrQueueFull) {
+			metrics.publishRejected.Inc()
+		}
+		return err
+	}
+	err := h.q.cur.batch.Publish(appID, channelsJSON, event, data, socketID)
+	h.q.unlock()
+	if err != nil {
+		return fmt.Errorf("publishing to app %q: %w", appID, err)
+	}
+	return nil
+}
+
+// Health describes a hub for health checks.
+type Health struct {
+	// Alive is true while the hub runs and its engine processed a batch in
+	// the last five seconds (a tick is queued every second).
+	Alive bool `json:"alive"`
+	// Connections is the number of open WebSocket connections.
+	Connections int64 `json:"connections"`
+	// LastBatch is when the engine last finished a batch.
+	LastBatch time.Time `json:"last_batch"`
+}
+
+// Health reports whether the hub and its engine are running.
+func (h *Hub) Health() Health {
+	last := time.Unix(0, h.lastBatch.Load())
+	return Health{
+		Alive:       !h.stopping.Load() && time.Since(last) < 5*time.Second,
+		Connections: h.openConns.Load(),
+		LastBatch:   last,
+	}
+}
+
+// Shutdown stops the hub: the engine closes every connection with 4200 (so
+// clients reconnect, to the next hub after a reload), the close frames get
+// up to ShutdownGrace (or until ctx ends) to be written, then every socket
+// is closed, the engine goroutine stops and waiting HTTP requests fail with
+// ErrClosed. Later calls wait for the first one to finish.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.life.Lock()
+	first := !h.stopping.Swap(true)
+	h.life.Unlock()
+	if !first {
+		select {
+		case <-h.finished:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	defer close(h.finished)
+	h.unregister()
+
+	gctx, cancel := context.WithTimeout(ctx, h.cfg.ShutdownGrace)
+	defer cancel()
+	if h.q.lock(0, false, nil, nil) == nil {
+		h.q.cur.batch.Shutdown()
+		h.q.cur.shutdown = true
+		h.q.unlock()
+		select {
+		case <-h.shutdownDone:
+		case <-gctx.Done():
+		}
+	}
+	readersDone := make(chan struct{})
+	go func() {
+		h.readers.Wait()
+		close(readersDone)
+	}()
+	select {
+	case <-readersDone:
+	case <-gctx.Done():
+	}
+	for _, c := range h.conns.all() {
+		c.abort()
+	}
+	select {
+	case <-readersDone:
+	case <-time.After(time.Second):
+		h.log.Warn("connection readers still running after shutdown")
+	}
+
+	close(h.stop)
+	<-h.loopDone
+	h.q.close()
+	close(h.done)
+	if err := h.eng.Close(); err != nil {
+		return fmt.Errorf("shutting down hub: %w", err)
+	}
+	return ctx.Err()
+}

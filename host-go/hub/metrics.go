@@ -1,0 +1,70 @@
+package hub
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The collectors are shared by every hub of the process, so that their values
+// survive Caddy reloads: each config load registers them into its own registry.
+var metrics = struct {
+	connections     prometheus.Gauge
+	messages        prometheus.Counter
+	framesSent      prometheus.Counter
+	slowCloses      prometheus.Counter
+	batches         prometheus.Counter
+	engineErrors    prometheus.Counter
+	batchDuration   prometheus.Histogram
+	publishRejected prometheus.Counter
+}{
+	connections: prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "pogo_websocket", Name: "connections",
+		Help: "Open WebSocket connections.",
+	}),
+	messages: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "pogo_websocket", Name: "messages_received_total",
+		Help: "Complete WebSocket text messages received from clients.",
+	}),
+	framesSent: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "pogo_websocket", Name: "frames_sent_total",
+		Help: "WebSocket frames written to clients.",
+	}),
+	slowCloses: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "pogo_websocket", Name: "slow_client_closes_total",
+		Help: "Connections closed because their outbound queue was full.",
+	}),
+	batches: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "pogo_websocket", Name: "engine_batches_total",
+		Help: "Event batches processed by the engine.",
+	}),
+	engineErrors: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "pogo_websocket", Name: "engine_errors_total",
+		Help: "Engine calls that trapped, and malformed action batches.",
+	}),
+	batchDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: "pogo_websocket", Name: "engine_batch_duration_seconds",
+		Help:    "Time to process one event batch and dispatch its actions.",
+		Buckets: prometheus.ExponentialBuckets(10e-6, 4, 10), // 10µs to ~2.6s
+	}),
+	publishRejected: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "pogo_websocket", Name: "publish_rejected_total",
+		Help: "Native publishes refused because the event queue was full.",
+	}),
+}
+
+// RegisterMetrics registers the hub's Prometheus collectors into reg (in
+// Caddy, ctx.GetMetricsRegistry()). Registering into a registry that already
+// has them is not an error.
+func RegisterMetrics(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{
+		metrics.connections, metrics.messages, metrics.framesSent, metrics.slowCloses,
+		metrics.batches, metrics.engineErrors, metrics.batchDuration, metrics.publishRejected,
+	} {
+		if err := reg.Register(c); err != nil && !errors.As(err, &prometheus.AlreadyRegisteredError{}) {
+			return fmt.Errorf("registering hub metrics: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,335 @@
+package hub
+
+import (
+	"encoding/binary"
+	"io"
+	"net"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+)
+
+// readBufSize is the size of the pooled buffer a reader holds while a frame
+// is arriving; messages up to this size are handed to the queue without
+// another copy.
+const readBufSize = 4 << 10
+
+var readBufs = sync.Pool{New: func() any {
+	b := make([]byte, readBufSize)
+	return &b
+}}
+
+// msgBufs holds the buffers of messages larger than readBufSize or
+// fragmented; buffers above maxPooledMsg are left to the GC.
+var msgBufs sync.Pool
+
+const maxPooledMsg = 64 << 10
+
+// frameReader reads a connection's frames with no buffer while idle: at a
+// frame boundary with nothing buffered, it blocks on the socket with only the
+// two header bytes as destination, and takes a pooled buffer from the first
+// byte of a frame to the next boundary.
+type frameReader struct {
+	nc   net.Conn
+	pre  []byte // bytes the HTTP server had read past the upgrade request
+	bp   *[]byte
+	buf  []byte
+	r, w int
+	idle bool
+}
+
+func (fr *frameReader) Read(p []byte) (int, error) {
+	if fr.r < fr.w {
+		n := copy(p, fr.buf[fr.r:fr.w])
+		fr.r += n
+		return n, nil
+	}
+	if len(fr.pre) > 0 {
+		n := copy(p, fr.pre)
+		fr.pre = fr.pre[n:]
+		return n, nil
+	}
+	if fr.idle || len(p) >= readBufSize {
+		fr.idle = false
+		return fr.nc.Read(p)
+	}
+	fr.acquire()
+	n, err := fr.nc.Read(fr.buf)
+	fr.r, fr.w = 0, n
+	m := copy(p, fr.buf[:n])
+	fr.r = m
+	return m, err
+}
+
+// atBoundary is called between frames: with nothing buffered, the reader
+// gives its buffer back and waits idle.
+func (fr *frameReader) atBoundary() {
+	if fr.r == fr.w && len(fr.pre) == 0 {
+		fr.release()
+		fr.idle = true
+	}
+}
+
+// next returns the following n bytes (n <= readBufSize) as a view of the
+// read buffer, valid until the next read.
+func (fr *frameReader) next(n int) ([]byte, error) {
+	fr.acquire()
+	if fr.w-fr.r < n {
+		if fr.r > 0 {
+			fr.w = copy(fr.buf, fr.buf[fr.r:fr.w])
+			fr.r = 0
+		}
+		for fr.w < n {
+			if len(fr.pre) > 0 {
+				k := copy(fr.buf[fr.w:], fr.pre)
+				fr.pre = fr.pre[k:]
+				fr.w += k
+				continue
+			}
+			k, err := fr.nc.Read(fr.buf[fr.w:])
+			fr.w += k
+			if err != nil && fr.w < n {
+				return nil, err
+			}
+		}
+	}
+	p := fr.buf[fr.r : fr.r+n]
+	fr.r += n
+	return p, nil
+}
+
+// discard skips n bytes.
+func (fr *frameReader) discard(n int64) error {
+	for n > 0 {
+		if fr.r == fr.w && len(fr.pre) == 0 {
+			fr.acquire()
+			k, err := fr.nc.Read(fr.buf)
+			fr.r, fr.w = 0, k
+			if err != nil && k == 0 {
+				return err
+			}
+		}
+		if len(fr.pre) > 0 && fr.r == fr.w {
+			k := int(min(n, int64(len(fr.pre))))
+			fr.pre = fr.pre[k:]
+			n -= int64(k)
+			continue
+		}
+		k := int(min(n, int64(fr.w-fr.r)))
+		fr.r += k
+		n -= int64(k)
+	}
+	return nil
+}
+
+func (fr *frameReader) acquire() {
+	if fr.bp == nil {
+		fr.bp = readBufs.Get().(*[]byte)
+		fr.buf = *fr.bp
+		fr.r, fr.w = 0, 0
+	}
+}
+
+func (fr *frameReader) release() {
+	if fr.bp != nil {
+		readBufs.Put(fr.bp)
+		fr.bp, fr.buf = nil, nil
+		fr.r, fr.w = 0, 0
+	}
+}
+
+// readLoop reads the connection until it ends, then reports CLOSED. It runs
+// in its own goroutine so that the HTTP handler, and net/http's buffers, are
+// released after the upgrade.
+func (c *conn) readLoop(pre []byte) {
+	fr := &frameReader{nc: c.nc, pre: pre, idle: len(pre) == 0}
+	graceful := c.read(fr)
+	fr.release()
+	c.finish(graceful)
+}
+
+// read handles frames until the connection ends. It returns true when a
+// close frame was queued, so that the writer closes the socket after it.
+func (c *conn) read(fr *frameReader) bool {
+	var (
+		msg      *[]byte // the message being reassembled, when not zero-copy
+		inMsg    bool    // a text message is in progress
+		size     int64   // its size so far
+		tooLarge bool    // it is being discarded
+	)
+	defer func() {
+		if msg != nil {
+			putMsg(msg)
+		}
+	}()
+	limit := int64(c.hub.cfg.ReadLimit)
+	for {
+		fr.atBoundary()
+		h, err := ws.ReadHeader(fr)
+		if err != nil {
+			return false
+		}
+		if h.Rsv != 0 {
+			return c.fail(ws.StatusProtocolError, "reserved bits set")
+		}
+		if !h.Masked {
+			return c.fail(ws.StatusProtocolError, "client frames must be masked")
+		}
+		if h.OpCode.IsControl() {
+			if !h.Fin || h.Length > 125 {
+				return c.fail(ws.StatusProtocolError, "invalid control frame")
+			}
+			p, err := fr.next(int(h.Length))
+			if err != nil {
+				return false
+			}
+			ws.Cipher(p, h.Mask, 0)
+			switch h.OpCode {
+			case ws.OpPing:
+				c.send(ws.MustCompileFrame(ws.NewPongFrame(p)))
+				c.hub.activity(c)
+			case ws.OpPong:
+				c.hub.activity(c)
+			case ws.OpClose:
+				return c.echoClose(p)
+			default:
+				return c.fail(ws.StatusProtocolError, "reserved opcode")
+			}
+			continue
+		}
+		switch h.OpCode {
+		case ws.OpText:
+			if inMsg {
+				return c.fail(ws.StatusProtocolError, "text frame inside a fragmented message")
+			}
+			inMsg, size, tooLarge = true, 0, false
+		case ws.OpContinuation:
+			if !inMsg {
+				return c.fail(ws.StatusProtocolError, "continuation without a message")
+			}
+		case ws.OpBinary:
+			return c.fail(ws.StatusUnsupportedData, "binary messages are not supported")
+		default:
+			return c.fail(ws.StatusProtocolError, "reserved opcode")
+		}
+		size += h.Length
+		if tooLarge || size > limit {
+			if !tooLarge {
+				tooLarge = true
+				if msg != nil {
+					putMsg(msg)
+					msg = nil
+				}
+				c.hub.tooLarge(c, size)
+			}
+			if err := fr.discard(h.Length); err != nil {
+				return false
+			}
+			inMsg = !h.Fin
+			continue
+		}
+		if h.Fin && msg == nil && h.Length <= readBufSize {
+			// The common case: one frame, handed over from the read buffer.
+			p, err := fr.next(int(h.Length))
+			if err != nil {
+				return false
+			}
+			ws.Cipher(p, h.Mask, 0)
+			inMsg = false
+			if !utf8.Valid(p) {
+				return c.fail(ws.StatusInvalidFramePayloadData, "invalid UTF-8")
+			}
+			if !c.hub.message(c, p) {
+				return false
+			}
+			continue
+		}
+		if msg == nil {
+			msg = getMsg(int(size))
+		}
+		start := len(*msg)
+		*msg = grow(*msg, int(h.Length))
+		if _, err := io.ReadFull(fr, (*msg)[start:]); err != nil {
+			return false
+		}
+		ws.Cipher((*msg)[start:], h.Mask, 0)
+		if !h.Fin {
+			continue
+		}
+		inMsg = false
+		if !utf8.Valid(*msg) {
+			return c.fail(ws.StatusInvalidFramePayloadData, "invalid UTF-8")
+		}
+		ok := c.hub.message(c, *msg)
+		putMsg(msg)
+		msg = nil
+		if !ok {
+			return false
+		}
+	}
+}
+
+// echoClose answers a client's close frame with a close frame carrying the
+// same status code (RFC 6455 section 5.5.1), or 1002 when its payload is invalid.
+func (c *conn) echoClose(p []byte) bool {
+	if len(p) == 0 {
+		c.closeAfter(ws.MustCompileFrame(ws.NewCloseFrame(nil)))
+		return true
+	}
+	code, reason := ws.ParseCloseFrameDataUnsafe(p)
+	if len(p) < 2 || code >= 5000 || ws.CheckCloseFrameData(code, reason) != nil {
+		return c.fail(ws.StatusProtocolError, "invalid close frame")
+	}
+	c.closeAfter(ws.MustCompileFrame(ws.NewCloseFrame(binary.BigEndian.AppendUint16(nil, uint16(code)))))
+	return true
+}
+
+// fail closes the connection with a WebSocket status code.
+func (c *conn) fail(code ws.StatusCode, reason string) bool {
+	c.hub.log.Debug("closing connection", "conn", c.id, "code", int(code), "reason", reason)
+	c.closeAfter(ws.MustCompileFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(code, reason))))
+	return true
+}
+
+// finish waits for a queued close frame to be written (graceful), closes the
+// socket and reports CLOSED.
+func (c *conn) finish(graceful bool) {
+	if graceful {
+		t := time.NewTimer(c.hub.cfg.WriteWait)
+		select {
+		case <-c.done:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	c.abort()
+	c.hub.closed(c)
+}
+
+func getMsg(size int) *[]byte {
+	if v := msgBufs.Get(); v != nil {
+		b := v.(*[]byte)
+		*b = (*b)[:0]
+		return b
+	}
+	b := make([]byte, 0, max(size, readBufSize))
+	return &b
+}
+
+func putMsg(b *[]byte) {
+	if cap(*b) <= maxPooledMsg {
+		msgBufs.Put(b)
+	}
+}
+
+// grow extends b by n bytes.
+func grow(b []byte, n int) []byte {
+	if cap(b)-len(b) < n {
+		nb := make([]byte, len(b), max(2*cap(b), len(b)+n))
+		copy(nb, b)
+		b = nb
+	}
+	return b[:len(b)+n]
+}

@@ -1,0 +1,75 @@
+package hub
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gobwas/ws"
+)
+
+// IsWebSocketUpgrade reports whether r asks for a WebSocket upgrade.
+func IsWebSocketUpgrade(r *http.Request) bool {
+	return r.Method == http.MethodGet &&
+		headerHasToken(r.Header, "Connection", "upgrade") &&
+		headerHasToken(r.Header, "Upgrade", "websocket")
+}
+
+// ServeWebSocket upgrades r to a WebSocket connection for the app with the
+// given key and returns as soon as the connection runs on its own goroutines.
+//
+// A failed handshake has been answered on the connection (it is hijacked
+// first); the returned error is for logging only.
+func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, key string) error {
+	// The read lock orders Add against Shutdown's Wait.
+	h.life.RLock()
+	defer h.life.RUnlock()
+	if h.stopping.Load() {
+		return ErrClosed
+	}
+	u := ws.HTTPUpgrader{Timeout: h.cfg.WriteWait}
+	nc, brw, _, err := u.Upgrade(r, w)
+	if err != nil {
+		if nc != nil {
+			_ = nc.Close()
+		}
+		return fmt.Errorf("websocket upgrade: %w", err)
+	}
+	// Bytes the client sent right after the request are in net/http's
+	// reader; keep them and drop the reader (and its 4 KiB buffer).
+	var pre []byte
+	if n := brw.Reader.Buffered(); n > 0 {
+		p, _ := brw.Reader.Peek(n)
+		pre = bytes.Clone(p)
+	}
+	c := newConn(h, nc)
+	if !h.conns.add(c) {
+		_ = nc.Close()
+		return fmt.Errorf("websocket upgrade: %w", ErrTooManyConnections)
+	}
+	h.readers.Add(1)
+	h.openConns.Add(1)
+	metrics.connections.Inc()
+	if err := h.open(c, key); err != nil {
+		// Only during shutdown: the reader still reports CLOSED.
+		c.abort()
+	}
+	go c.readLoop(pre)
+	return nil
+}
+
+// headerHasToken reports whether a comma-separated header contains token,
+// case-insensitively.
+func headerHasToken(hdr http.Header, name, token string) bool {
+	for _, v := range hdr.Values(name) {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,45 @@
+# FrankenPHP build, included by the Makefile.
+#
+# `make frankenphp` leaves bin/frankenphp: FrankenPHP, Caddy's standard modules,
+# the pogo_websocket handler and the PHP functions pogo_websocket_publish and
+# pogo_websocket_broadcast_multi (module host-go/frankenphp). It links a
+# thread-safe libphp with the embed SAPI that scripts/build-libphp.sh builds
+# from Debian's PHP source once (about 5 minutes) into $(POGO_CACHE), outside
+# the repository; bin/frankenphp finds libphp.so there through its rpath.
+#
+# The plain bin/caddy build never sees any of this: it stays cgo- and PHP-free.
+
+POGO_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/pogo-websocket
+export POGO_CACHE
+
+FRANKENPHP_DIR := host-go/frankenphp
+# nobrotli/nowatcher: no C libraries beyond libphp; nomercure & co: smaller binary.
+FRANKENPHP_TAGS := nobadger,nomysql,nopgx,nobrotli,nowatcher,nomercure
+FRANKENPHP_SRC := $(shell find $(FRANKENPHP_DIR) -name '*.go' -o -name '*.[ch]') \
+	$(FRANKENPHP_DIR)/go.mod $(FRANKENPHP_DIR)/go.sum
+
+# Runs a command with the cgo flags of the cached libphp (built first if missing).
+# Usage: $(WITH_LIBPHP) <command>
+WITH_LIBPHP = prefix=$$(scripts/build-libphp.sh) && \
+	config=$$prefix/bin/php-config && \
+	export CGO_ENABLED=1 \
+		CGO_CFLAGS="$$($$config --includes)" \
+		CGO_LDFLAGS="$$($$config --ldflags) -L$$prefix/lib $$($$config --libs) -Wl,-rpath,$$prefix/lib" \
+		PATH="$$prefix/bin:$$PATH" &&
+
+.PHONY: frankenphp libphp test-frankenphp
+
+frankenphp: bin/frankenphp
+
+# Prints the prefix of the cached ZTS PHP, building it if needed.
+libphp:
+	@scripts/build-libphp.sh
+
+bin/frankenphp: $(ENGINE_WASM) $(GO_SRC) $(FRANKENPHP_SRC) scripts/build-libphp.sh
+	$(WITH_LIBPHP) cd $(FRANKENPHP_DIR) && \
+		$(GO) build -tags $(FRANKENPHP_TAGS) -ldflags '-w -s' -o $(CURDIR)/bin/frankenphp ./cmd/frankenphp
+
+test-frankenphp: bin/frankenphp $(NODE_STAMP)
+	cd $(FRANKENPHP_DIR) && CGO_ENABLED=0 $(GO) test -count=1 ./internal/...
+	$(WITH_LIBPHP) cd $(FRANKENPHP_DIR) && $(GO) vet -tags $(FRANKENPHP_TAGS) ./...
+	POGO_FRANKENPHP_BIN=$(CURDIR)/bin/frankenphp node --test --test-concurrency=1 tests/frankenphp/

@@ -1,0 +1,123 @@
+// Issue 5: PHP served by bin/frankenphp publishes with pogo_websocket_publish and
+// pogo_websocket_broadcast_multi; pusher-js clients receive the events; every return code
+// that needs no special server setup is reached (queue-full codes: queue-full.test.js).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useFrankenPHP } from './support/frankenphp.js';
+import { connectPusher, subscribe, nextEvent, RawClient, uniq } from '../support/clients.js';
+
+const server = useFrankenPHP();
+
+// The return codes of the PHP functions (host-go/frankenphp/internal/bridge).
+const OK = 0;
+const HUB_MISSING = 1;
+const CHANNEL_INVALID = 2;
+const EVENT_INVALID = 3;
+const PAYLOAD_TOO_LARGE = 4;
+const PAYLOAD_INVALID = 5;
+const CHANNELS_INVALID = 7;
+
+async function codes(calls) {
+  const res = await server.php('publish.php', calls);
+  assert.equal(res.status, 200, `publish.php answered ${res.status}: ${res.body}\n${server.output()}`);
+  assert.ok(Array.isArray(res.json), `publish.php answered ${res.body}`);
+  return res.json;
+}
+
+test('the PHP runtime is thread-safe and has the pogo_websocket functions', async () => {
+  const res = await server.php('ready.php');
+  assert.equal(res.body, 'ready');
+});
+
+test('a PHP page publishes to one channel and to several; pusher-js clients receive both events', async () => {
+  const a = await connectPusher(server);
+  const b = await connectPusher(server);
+  const one = uniq('orders-');
+  const two = uniq('orders-');
+  const three = uniq('orders-');
+  const chOne = await subscribe(a, one);
+  const chTwo = await subscribe(a, two);
+  const chThree = await subscribe(b, three);
+  const got = [nextEvent(chOne, 'order-shipped'), nextEvent(chTwo, 'order-shipped'), nextEvent(chThree, 'order-shipped')];
+
+  const res = await fetch(`${server.url}/order-shipped.php?id=42&channel=${one}&channels=${two},${three}`);
+  const body = await res.json();
+  assert.deepEqual(body, { publish: OK, broadcast_multi: OK });
+
+  for (const { data } of await Promise.all(got)) {
+    assert.deepEqual(data, { id: 42, items: ['book', 'pen'] });
+  }
+});
+
+test('the delivered frame carries the PHP data string unchanged', async () => {
+  const ws = await RawClient.connect(server);
+  const channel = uniq('raw-');
+  await ws.subscribe(channel, { auth: '' });
+  const payload = JSON.stringify({ text: 'quote " backslash \\ unicode é ☃ 😀', n: 1.5, nil: null });
+  assert.deepEqual(await codes([['publish', server.app.id, channel, 'App\\Events\\Thing', payload]]), [OK]);
+  const frame = await ws.nextEvent('App\\Events\\Thing');
+  assert.deepEqual(frame, { event: 'App\\Events\\Thing', channel, data: payload });
+});
+
+test('codes 1 to 5 and 7: hub missing, channel, event, payload size, payload JSON, channel list', async () => {
+  const app = server.app.id;
+  const long = 'x'.repeat(201);
+  const ok = '{"a":1}';
+  const big = JSON.stringify('x'.repeat(10 * 1024));
+  assert.deepEqual(
+    await codes([
+      ['publish', 'no-such-app', 'news', 'e', ok],
+      ['multi', 'no-such-app', '["news"]', 'e', ok],
+      ['publish', app, long, 'e', ok],
+      ['publish', app, 'bad channel', 'e', ok],
+      ['multi', app, JSON.stringify(['news', long]), 'e', ok],
+      ['publish', app, 'news', long, ok],
+      ['multi', app, '["news"]', '', ok],
+      ['publish', app, 'news', 'e', big],
+      ['multi', app, '["news"]', 'e', big],
+      ['publish', app, 'news', 'e', '{not json'],
+      ['multi', app, '["news"]', 'e', ''],
+      ['multi', app, 'news', 'e', ok],
+      ['multi', app, '[]', 'e', ok],
+      ['multi', app, '[1,2]', 'e', ok],
+      ['publish', app, 'x'.repeat(200), 'y'.repeat(200), ok],
+    ]),
+    [
+      HUB_MISSING,
+      HUB_MISSING,
+      CHANNEL_INVALID,
+      CHANNEL_INVALID,
+      CHANNEL_INVALID,
+      EVENT_INVALID,
+      EVENT_INVALID,
+      PAYLOAD_TOO_LARGE,
+      PAYLOAD_TOO_LARGE,
+      PAYLOAD_INVALID,
+      PAYLOAD_INVALID,
+      CHANNELS_INVALID,
+      CHANNELS_INVALID,
+      CHANNELS_INVALID,
+      OK,
+    ],
+  );
+});
+
+test('a refused publish delivers nothing', async () => {
+  const client = await connectPusher(server);
+  const name = uniq('quiet-');
+  const channel = await subscribe(client, name);
+  const seen = [];
+  channel.bind('e', (data) => seen.push(data));
+  assert.deepEqual(await codes([['publish', server.app.id, name, 'e', '{nope']]), [PAYLOAD_INVALID]);
+  const marker = nextEvent(channel, 'marker');
+  assert.deepEqual(await codes([['publish', server.app.id, name, 'marker', '{}']]), [OK]);
+  await marker;
+  assert.deepEqual(seen, []);
+});
+
+test('a PHP argument of the wrong type raises a TypeError instead of publishing', async () => {
+  const res = await server.php('publish.php', [['publish', server.app.id, ['not', 'a', 'string'], 'e', '{}']]);
+  assert.equal(res.status, 500, res.body);
+  assert.match(res.body + server.output(), /TypeError|must be of type string/);
+});

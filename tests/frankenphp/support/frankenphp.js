@@ -1,0 +1,168 @@
+// Starts bin/frankenphp with a generated Caddyfile that serves tests/frankenphp/php through
+// php_server next to the pogo_websocket handler, for one test file.
+//
+//   const server = useFrankenPHP({ options: ['client_events on'] });
+//   test('...', async () => { await server.php('publish.php', calls); });
+//
+// The returned object has the shape tests/support/clients.js expects of a server
+// (port, host, url, wsUrl, app), so connectPusher() and friends work on it.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { before, after, afterEach } from 'node:test';
+import { closeAllClients } from '../../support/clients.js';
+import { DEFAULT_APP, DEFAULT_MATCHER, freePort } from '../../support/server.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const FRANKENPHP = process.env.POGO_FRANKENPHP_BIN || join(ROOT, 'bin', 'frankenphp');
+export const PHP_ROOT = join(ROOT, 'tests', 'frankenphp', 'php');
+
+// Builds the Caddyfile.
+//  - options: extra lines inside the pogo_websocket block (e.g. 'client_events on')
+//  - frankenphp: extra lines inside the global frankenphp block
+//  - site: extra raw lines at the top of the site block
+export function caddyfile(port, { app = DEFAULT_APP, options = [], frankenphp = [], site = [], matcher = DEFAULT_MATCHER } = {}) {
+  return [
+    '{',
+    '\tadmin off',
+    '\tauto_https off',
+    '\tfrankenphp {',
+    '\t\tnum_threads 4',
+    ...frankenphp.map((l) => `\t\t${l}`),
+    '\t}',
+    '}',
+    `:${port} {`,
+    `\troot * ${PHP_ROOT}`,
+    ...site.map((l) => `\t${l}`),
+    // No route block: pogo_websocket is ordered before php_server.
+    `\t@websocket path ${matcher}`,
+    '\tpogo_websocket @websocket {',
+    `\t\tapp_id ${app.id}`,
+    `\t\tapp_key ${app.key}`,
+    `\t\tapp_secret ${app.secret}`,
+    ...options.map((o) => `\t\t${o}`),
+    '\t}',
+    '\tphp_server',
+    '}',
+    '',
+  ].join('\n');
+}
+
+export async function startFrankenPHP(config = {}) {
+  if (!existsSync(FRANKENPHP)) {
+    throw new Error(`${FRANKENPHP} does not exist: build it first (make frankenphp)`);
+  }
+  const port = config.port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'pogo-frankenphp-'));
+  const file = join(dir, 'Caddyfile');
+  const text = caddyfile(port, config);
+  writeFileSync(file, text);
+
+  const env = { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir };
+  const child = spawn(FRANKENPHP, ['run', '--config', file, '--adapter', 'caddyfile'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk) => {
+    output += chunk.toString();
+    if (output.length > 200_000) output = output.slice(-100_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  let exited = null;
+  const exitPromise = new Promise((res) => {
+    child.on('exit', (code, signal) => {
+      exited = { code, signal };
+      res(exited);
+    });
+  });
+
+  const url = `http://127.0.0.1:${port}`;
+  const server = {
+    port,
+    host: '127.0.0.1',
+    url,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    app: { ...(config.app || DEFAULT_APP) },
+    apps: [config.app || DEFAULT_APP],
+    caddyfile: text,
+    child,
+    output: () => output,
+    exited: () => exited,
+    // POSTs body (JSON-encoded unless a string) to a PHP page; resolves with { status, body, json }.
+    async php(page, body = undefined) {
+      const res = await fetch(`${url}/${page}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const text = await res.text();
+      let json;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      return { status: res.status, body: text, json };
+    },
+    async stop() {
+      if (!exited) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exitPromise;
+        clearTimeout(t);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+
+  // Ready once PHP answers (FrankenPHP replies 503 until its threads have started).
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (exited) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`bin/frankenphp exited (${JSON.stringify(exited)}) before PHP answered.\nCaddyfile:\n${text}\nOutput:\n${output}`);
+    }
+    try {
+      const res = await fetch(`${url}/ready.php`, { signal: AbortSignal.timeout(1000) });
+      const body = await res.text();
+      if (res.status === 200 && body === 'ready') break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await server.stop();
+      throw new Error(`bin/frankenphp did not serve ready.php within 20 s.\nCaddyfile:\n${text}\nOutput:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return server;
+}
+
+// One server per test file. Returns an object filled in by the before() hook.
+export function useFrankenPHP(config = {}) {
+  const holder = {};
+  before(async () => {
+    Object.assign(holder, await startFrankenPHP(config));
+  });
+  afterEach(async () => {
+    await closeAllClients();
+  });
+  after(async () => {
+    await closeAllClients();
+    if (holder.stop) {
+      if (holder.exited()) {
+        console.error(`bin/frankenphp exited during the tests: ${JSON.stringify(holder.exited())}\n${holder.output()}`);
+      }
+      const out = holder.output();
+      await holder.stop();
+      if (process.env.POGO_E2E_VERBOSE) console.error(out);
+    }
+  });
+  return holder;
+}
