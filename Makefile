@@ -53,7 +53,7 @@ test-go: $(ENGINE_WASM)
 	cd host-go && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 test-e2e: build $(NODE_STAMP)
-	node --test --test-concurrency=1 tests/
+	node --test --test-concurrency=1 tests/*.test.js
 
 lint:
 	cd host-go && test -z "$$(gofmt -l .)" && $(GO) vet ./... && $(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...

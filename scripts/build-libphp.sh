@@ -7,7 +7,8 @@
 # minutes on two cores). The prefix holds:
 #   bin/php, bin/php-config       CLI and build flags of this very build
 #   lib/libphp.so                 the embed SAPI
-#   lib/php/build/gen_stub.php    PHP's stub generator, ready to run offline
+#   lib/php/build/gen_stub.php    PHP's stub generator, with the PHP-Parser it
+#                                 needs beside it so that it runs offline
 #                                 (FrankenPHP's extension generator needs it)
 #
 # Environment:
@@ -57,7 +58,30 @@ find_prefix() {
 	[[ -n $best ]] && printf '%s\n' "$best"
 }
 
+# add_php_parser puts PHP-Parser where gen_stub.php looks for it before it
+# tries to download it. Debian packages it: unpack the package (installing it
+# would pull in Debian's own PHP). Needs no root.
+add_php_parser() {
+	local build_dir=$1/lib/php/build version tmp
+	version=$(sed -n 's/^ *\$version = "\(4\.[0-9.]*\)";/\1/p' "$build_dir/gen_stub.php" | head -n 1)
+	[[ -n $version ]] || return 0
+	[[ -d $build_dir/PHP-Parser-$version ]] && return 0
+	tmp=$(mktemp -d)
+	(
+		cd "$tmp" &&
+			apt-get download php-parser >/dev/null 2>&1 &&
+			dpkg-deb -x php-parser_*.deb root &&
+			mkdir -p "$tmp/PHP-Parser-$version/lib" &&
+			cp -r root/usr/share/php/PhpParser "$tmp/PHP-Parser-$version/lib/" &&
+			mv "$tmp/PHP-Parser-$version" "$build_dir/"
+	)
+	local rc=$?
+	rm -rf "$tmp"
+	return $rc
+}
+
 if prefix=$(find_prefix); then
+	add_php_parser "$prefix" || true
 	printf '%s\n' "$prefix"
 	exit 0
 fi
@@ -145,21 +169,8 @@ run ./configure --prefix="$prefix" "${CONFIGURE_FLAGS[@]}" || fail "configure fa
 run make -j"$JOBS" || fail "make failed"
 run make install || fail "make install failed"
 
-# gen_stub.php downloads PHP-Parser unless it finds it beside itself. Debian
-# packages it: unpack (not install, that would pull in Debian's PHP) into the
-# directory gen_stub.php looks for.
-build_dir=$prefix/lib/php/build
-install -m 644 build/gen_stub.php "$build_dir/gen_stub.php"
-parser_version=$(sed -n 's/^ *\$version = "\(4\.[0-9.]*\)";/\1/p' build/gen_stub.php | head -n 1)
-if [[ -n $parser_version ]]; then
-	(
-		cd "$work"
-		run apt-get download php-nikic-php-parser &&
-			run dpkg-deb -x php-nikic-php-parser_*.deb parser &&
-			mkdir -p "$build_dir/PHP-Parser-$parser_version/lib" &&
-			cp -r parser/usr/share/php/PhpParser "$build_dir/PHP-Parser-$parser_version/lib/"
-	) || log "warning: PHP-Parser unavailable; gen_stub.php will try to download it"
-fi
+install -m 644 build/gen_stub.php "$prefix/lib/php/build/gen_stub.php"
+add_php_parser "$prefix" || log "warning: PHP-Parser unavailable; gen_stub.php will try to download it"
 
 "$prefix/bin/php" -r 'exit(PHP_ZTS ? 0 : 1);' || fail "the PHP just built is not thread-safe"
 printf '%s\n' "$deb_version" >"$prefix/.debian-version"

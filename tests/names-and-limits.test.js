@@ -53,14 +53,22 @@ test('every allowed character -_=@,.; is accepted in a channel name', async () =
   assertSubscribed(await ws.subscribe(name, { auth: '' }), name);
 });
 
-test('a subscribe whose data.channel is missing or not a string is refused with pusher:error', async () => {
-  const ws = await RawClient.connect(server);
-  ws.send({ event: 'pusher:subscribe', data: {} });
-  assertPusherError(await ws.nextEvent('pusher:error'));
-  ws.send({ event: 'pusher:subscribe', data: { channel: 12 } });
-  assertPusherError(await ws.nextEvent('pusher:error'));
-  await ws.ping();
-});
+for (const [label, data] of [
+  ['missing', {}],
+  ['not a string', { channel: 12 }],
+  ['not an object', 'presence-x'],
+]) {
+  test(`a subscribe whose data.channel is ${label} is refused with pusher:error or subscription_error`, async () => {
+    const ws = await RawClient.connect(server);
+    ws.send({ event: 'pusher:subscribe', data });
+    const frame = await ws.next((f) => f.event === 'pusher:error' || f.event === 'pusher:subscription_error', {
+      what: 'a refusal',
+    });
+    if (frame.event === 'pusher:error') assertPusherError(frame);
+    else assertSubscriptionError(frame, frame.channel);
+    await ws.ping();
+  });
+}
 
 test('a frame of 9 KB is accepted under the default 10 KB max_message_size', async () => {
   const ws = await RawClient.connect(server);

@@ -43,7 +43,7 @@ test('a watched user signing in produces pusher_internal:watchlist_events {event
   const friend = uniq('friend-');
   const watcher = await signedIn({ id: uniq('watcher-'), watchlist: [friend] });
   await signedIn({ id: friend });
-  const frame = await watcher.next(isOnline(friend), { what: `online ${friend}` });
+  const frame = await watcher.next(isOnline(friend), { fromStart: true, what: `online ${friend}` });
   assert.deepEqual(watchlistEvents(frame), [{ name: 'online', user_ids: [friend] }]);
 });
 
@@ -51,7 +51,7 @@ test('watched users already online are reported online right after the watcher s
   const friend = uniq('friend-');
   await signedIn({ id: friend });
   const watcher = await signedIn({ id: uniq('watcher-'), watchlist: [friend, uniq('absent-')] });
-  const frame = await watcher.next(isOnline(friend), { what: `online ${friend}` });
+  const frame = await watcher.next(isOnline(friend), { fromStart: true, what: `online ${friend}` });
   const events = watchlistEvents(frame);
   assert.deepEqual(events.find((e) => e.name === 'online').user_ids, [friend], 'only online users are reported online');
 });
@@ -60,14 +60,14 @@ test("a watched user goes offline only when the user's last connection closes", 
   const friend = uniq('friend-');
   const watcher = await signedIn({ id: uniq('watcher-'), watchlist: [friend] });
   const tab1 = await signedIn({ id: friend });
-  await watcher.next(isOnline(friend), { what: `online ${friend}` });
+  await watcher.next(isOnline(friend), { fromStart: true, what: `online ${friend}` });
   const tab2 = await signedIn({ id: friend });
   await tab1.close();
   await flush(watcher);
   assert.equal(watcher.frames.filter(isOnline(friend)).length, 1, 'a second connection must not report online again');
   assert.equal(watcher.frames.filter(isOffline(friend)).length, 0, 'still online on another connection');
   await tab2.close();
-  const frame = await watcher.next(isOffline(friend), { what: `offline ${friend}` });
+  const frame = await watcher.next(isOffline(friend), { fromStart: true, what: `offline ${friend}` });
   assert.deepEqual(watchlistEvents(frame), [{ name: 'offline', user_ids: [friend] }]);
 });
 
@@ -102,6 +102,6 @@ test('a watchlist of more than 100 ids gets pusher:error 4302 and only the first
   assertPusherError(await watcher.next((f) => f.event === 'pusher:error', { fromStart: true, what: 'pusher:error 4302' }), 4302);
   await signedIn({ id: ids[100] }); // the 101st: not watched
   await signedIn({ id: ids[99] }); // the 100th: watched
-  await watcher.next(isOnline(ids[99]), { what: `online ${ids[99]}` });
+  await watcher.next(isOnline(ids[99]), { fromStart: true, what: `online ${ids[99]}` });
   assert.equal(watcher.frames.filter(isOnline(ids[100])).length, 0, 'the 101st id must not be watched');
 });

@@ -106,11 +106,12 @@ describe("POST /apps/{id}/events", () => {
     expect(acts.log(a.id)).toBe("");
   });
 
-  it("should pass non-string data on as its JSON text", () => {
+  it("should refuse data that is not a string with 400 and deliver nothing", () => {
     const app = newApp();
     const c = subscriber(app, "news");
-    expect(app.post("/events", "{\"name\":\"e\",\"channel\":\"news\",\"data\":{\"a\":[1,2]}}").log(c.id))
-      .toBe(eventFrame("e", "news", "{\"a\":[1,2]}"));
+    const acts = app.post("/events", "{\"name\":\"e\",\"channel\":\"news\",\"data\":{\"a\":[1,2]}}");
+    expect(acts.body()).toBe(httpError(400, "The event needs data, as a string"));
+    expect(acts.log(c.id)).toBe("");
   });
 
   it("should answer info with user_count for presence and subscription_count for other channels", () => {
@@ -140,7 +141,7 @@ describe("POST /apps/{id}/events", () => {
     expect(noName.body()).toBe(httpError(400, "The event needs a name"));
     expect(noName.deliveries()).toBe(0);
     const noData = app.post("/events", "{\"name\":\"e\",\"channel\":\"news\"}");
-    expect(noData.body()).toBe(httpError(400, "The event needs data"));
+    expect(noData.body()).toBe(httpError(400, "The event needs data, as a string"));
     expect(noData.deliveries()).toBe(0);
     const noChannel = app.post("/events", "{\"name\":\"e\",\"data\":\"d\"}");
     expect(noChannel.body()).toBe(httpError(400, "The event needs a channel or channels"));

@@ -44,15 +44,14 @@ export function clientEvent(conn: Connection, msg: ObjectScanner, e: i32, now: u
   }
   text.reset();
   text.ascii('{"event":');
-  writeRawString(msg.valueStart(e), nameLen);
+  text.bytes(msg.rawStart(e), <u32>msg.rawLen(e));
   text.ascii(',"channel":');
   writeString(text, changetype<usize>(channel.name), channel.name.byteLength);
   text.ascii(',"data":');
   const d = msg.find("data");
   // Forwarded verbatim: whatever JSON the client sent is what the others get.
   if (d < 0) text.ascii("null");
-  else if (msg.type(d) == JsonType.String) writeRawString(msg.valueStart(d), msg.valueLen(d));
-  else text.bytes(msg.valueStart(d), <u32>msg.valueLen(d));
+  else text.bytes(msg.rawStart(d), <u32>msg.rawLen(d));
   const member = sub.member;
   if (member) {
     text.ascii(',"user_id":"');
@@ -61,11 +60,4 @@ export function clientEvent(conn: Connection, msg: ObjectScanner, e: i32, now: u
   }
   text.byte(0x7d);
   broadcast(channel.subscribers.ptr, channel.subscriptionCount, conn.id);
-}
-
-/** Copies a string value still escaped, with its quotes. */
-function writeRawString(ptr: usize, len: usize): void {
-  text.byte(0x22);
-  text.bytes(ptr, <u32>len);
-  text.byte(0x22);
 }

@@ -201,7 +201,6 @@ class EventRequest {
   nameLen: usize = 0;
   data: usize = 0;
   dataLen: usize = 0;
-  dataEscaped: bool = true;
   exclude: u32 = 0;
   /** A single `channel` member, or the span of the `channels` array. */
   channel: usize = 0;
@@ -232,17 +231,9 @@ function readEvent(app: App, s: ObjectScanner, r: EventRequest): bool {
   r.name = s.valueStart(n);
   r.nameLen = s.valueLen(n);
   const d = s.find("data");
-  if (d < 0) return refuse(400, "The event needs data");
-  r.dataEscaped = true;
-  if (s.type(d) == JsonType.String) {
-    r.data = s.valueStart(d);
-    r.dataLen = s.valueLen(d);
-  } else {
-    // Pusher wants a string; other JSON is passed on as its text.
-    r.data = s.valueStart(d);
-    r.dataLen = s.valueLen(d);
-    r.dataEscaped = false;
-  }
+  if (s.type(d) != JsonType.String) return refuse(400, "The event needs data, as a string");
+  r.data = s.valueStart(d);
+  r.dataLen = s.valueLen(d);
   if (<u32>r.dataLen > app.maxEventPayload && decodedLength(s, d) > <i32>app.maxEventPayload) {
     return refuse(413, "Payload too large: data is over max_event_payload");
   }
@@ -336,12 +327,12 @@ function isSocketId(ptr: usize, len: usize): bool {
 /** Publishes a validated event on each of its channels. */
 function deliver(app: App, r: EventRequest, now: u64): void {
   if (!r.channelsArray) {
-    publish(app, r.channel, r.channelLen, r.name, r.nameLen, true, r.data, r.dataLen, r.dataEscaped, r.exclude, now);
+    publish(app, r.channel, r.channelLen, r.name, r.nameLen, true, r.data, r.dataLen, true, r.exclude, now);
     return;
   }
   list.begin(r.channel, r.channelLen);
   while (list.next()) {
-    publish(app, list.start, list.len, r.name, r.nameLen, true, r.data, r.dataLen, r.dataEscaped, r.exclude, now);
+    publish(app, list.start, list.len, r.name, r.nameLen, true, r.data, r.dataLen, true, r.exclude, now);
   }
 }
 

@@ -38,8 +38,8 @@ export function handleMessage(conn: Connection, ptr: usize, len: usize, now: u64
   }
   if (spanEquals(name, nameLen, "pusher:pong")) return;
   const d = msg.find("data");
-  const dataStart: usize = d < 0 ? 0 : msg.valueStart(d);
-  const dataLen: usize = d < 0 ? 0 : msg.valueLen(d);
+  const dataStart = msg.valueStart(d);
+  const dataLen = msg.valueLen(d);
   if (spanEquals(name, nameLen, "pusher:subscribe")) {
     subscribe(conn, dataStart, dataLen, now);
   } else if (spanEquals(name, nameLen, "pusher:unsubscribe")) {

@@ -190,14 +190,11 @@ function presenceMember(conn: Connection, channel: Channel | null, name: usize, 
   const i = cd.find("user_info");
   let info = new ArrayBuffer(0);
   if (i >= 0) {
-    const quoted = cd.type(i) == JsonType.String;
-    const infoStart = quoted ? cd.valueStart(i) - 1 : cd.valueStart(i);
-    const infoLen = quoted ? cd.valueLen(i) + 2 : cd.valueLen(i);
-    if (<u32>infoLen > app.maxPresenceUserInfo) {
+    if (<u32>cd.rawLen(i) > app.maxPresenceUserInfo) {
       sendSubscriptionError(conn.id, name, nameLen, "LimitReached", "user_info is larger than the limit", 400);
       return null;
     }
-    info = copyBytes(infoStart, infoLen);
+    info = copyBytes(cd.rawStart(i), cd.rawLen(i));
   }
   if (channel) {
     const members = channel.members!;
@@ -207,9 +204,7 @@ function presenceMember(conn: Connection, channel: Channel | null, name: usize, 
     }
   }
   // The raw JSON keeps a string id quoted and a number a number.
-  const rawStart = t == JsonType.String ? idStart - 1 : idStart;
-  const rawLen = t == JsonType.String ? idLen + 2 : idLen;
-  return new Member(copyBytes(idStart, idLen), copyBytes(rawStart, rawLen), info);
+  return new Member(copyBytes(idStart, idLen), copyBytes(cd.rawStart(u), cd.rawLen(u)), info);
 }
 
 /** `pusher_internal:subscription_succeeded`, with the roster on presence channels. */

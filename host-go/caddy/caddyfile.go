@@ -14,8 +14,9 @@ import (
 
 func init() {
 	httpcaddyfile.RegisterHandlerDirective("pogo_websocket", parseCaddyfile)
-	// Ahead of reverse_proxy, and so of php_server and file_server.
-	httpcaddyfile.RegisterDirectiveOrder("pogo_websocket", httpcaddyfile.Before, "reverse_proxy")
+	// Ahead of respond (a catch-all `respond` after it must not shadow it), and
+	// so of reverse_proxy, php_server and file_server.
+	httpcaddyfile.RegisterDirectiveOrder("pogo_websocket", httpcaddyfile.Before, "respond")
 }
 
 // parseCaddyfile sets up the handler from Caddyfile tokens.

@@ -33,7 +33,7 @@ export async function closeAllClients() {
 export function withTimeout(promise, ms = DEFAULT_TIMEOUT, what = 'operation') {
   let timer;
   const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? what() : what}`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -311,7 +311,8 @@ export class RawClient {
     this.ws = ws;
     this.frames = []; // parsed JSON frames (or { __raw: string } if not JSON)
     this.rawFrames = [];
-    this.cursor = 0;
+    this.cursor = 0; // frames before the cursor have all been returned by next()
+    this.taken = new Set(); // indices at or after the cursor returned by next()
     this.waiters = new Set();
     this.closed = null; // { code, reason }
     this.closedPromise = new Promise((res) => {
@@ -385,27 +386,33 @@ export class RawClient {
     this.ws.send(typeof obj === 'string' ? obj : JSON.stringify(obj));
   }
 
-  // Resolves with the next frame (after the cursor) matching `pred`; moves the cursor past it.
-  // With fromStart, searches every frame received so far and leaves the cursor alone.
+  // Resolves with the earliest frame matching `pred` that no earlier next() returned, and marks it
+  // as returned. With fromStart, any frame may match and none is marked.
   next(pred = () => true, { timeout = DEFAULT_TIMEOUT, what = 'a matching frame', fromStart = false } = {}) {
     const d = deferred();
     const waiter = {
       check: () => {
         for (let i = fromStart ? 0 : this.cursor; i < this.frames.length; i++) {
+          if (!fromStart && this.taken.has(i)) continue;
           if (pred(this.frames[i])) {
-            if (!fromStart) this.cursor = i + 1;
+            if (!fromStart) {
+              this.taken.add(i);
+              while (this.taken.has(this.cursor)) this.taken.delete(this.cursor++);
+            }
             d.resolve(this.frames[i]);
             return;
           }
         }
         if (this.closed) {
-          d.reject(new Error(`socket closed (${this.closed.code} ${this.closed.reason}) while waiting for ${what}; frames: ${JSON.stringify(this.frames.slice(this.cursor))}`));
+          d.reject(new Error(`socket closed (${this.closed.code} ${this.closed.reason}) while waiting for ${what}; frames: ${JSON.stringify(this.frames.slice(this.cursor)).slice(0, 2000)}`));
         }
       },
     };
     this.waiters.add(waiter);
     waiter.check();
-    return withTimeout(d.promise, timeout, `${what}; frames after cursor: ${JSON.stringify(this.frames.slice(this.cursor)).slice(0, 2000)}`).finally(() =>
+    const describe = () =>
+      `${what}; frames not yet returned: ${JSON.stringify(this.frames.filter((_, i) => i >= this.cursor && !this.taken.has(i))).slice(0, 2000)}`;
+    return withTimeout(d.promise, timeout, describe).finally(() =>
       this.waiters.delete(waiter),
     );
   }

@@ -23,16 +23,20 @@ export const DEFAULT_APP = Object.freeze({ id: 'app-id', key: 'app-key', secret:
 
 export const DEFAULT_MATCHER = '/app/* /apps/* /up /pogo/health';
 
-export function freePort() {
-  return new Promise((res, rej) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
+// A free port below the kernel's ephemeral range (32768+ on Linux), so that client sockets opened
+// meanwhile cannot take it between this check and bin/caddy binding it.
+export async function freePort() {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const free = await new Promise((res) => {
+      const srv = net.createServer();
+      srv.unref();
+      srv.once('error', () => res(false));
+      srv.listen(port, '0.0.0.0', () => srv.close(() => res(true)));
     });
-  });
+    if (free) return port;
+  }
+  throw new Error('no free port found');
 }
 
 // Builds the Caddyfile.
@@ -73,6 +77,17 @@ export async function startServer(config = {}) {
   if (!existsSync(CADDY)) {
     throw new Error(`${CADDY} does not exist: build it first (make build)`);
   }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(config);
+    } catch (err) {
+      // another process took the port between the check and the bind: try another one
+      if (config.port || attempt >= 3 || !/address already in use/.test(err.message)) throw err;
+    }
+  }
+}
+
+async function startServerOnce(config) {
   const port = config.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'pogo-e2e-'));
   const file = join(dir, 'Caddyfile');

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Runs the load scenarios against one server over loopback: starts the server
+# pinned to CPU 0, runs loadgen's idle, fanout and http modes pinned to CPU 1,
+# then stops the server. Everything is bounded in time; the server is stopped
+# on any exit.
+#
+#   scripts/serverbench.sh <label> <port> -- <server command...>
+#
+# Environment: CONNS (default 10000), LOADGEN_FLAGS (extra loadgen flags for
+# every mode), MODES (default "idle fanout http"), SERVER_LOG (server output).
+set -euo pipefail
+
+if [[ $# -lt 4 || $3 != -- ]]; then
+	echo "usage: $0 <label> <port> -- <server command...>" >&2
+	exit 2
+fi
+label=$1 port=$2
+shift 3
+conns=${CONNS:-10000}
+modes=${MODES:-idle fanout http}
+log=${SERVER_LOG:-out/$label-server.log}
+mkdir -p "$(dirname "$log")"
+
+# Server and load generator on different cores, when there are two.
+pin_server=() pin_load=()
+if command -v taskset >/dev/null && (($(nproc) >= 2)); then
+	pin_server=(taskset -c 0)
+	pin_load=(taskset -c 1)
+fi
+# 10k connections need 10k descriptors on each side; raise the soft limit as
+# far as the hard limit allows (Go raises it too, but the server may not be Go).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+if (ss -Hltn "sport = :$port" 2>/dev/null || true) | grep -q .; then
+	echo "port $port is already in use" >&2
+	exit 1
+fi
+
+echo "== $label: ${pin_server[*]:-} $* (log: $log)"
+"${pin_server[@]}" "$@" >"$log" 2>&1 &
+pid=$!
+stop_server() {
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for _ in $(seq 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+trap stop_server EXIT
+
+loadgen=("${pin_load[@]}" bin/loadgen -label "$label" -addr "127.0.0.1:$port" -server-pid "$pid" -conns "$conns")
+# Each mode dials from its own source address, so that the ports left in
+# TIME_WAIT by one mode never limit the next.
+src=2
+for mode in $modes; do
+	# shellcheck disable=SC2086 # LOADGEN_FLAGS is a list of flags
+	"${loadgen[@]}" -mode "$mode" -src "127.0.0.$src" ${LOADGEN_FLAGS:-}
+	src=$((src + 1))
+	if ! kill -0 "$pid" 2>/dev/null; then
+		echo "the server exited during the $mode run; its log:" >&2
+		tail -20 "$log" >&2
+		exit 1
+	fi
+done
