@@ -4,7 +4,7 @@
 # the pogo_websocket handler and the PHP functions pogo_websocket_publish and
 # pogo_websocket_broadcast_multi (module host-go/frankenphp). It links a
 # thread-safe libphp with the embed SAPI that scripts/build-libphp.sh builds
-# from Debian's PHP source once (about 5 minutes) into $(POGO_CACHE), outside
+# from Debian's PHP source once (5 to 10 minutes) into $(POGO_CACHE), outside
 # the repository; bin/frankenphp finds libphp.so there through its rpath.
 #
 # The plain bin/caddy build never sees any of this: it stays cgo- and PHP-free.
@@ -27,7 +27,7 @@ WITH_LIBPHP = prefix=$$(scripts/build-libphp.sh) && \
 		CGO_LDFLAGS="$$($$config --ldflags) -L$$prefix/lib $$($$config --libs) -Wl,-rpath,$$prefix/lib" \
 		PATH="$$prefix/bin:$$PATH" &&
 
-.PHONY: frankenphp libphp test-frankenphp
+.PHONY: frankenphp frankenphp-arginfo libphp test-frankenphp
 
 frankenphp: bin/frankenphp
 
@@ -35,11 +35,16 @@ frankenphp: bin/frankenphp
 libphp:
 	@scripts/build-libphp.sh
 
+# Regenerates the committed pogo_websocket_arginfo.h after a change to the stub.
+frankenphp-arginfo:
+	prefix=$$(scripts/build-libphp.sh) && cd $(FRANKENPHP_DIR) && \
+		$$prefix/bin/php $$prefix/lib/php/build/gen_stub.php -f pogo_websocket.stub.php
+
 bin/frankenphp: $(ENGINE_WASM) $(GO_SRC) $(FRANKENPHP_SRC) scripts/build-libphp.sh
 	$(WITH_LIBPHP) cd $(FRANKENPHP_DIR) && \
 		$(GO) build -tags $(FRANKENPHP_TAGS) -ldflags '-w -s' -o $(CURDIR)/bin/frankenphp ./cmd/frankenphp
 
 test-frankenphp: bin/frankenphp $(NODE_STAMP)
-	cd $(FRANKENPHP_DIR) && CGO_ENABLED=0 $(GO) test -count=1 ./internal/...
-	$(WITH_LIBPHP) cd $(FRANKENPHP_DIR) && $(GO) vet -tags $(FRANKENPHP_TAGS) ./...
+	$(WITH_LIBPHP) cd $(FRANKENPHP_DIR) && $(GO) vet -tags $(FRANKENPHP_TAGS) ./... && \
+		$(GO) test -tags $(FRANKENPHP_TAGS) -count=1 ./...
 	POGO_FRANKENPHP_BIN=$(CURDIR)/bin/frankenphp node --test --test-concurrency=1 tests/frankenphp/

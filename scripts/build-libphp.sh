@@ -3,7 +3,7 @@
 # against, from Debian's php8.2 source package, and prints its prefix.
 #
 # The build lands in a cache outside the repository, keyed by PHP version and
-# configure flags, and is reused when present (a fresh build takes about five
+# configure flags, and is reused when present (a fresh build takes 5 to 10
 # minutes on two cores). The prefix holds:
 #   bin/php, bin/php-config       CLI and build flags of this very build
 #   lib/libphp.so                 the embed SAPI
@@ -40,10 +40,12 @@ CONFIGURE_FLAGS=(
 	--enable-session
 	--enable-tokenizer
 )
+# No debug info: a third faster to build, and a smaller libphp.
+BUILD_CFLAGS="-O2"
 # Changing this script's build steps without changing the flags? Bump it.
 BUILD_REVISION=1
 
-key=$(printf '%s\n' "$BUILD_REVISION" "${CONFIGURE_FLAGS[@]}" | sha256sum | cut -c1-10)
+key=$(printf '%s\n' "$BUILD_REVISION" "$BUILD_CFLAGS" "${CONFIGURE_FLAGS[@]}" | sha256sum | cut -c1-10)
 ROOT=$CACHE/php-zts
 LOG=$ROOT/build.log
 
@@ -125,7 +127,7 @@ enable_deb_src() {
 	fi
 }
 
-log "no cached ZTS libphp for key $key; building (about 5 minutes, log: $LOG)"
+log "no cached ZTS libphp for key $key; building (5 to 10 minutes on 2 cores, log: $LOG)"
 if ! apt-cache showsrc "php$PHP_SERIES" 2>/dev/null | grep -q '^Version:'; then
 	enable_deb_src
 	run $SUDO apt-get update || fail "apt-get update failed"
@@ -165,8 +167,8 @@ cd "php-$upstream"
 
 prefix=$ROOT/$upstream-$key
 rm -rf "$prefix"
-run ./configure --prefix="$prefix" "${CONFIGURE_FLAGS[@]}" || fail "configure failed"
-run make -j"$JOBS" || fail "make failed"
+run ./configure --prefix="$prefix" CFLAGS="$BUILD_CFLAGS" "${CONFIGURE_FLAGS[@]}" || fail "configure failed"
+run nice make -j"$JOBS" || fail "make failed"
 run make install || fail "make install failed"
 
 install -m 644 build/gen_stub.php "$prefix/lib/php/build/gen_stub.php"

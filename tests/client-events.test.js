@@ -9,7 +9,6 @@ import {
   connectPusher,
   subscribe,
   nextEvent,
-  createPublisher,
   publish,
   parseMaybe,
   privateAuth,

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServer } from './support/server.js';
-import { RawClient, connectPusher, subscribe, nextEvent, createPublisher, publish, parseMaybe, uniq } from './support/clients.js';
+import { RawClient, connectPusher, subscribe, nextEvent, publish, parseMaybe, uniq } from './support/clients.js';
 import { assertSubscribed } from './support/assert.js';
 
 const server = useServer({ options: ['subscription_count on'] });

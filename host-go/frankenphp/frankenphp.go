@@ -8,7 +8,7 @@
 // $data must be JSON (at most the app's payload limit) and $channels a JSON
 // array of channel names. Both functions return 0 once the event is queued for
 // delivery (at most once) and never wait for a queue; the other return codes
-// are listed in internal/bridge.
+// are listed in internal/bridge and are PHP constants (POGO_WEBSOCKET_*).
 //
 // Importing this package needs cgo and a thread-safe libphp with the embed
 // SAPI; it lives in its own module so that the plain Caddy build needs neither.
@@ -24,6 +24,21 @@ import (
 )
 
 var phpBridge = bridge.New(lookupHub)
+
+// The C constants PHP sees must be the bridge's codes: a mismatch makes an
+// index out of range or negative, which does not compile.
+var (
+	_ = [1]struct{}{}[C.POGO_WEBSOCKET_OK-bridge.OK]
+	_ = [1]struct{}{}[C.POGO_WEBSOCKET_HUB_MISSING-bridge.HubMissing]
+	_ = [1]struct{}{}[C.POGO_WEBSOCKET_CHANNEL_INVALID-bridge.ChannelInvalid]
+	_ = [1]struct{}{}[C.POGO_WEBSOCKET_EVENT_INVALID-bridge.EventInvalid]
+	_ = [1]struct{}{}[C.POGO_WEBSOCKET_PAYLOAD_TOO_LARGE-bridge.PayloadTooLarge]
+	_ = [1]struct{}{}[C.POGO_WEBSOCKET_PAYLOAD_INVALID-bridge.PayloadInvalid]
+	_ = [1]struct{}{}[C.POGO_WEBSOCKET_BROKER_PUBLISH_FAILED-bridge.BrokerPublishFailed]
+	_ = [1]struct{}{}[C.POGO_WEBSOCKET_CHANNELS_INVALID-bridge.ChannelsInvalid]
+	_ = [1]struct{}{}[C.POGO_WEBSOCKET_BROKER_QUEUE_FULL-bridge.BrokerQueueFull]
+	_ = [1]struct{}{}[C.POGO_WEBSOCKET_SHARD_QUEUE_FULL-bridge.ShardQueueFull]
+)
 
 func init() {
 	frankenphp.RegisterExtension(unsafe.Pointer(&C.pogo_websocket_module_entry))

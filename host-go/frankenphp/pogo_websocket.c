@@ -39,6 +39,11 @@ PHP_FUNCTION(pogo_websocket_broadcast_multi) {
       ZSTR_LEN(data)));
 }
 
+static PHP_MINIT_FUNCTION(pogo_websocket) {
+  register_pogo_websocket_symbols(module_number);
+  return SUCCESS;
+}
+
 static PHP_MINFO_FUNCTION(pogo_websocket) {
   php_info_print_table_start();
   php_info_print_table_row(2, "pogo_websocket support", "enabled");
@@ -49,7 +54,7 @@ zend_module_entry pogo_websocket_module_entry = {
     STANDARD_MODULE_HEADER,
     "pogo_websocket",
     ext_functions,
-    NULL, /* MINIT */
+    PHP_MINIT(pogo_websocket),
     NULL, /* MSHUTDOWN */
     NULL, /* RINIT */
     NULL, /* RSHUTDOWN */

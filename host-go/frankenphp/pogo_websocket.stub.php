@@ -3,13 +3,70 @@
 /** @generate-class-entries */
 
 /**
+ * Return codes of pogo_websocket_publish() and pogo_websocket_broadcast_multi();
+ * the same numbers as host-go/frankenphp/internal/bridge.
+ */
+
+/**
+ * @var int
+ * @cvalue POGO_WEBSOCKET_OK
+ */
+const POGO_WEBSOCKET_OK = UNKNOWN;
+/**
+ * @var int
+ * @cvalue POGO_WEBSOCKET_HUB_MISSING
+ */
+const POGO_WEBSOCKET_HUB_MISSING = UNKNOWN;
+/**
+ * @var int
+ * @cvalue POGO_WEBSOCKET_CHANNEL_INVALID
+ */
+const POGO_WEBSOCKET_CHANNEL_INVALID = UNKNOWN;
+/**
+ * @var int
+ * @cvalue POGO_WEBSOCKET_EVENT_INVALID
+ */
+const POGO_WEBSOCKET_EVENT_INVALID = UNKNOWN;
+/**
+ * @var int
+ * @cvalue POGO_WEBSOCKET_PAYLOAD_TOO_LARGE
+ */
+const POGO_WEBSOCKET_PAYLOAD_TOO_LARGE = UNKNOWN;
+/**
+ * @var int
+ * @cvalue POGO_WEBSOCKET_PAYLOAD_INVALID
+ */
+const POGO_WEBSOCKET_PAYLOAD_INVALID = UNKNOWN;
+/**
+ * @var int
+ * @cvalue POGO_WEBSOCKET_BROKER_PUBLISH_FAILED
+ */
+const POGO_WEBSOCKET_BROKER_PUBLISH_FAILED = UNKNOWN;
+/**
+ * @var int
+ * @cvalue POGO_WEBSOCKET_CHANNELS_INVALID
+ */
+const POGO_WEBSOCKET_CHANNELS_INVALID = UNKNOWN;
+/**
+ * @var int
+ * @cvalue POGO_WEBSOCKET_BROKER_QUEUE_FULL
+ */
+const POGO_WEBSOCKET_BROKER_QUEUE_FULL = UNKNOWN;
+/**
+ * @var int
+ * @cvalue POGO_WEBSOCKET_SHARD_QUEUE_FULL
+ */
+const POGO_WEBSOCKET_SHARD_QUEUE_FULL = UNKNOWN;
+
+/**
  * Publishes an event to one channel of an app served by this server.
- * Returns 0 when the event was accepted for delivery, or an error code.
+ * $data must be JSON. Returns POGO_WEBSOCKET_OK once the event is queued for
+ * delivery, another POGO_WEBSOCKET_* code otherwise; never waits.
  */
 function pogo_websocket_publish(string $appId, string $channel, string $event, string $data): int {}
 
 /**
- * Publishes an event to several channels at once; $channels is a JSON array of names.
- * Returns 0 when the event was accepted for delivery, or an error code.
+ * Publishes an event to several channels at once; $channels is a JSON array
+ * of names. Returns like pogo_websocket_publish().
  */
 function pogo_websocket_broadcast_multi(string $appId, string $channels, string $event, string $data): int {}

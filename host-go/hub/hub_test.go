@@ -118,23 +118,21 @@ func (c *client) read() ws.Frame {
 	return f
 }
 
-// event reads frames until a text frame and decodes its Pusher event.
+// event reads the next frame, a text frame, and decodes its Pusher event.
 func (c *client) event() (name string, data json.RawMessage, raw []byte) {
 	c.t.Helper()
-	for {
-		f := c.read()
-		if f.Header.OpCode != ws.OpText {
-			c.t.Fatalf("got %v frame %q, want text", f.Header.OpCode, f.Payload)
-		}
-		var m struct {
-			Event string          `json:"event"`
-			Data  json.RawMessage `json:"data"`
-		}
-		if err := json.Unmarshal(f.Payload, &m); err != nil {
-			c.t.Fatalf("%s: %v", f.Payload, err)
-		}
-		return m.Event, m.Data, f.Payload
+	f := c.read()
+	if f.Header.OpCode != ws.OpText {
+		c.t.Fatalf("got %v frame %q, want text", f.Header.OpCode, f.Payload)
 	}
+	var m struct {
+		Event string          `json:"event"`
+		Data  json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(f.Payload, &m); err != nil {
+		c.t.Fatalf("%s: %v", f.Payload, err)
+	}
+	return m.Event, m.Data, f.Payload
 }
 
 // expectEvent reads the next event and checks its name.
@@ -448,6 +446,22 @@ func TestHub_Lookup_RegisteredUntilShutdown(t *testing.T) {
 	}
 	if Lookup(app.ID) != nil {
 		t.Fatal("Lookup finds a hub after Shutdown")
+	}
+}
+
+func TestHub_MaxEventPayload(t *testing.T) {
+	app := engine.App{ID: "payload", Key: "payload-key", Secret: "s", Options: []engine.AppOption{
+		{ID: engine.OptionMaxEventPayload, Value: 1000},
+	}}
+	h := &Hub{cfg: withDefaults(Config{Apps: []engine.App{app, testApp}})}
+	if got := h.MaxEventPayload("payload"); got != 1000 {
+		t.Errorf("configured app: %d, want 1000", got)
+	}
+	if got := h.MaxEventPayload(testApp.ID); got != 0 {
+		t.Errorf("app without the option: %d, want 0", got)
+	}
+	if got := h.MaxEventPayload("unknown"); got != 0 {
+		t.Errorf("unknown app: %d, want 0", got)
 	}
 }
 

@@ -28,19 +28,31 @@ var msgBufs sync.Pool
 const maxPooledMsg = 64 << 10
 
 // frameReader reads a connection's frames with no buffer while idle: at a
-// frame boundary with nothing buffered, it blocks on the socket with only the
-// two header bytes as destination, and takes a pooled buffer from the first
-// byte of a frame to the next boundary.
+// frame boundary with nothing buffered, the read loop blocks on the socket
+// with the two-byte head array as destination (see readLoop), and a pooled
+// buffer is taken from there to the next boundary.
 type frameReader struct {
-	nc   net.Conn
-	pre  []byte // bytes the HTTP server had read past the upgrade request
-	bp   *[]byte
-	buf  []byte
-	r, w int
-	idle bool
+	nc     net.Conn
+	pre    []byte // bytes the HTTP server had read past the upgrade request
+	head   [2]byte
+	hr, hw int // unread bytes of head
+	bp     *[]byte
+	buf    []byte
+	r, w   int
+
+	// State of the message in progress.
+	msg      *[]byte // the message being reassembled, when not zero-copy
+	inMsg    bool    // a text message is in progress
+	size     int64   // its size so far
+	tooLarge bool    // it is being discarded
 }
 
 func (fr *frameReader) Read(p []byte) (int, error) {
+	if fr.hr < fr.hw {
+		n := copy(p, fr.head[fr.hr:fr.hw])
+		fr.hr += n
+		return n, nil
+	}
 	if fr.r < fr.w {
 		n := copy(p, fr.buf[fr.r:fr.w])
 		fr.r += n
@@ -51,8 +63,7 @@ func (fr *frameReader) Read(p []byte) (int, error) {
 		fr.pre = fr.pre[n:]
 		return n, nil
 	}
-	if fr.idle || len(p) >= readBufSize {
-		fr.idle = false
+	if len(p) >= readBufSize {
 		return fr.nc.Read(p)
 	}
 	fr.acquire()
@@ -63,19 +74,19 @@ func (fr *frameReader) Read(p []byte) (int, error) {
 	return m, err
 }
 
-// atBoundary is called between frames: with nothing buffered, the reader
-// gives its buffer back and waits idle.
-func (fr *frameReader) atBoundary() {
-	if fr.r == fr.w && len(fr.pre) == 0 {
-		fr.release()
-		fr.idle = true
-	}
+// empty reports whether nothing is buffered.
+func (fr *frameReader) empty() bool {
+	return fr.hr == fr.hw && fr.r == fr.w && len(fr.pre) == 0
 }
 
 // next returns the following n bytes (n <= readBufSize) as a view of the
 // read buffer, valid until the next read.
 func (fr *frameReader) next(n int) ([]byte, error) {
 	fr.acquire()
+	if fr.hr < fr.hw { // never at a frame's payload, but keep the order
+		fr.pre = append(fr.head[fr.hr:fr.hw:fr.hw], fr.pre...)
+		fr.hr = fr.hw
+	}
 	if fr.w-fr.r < n {
 		if fr.r > 0 {
 			fr.w = copy(fr.buf, fr.buf[fr.r:fr.w])
@@ -102,6 +113,10 @@ func (fr *frameReader) next(n int) ([]byte, error) {
 
 // discard skips n bytes.
 func (fr *frameReader) discard(n int64) error {
+	for n > 0 && fr.hr < fr.hw {
+		fr.hr++
+		n--
+	}
 	for n > 0 {
 		if fr.r == fr.w && len(fr.pre) == 0 {
 			fr.acquire()
@@ -143,154 +158,165 @@ func (fr *frameReader) release() {
 // readLoop reads the connection until it ends, then reports CLOSED. It runs
 // in its own goroutine so that the HTTP handler, and net/http's buffers, are
 // released after the upgrade.
+//
+// Idle, the goroutine is parked here, in a shallow frame, on a two-byte read
+// with no buffer: the garbage collector can then shrink its stack back to
+// the minimum after a burst of messages grew it.
 func (c *conn) readLoop(pre []byte) {
-	fr := &frameReader{nc: c.nc, pre: pre, idle: len(pre) == 0}
-	graceful := c.read(fr)
+	fr := &frameReader{nc: c.nc, pre: pre}
+	graceful := false
+	for {
+		if fr.empty() {
+			fr.release()
+			n, err := c.nc.Read(fr.head[:])
+			if n == 0 {
+				if err == nil {
+					continue
+				}
+				break
+			}
+			fr.hr, fr.hw = 0, n
+		}
+		var stop bool
+		if stop, graceful = c.readFrame(fr); stop {
+			break
+		}
+	}
 	fr.release()
+	if fr.msg != nil {
+		putMsg(fr.msg)
+		fr.msg = nil
+	}
 	c.finish(graceful)
 }
 
-// read handles frames until the connection ends. It returns true when a
-// close frame was queued, so that the writer closes the socket after it.
-func (c *conn) read(fr *frameReader) bool {
-	var (
-		msg      *[]byte // the message being reassembled, when not zero-copy
-		inMsg    bool    // a text message is in progress
-		size     int64   // its size so far
-		tooLarge bool    // it is being discarded
-	)
-	defer func() {
-		if msg != nil {
-			putMsg(msg)
+// readFrame reads and handles one frame. It returns stop when the
+// connection ends, with graceful set when a close frame was queued, so that
+// the writer closes the socket after it.
+func (c *conn) readFrame(fr *frameReader) (stop, graceful bool) {
+	h, err := ws.ReadHeader(fr)
+	if err != nil {
+		return true, false
+	}
+	if h.Rsv != 0 {
+		return c.fail(ws.StatusProtocolError, "reserved bits set")
+	}
+	if !h.Masked {
+		return c.fail(ws.StatusProtocolError, "client frames must be masked")
+	}
+	if h.OpCode.IsControl() {
+		return c.readControl(fr, h)
+	}
+	switch h.OpCode {
+	case ws.OpText:
+		if fr.inMsg {
+			return c.fail(ws.StatusProtocolError, "text frame inside a fragmented message")
 		}
-	}()
-	limit := int64(c.hub.cfg.ReadLimit)
-	for {
-		fr.atBoundary()
-		h, err := ws.ReadHeader(fr)
+		fr.inMsg, fr.size, fr.tooLarge = true, 0, false
+	case ws.OpContinuation:
+		if !fr.inMsg {
+			return c.fail(ws.StatusProtocolError, "continuation without a message")
+		}
+	case ws.OpBinary:
+		return c.fail(ws.StatusUnsupportedData, "binary messages are not supported")
+	default:
+		return c.fail(ws.StatusProtocolError, "reserved opcode")
+	}
+	fr.size += h.Length
+	if fr.tooLarge || fr.size > int64(c.hub.cfg.ReadLimit) {
+		if !fr.tooLarge {
+			fr.tooLarge = true
+			if fr.msg != nil {
+				putMsg(fr.msg)
+				fr.msg = nil
+			}
+			c.hub.tooLarge(c, fr.size)
+		}
+		if err := fr.discard(h.Length); err != nil {
+			return true, false
+		}
+		fr.inMsg = !h.Fin
+		return false, false
+	}
+	if h.Fin && fr.msg == nil && h.Length <= readBufSize {
+		// The common case: one frame, handed over from the read buffer.
+		p, err := fr.next(int(h.Length))
 		if err != nil {
-			return false
+			return true, false
 		}
-		if h.Rsv != 0 {
-			return c.fail(ws.StatusProtocolError, "reserved bits set")
-		}
-		if !h.Masked {
-			return c.fail(ws.StatusProtocolError, "client frames must be masked")
-		}
-		if h.OpCode.IsControl() {
-			if !h.Fin || h.Length > 125 {
-				return c.fail(ws.StatusProtocolError, "invalid control frame")
-			}
-			p, err := fr.next(int(h.Length))
-			if err != nil {
-				return false
-			}
-			ws.Cipher(p, h.Mask, 0)
-			switch h.OpCode {
-			case ws.OpPing:
-				c.send(ws.MustCompileFrame(ws.NewPongFrame(p)))
-				c.hub.activity(c)
-			case ws.OpPong:
-				c.hub.activity(c)
-			case ws.OpClose:
-				return c.echoClose(p)
-			default:
-				return c.fail(ws.StatusProtocolError, "reserved opcode")
-			}
-			continue
-		}
-		switch h.OpCode {
-		case ws.OpText:
-			if inMsg {
-				return c.fail(ws.StatusProtocolError, "text frame inside a fragmented message")
-			}
-			inMsg, size, tooLarge = true, 0, false
-		case ws.OpContinuation:
-			if !inMsg {
-				return c.fail(ws.StatusProtocolError, "continuation without a message")
-			}
-		case ws.OpBinary:
-			return c.fail(ws.StatusUnsupportedData, "binary messages are not supported")
-		default:
-			return c.fail(ws.StatusProtocolError, "reserved opcode")
-		}
-		size += h.Length
-		if tooLarge || size > limit {
-			if !tooLarge {
-				tooLarge = true
-				if msg != nil {
-					putMsg(msg)
-					msg = nil
-				}
-				c.hub.tooLarge(c, size)
-			}
-			if err := fr.discard(h.Length); err != nil {
-				return false
-			}
-			inMsg = !h.Fin
-			continue
-		}
-		if h.Fin && msg == nil && h.Length <= readBufSize {
-			// The common case: one frame, handed over from the read buffer.
-			p, err := fr.next(int(h.Length))
-			if err != nil {
-				return false
-			}
-			ws.Cipher(p, h.Mask, 0)
-			inMsg = false
-			if !utf8.Valid(p) {
-				return c.fail(ws.StatusInvalidFramePayloadData, "invalid UTF-8")
-			}
-			if !c.hub.message(c, p) {
-				return false
-			}
-			continue
-		}
-		if msg == nil {
-			msg = getMsg(int(size))
-		}
-		start := len(*msg)
-		*msg = grow(*msg, int(h.Length))
-		if _, err := io.ReadFull(fr, (*msg)[start:]); err != nil {
-			return false
-		}
-		ws.Cipher((*msg)[start:], h.Mask, 0)
-		if !h.Fin {
-			continue
-		}
-		inMsg = false
-		if !utf8.Valid(*msg) {
+		ws.Cipher(p, h.Mask, 0)
+		fr.inMsg = false
+		if !utf8.Valid(p) {
 			return c.fail(ws.StatusInvalidFramePayloadData, "invalid UTF-8")
 		}
-		ok := c.hub.message(c, *msg)
-		putMsg(msg)
-		msg = nil
-		if !ok {
-			return false
-		}
+		return !c.hub.message(c, p), false
 	}
+	if fr.msg == nil {
+		fr.msg = getMsg(int(fr.size))
+	}
+	m := fr.msg
+	start := len(*m)
+	*m = grow(*m, int(h.Length))
+	if _, err := io.ReadFull(fr, (*m)[start:]); err != nil {
+		return true, false
+	}
+	ws.Cipher((*m)[start:], h.Mask, 0)
+	if !h.Fin {
+		return false, false
+	}
+	fr.inMsg = false
+	fr.msg = nil
+	defer putMsg(m)
+	if !utf8.Valid(*m) {
+		return c.fail(ws.StatusInvalidFramePayloadData, "invalid UTF-8")
+	}
+	return !c.hub.message(c, *m), false
+}
+
+// readControl handles a ping, pong or close frame.
+func (c *conn) readControl(fr *frameReader, h ws.Header) (stop, graceful bool) {
+	if !h.Fin || h.Length > 125 {
+		return c.fail(ws.StatusProtocolError, "invalid control frame")
+	}
+	p, err := fr.next(int(h.Length))
+	if err != nil {
+		return true, false
+	}
+	ws.Cipher(p, h.Mask, 0)
+	switch h.OpCode {
+	case ws.OpPing:
+		c.send(ws.MustCompileFrame(ws.NewPongFrame(p)))
+		c.hub.activity(c)
+	case ws.OpPong:
+		c.hub.activity(c)
+	case ws.OpClose:
+		return c.echoClose(p)
+	default:
+		return c.fail(ws.StatusProtocolError, "reserved opcode")
+	}
+	return false, false
 }
 
 // echoClose answers a client's close frame with a close frame carrying the
 // same status code (RFC 6455 section 5.5.1), or 1002 when its payload is invalid.
-func (c *conn) echoClose(p []byte) bool {
+func (c *conn) echoClose(p []byte) (stop, graceful bool) {
 	if len(p) == 0 {
 		c.closeAfter(ws.MustCompileFrame(ws.NewCloseFrame(nil)))
-		return true
+		return true, true
 	}
 	code, reason := ws.ParseCloseFrameDataUnsafe(p)
 	if len(p) < 2 || code >= 5000 || ws.CheckCloseFrameData(code, reason) != nil {
 		return c.fail(ws.StatusProtocolError, "invalid close frame")
 	}
 	c.closeAfter(ws.MustCompileFrame(ws.NewCloseFrame(binary.BigEndian.AppendUint16(nil, uint16(code)))))
-	return true
+	return true, true
 }
 
 // fail closes the connection with a WebSocket status code.
-func (c *conn) fail(code ws.StatusCode, reason string) bool {
+func (c *conn) fail(code ws.StatusCode, reason string) (stop, graceful bool) {
 	c.hub.log.Debug("closing connection", "conn", c.id, "code", int(code), "reason", reason)
 	c.closeAfter(ws.MustCompileFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(code, reason))))
-	return true
+	return true, true
 }
 
 // finish waits for a queued close frame to be written (graceful), closes the

@@ -25,9 +25,22 @@ async function codes(calls) {
   return res.json;
 }
 
-test('the PHP runtime is thread-safe and has the pogo_websocket functions', async () => {
+test('the PHP runtime has the pogo_websocket functions and their return-code constants', async () => {
   const res = await server.php('ready.php');
   assert.equal(res.body, 'ready');
+  const constants = await server.php('constants.php');
+  assert.deepEqual(constants.json, {
+    POGO_WEBSOCKET_OK: 0,
+    POGO_WEBSOCKET_HUB_MISSING: 1,
+    POGO_WEBSOCKET_CHANNEL_INVALID: 2,
+    POGO_WEBSOCKET_EVENT_INVALID: 3,
+    POGO_WEBSOCKET_PAYLOAD_TOO_LARGE: 4,
+    POGO_WEBSOCKET_PAYLOAD_INVALID: 5,
+    POGO_WEBSOCKET_BROKER_PUBLISH_FAILED: 6,
+    POGO_WEBSOCKET_CHANNELS_INVALID: 7,
+    POGO_WEBSOCKET_BROKER_QUEUE_FULL: 8,
+    POGO_WEBSOCKET_SHARD_QUEUE_FULL: 9,
+  });
 });
 
 test('a PHP page publishes to one channel and to several; pusher-js clients receive both events', async () => {

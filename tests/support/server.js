@@ -4,8 +4,9 @@
 //   test('...', async () => { server.port; server.app.key; ... });
 //
 // useServer() registers before/after hooks: the server starts once per file, every client
-// opened through support/clients.js is closed after each test, and the server is stopped
-// (and its stderr printed if a test failed) after the file.
+// opened through support/clients.js is closed after each test, and the server is stopped after
+// the file. Its output is printed if it exits during the tests, or always with POGO_E2E_VERBOSE=1.
+// POGO_CADDY_BIN runs another binary instead of bin/caddy.
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pogo-websocket/pogo-websocket/bench/internal/pusher"
+	"github.com/pogo-websocket/pogo-websocket/bench/internal/stats"
 	"github.com/pogo-websocket/pogo-websocket/host-go/engine"
 )
 
@@ -147,19 +148,31 @@ func setupInbound(d *driver) error {
 type inboundResult struct {
 	workload     string
 	batch        int
-	msgsPerSec   float64 // median of the runs
-	nsPerMsg     float64
+	msgsPerSec   float64 // per CPU second, median of the runs
+	nsPerMsg     float64 // CPU time
 	usPerBatch   float64
 	allocsPerBat float64
 	deliveries   float64 // per message, checked over one period
-	memory       uint32
+	// wallPerCPU is wall time over CPU time: 1.0 on a quiet core, more when
+	// other processes took the core.
+	wallPerCPU float64
+}
+
+// inboundReport is the outcome of the inbound scenario.
+type inboundReport struct {
+	results []inboundResult
+	// empty is the CPU time of one Process call on a batch with no record:
+	// the fixed cost of crossing into the engine and back.
+	empty time.Duration
+	// collect is the median time of one full engine GC in the inbound state.
+	collect time.Duration
 }
 
 // runInbound measures every workload at every batch size.
-func runInbound(creds pusher.Credentials, batchSizes []int, dur time.Duration, runs int) ([]inboundResult, error) {
+func runInbound(creds pusher.Credentials, batchSizes []int, dur time.Duration, runs int) (*inboundReport, error) {
 	m := newInboundMsgs()
-	var results []inboundResult
-	for _, w := range m.workloads() {
+	rep := &inboundReport{}
+	for wi, w := range m.workloads() {
 		// A fresh engine per workload, so that no workload inherits another's garbage.
 		d, err := newDriver(creds, engine.AppOption{ID: engine.OptionClientEventRate, Value: math.MaxUint32})
 		if err != nil {
@@ -169,17 +182,52 @@ func runInbound(creds pusher.Credentials, batchSizes []int, dur time.Duration, r
 			d.close()
 			return nil, fmt.Errorf("%s: %w", w.name, err)
 		}
+		if wi == 0 {
+			if rep.empty, err = emptyBatch(d, 200_000); err == nil {
+				rep.collect, err = collectTime(d, 21)
+			}
+			if err != nil {
+				d.close()
+				return nil, err
+			}
+		}
 		for _, size := range batchSizes {
 			r, err := measureInbound(d, w, size, dur, runs)
 			if err != nil {
 				d.close()
 				return nil, fmt.Errorf("%s, batch %d: %w", w.name, size, err)
 			}
-			results = append(results, r)
+			rep.results = append(rep.results, r)
 		}
 		d.close()
 	}
-	return results, nil
+	return rep, nil
+}
+
+// emptyBatch returns the mean CPU time of n Process calls on an empty batch.
+func emptyBatch(d *driver, n int) (time.Duration, error) {
+	var b engine.Batch
+	b.SetNow(uint64(time.Now().UnixMilli()))
+	start := processCPU()
+	for range n {
+		if _, err := d.eng.Process(b.Bytes()); err != nil {
+			return 0, err
+		}
+	}
+	return (processCPU() - start) / time.Duration(n), nil
+}
+
+// collectTime returns the median wall time of n full engine collections.
+func collectTime(d *driver, n int) (time.Duration, error) {
+	var ts []time.Duration
+	for range n {
+		start := time.Now()
+		if err := d.eng.Collect(); err != nil {
+			return 0, err
+		}
+		ts = append(ts, time.Since(start))
+	}
+	return stats.Summarize(ts).P50, nil
 }
 
 func measureInbound(d *driver, w workload, size int, dur time.Duration, runs int) (inboundResult, error) {
@@ -215,13 +263,14 @@ func measureInbound(d *driver, w workload, size int, dur time.Duration, runs int
 		return inboundResult{}, fmt.Errorf("%d deliveries over one period, want %d", got, want)
 	}
 
-	var rates, batchTimes, allocs []float64
+	var cpuRates, wallRates, batchTimes, allocs []float64
 	var ms runtime.MemStats
 	for range runs {
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
 		mallocs := ms.Mallocs
 		n := 0
+		cpu0 := processCPU()
 		start := time.Now()
 		var elapsed time.Duration
 		for {
@@ -243,13 +292,15 @@ func measureInbound(d *driver, w workload, size int, dur time.Duration, runs int
 				}
 			}
 		}
+		cpu := processCPU() - cpu0
 		runtime.ReadMemStats(&ms)
 		msgs := float64(n * size)
-		rates = append(rates, msgs/elapsed.Seconds())
-		batchTimes = append(batchTimes, float64(elapsed.Microseconds())/float64(n))
+		cpuRates = append(cpuRates, msgs/cpu.Seconds())
+		wallRates = append(wallRates, msgs/elapsed.Seconds())
+		batchTimes = append(batchTimes, float64(cpu.Microseconds())/float64(n))
 		allocs = append(allocs, float64(ms.Mallocs-mallocs)/float64(n))
 	}
-	rate := median(rates)
+	rate := median(cpuRates)
 	return inboundResult{
 		workload:     w.name,
 		batch:        size,
@@ -258,7 +309,7 @@ func measureInbound(d *driver, w workload, size int, dur time.Duration, runs int
 		usPerBatch:   median(batchTimes),
 		allocsPerBat: median(allocs),
 		deliveries:   float64(want) / period,
-		memory:       d.eng.MemorySize(),
+		wallPerCPU:   rate / median(wallRates),
 	}, nil
 }
 

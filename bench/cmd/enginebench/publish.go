@@ -26,15 +26,30 @@ func fanoutChannel(n int) string { return "fanout-" + strconv.Itoa(n) }
 type publishResult struct {
 	kind        string
 	subscribers int
-	summary     stats.Summary
+	// summary is the wall time of each Process call (checked one by one).
+	summary stats.Summary
+	// cpuMean is the process CPU time per publish over a second, unchecked
+	// series: unlike wall time, it does not count time the core spent on
+	// other processes.
+	cpuMean time.Duration
+}
+
+// publishReport is the outcome of the publish scenario.
+type publishReport struct {
+	results []publishResult
+	// memory is the engine's linear memory once every connection subscribed.
+	memory uint32
+	// collect is the median time of one full garbage collection of the
+	// engine (__collect) in that state.
+	collect time.Duration
 }
 
 // runPublish subscribes maxSubs connections and measures publishes to
 // channels of each size in sizes (all ≤ maxSubs).
-func runPublish(creds pusher.Credentials, sizes []int, runs, payload int) ([]publishResult, uint32, error) {
+func runPublish(creds pusher.Credentials, sizes []int, runs, payload int) (*publishReport, error) {
 	d, err := newDriver(creds)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	defer d.close()
 	maxSubs := 0
@@ -45,7 +60,7 @@ func runPublish(creds pusher.Credentials, sizes []int, runs, payload int) ([]pub
 	for first := 1; first <= maxSubs; first += chunk {
 		n := min(chunk, maxSubs-first+1)
 		if _, err := d.open(uint32(first), uint32(n)); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		var conns []uint32
 		var msgs [][]byte
@@ -59,15 +74,19 @@ func runPublish(creds pusher.Credentials, sizes []int, runs, payload int) ([]pub
 		}
 		t, err := d.messages(conns, msgs)
 		if err != nil {
-			return nil, 0, fmt.Errorf("subscribing: %w", err)
+			return nil, fmt.Errorf("subscribing: %w", err)
 		}
 		if t.sends != len(msgs) {
-			return nil, 0, fmt.Errorf("subscribing: %d answers to %d subscriptions", t.sends, len(msgs))
+			return nil, fmt.Errorf("subscribing: %d answers to %d subscriptions", t.sends, len(msgs))
 		}
 	}
 
+	rep := &publishReport{memory: d.eng.MemorySize()}
+	if rep.collect, err = collectTime(d, 21); err != nil {
+		return nil, err
+	}
+
 	data := benchData(payload)
-	var results []publishResult
 	for _, size := range sizes {
 		channel := fanoutChannel(size)
 		body := pusher.EventBody("bench", []string{channel}, data)
@@ -95,12 +114,34 @@ func runPublish(creds pusher.Credentials, sizes []int, runs, payload int) ([]pub
 		for _, k := range kinds {
 			s, err := measurePublish(d, size, runs, k.add, k.ok)
 			if err != nil {
-				return nil, 0, fmt.Errorf("%s to %d subscribers: %w", strings.TrimSpace(k.name), size, err)
+				return nil, fmt.Errorf("%s to %d subscribers: %w", strings.TrimSpace(k.name), size, err)
 			}
-			results = append(results, publishResult{kind: k.name, subscribers: size, summary: s})
+			cpu, err := publishCPU(d, runs, k.add)
+			if err != nil {
+				return nil, err
+			}
+			rep.results = append(rep.results, publishResult{kind: k.name, subscribers: size, summary: s, cpuMean: cpu})
 		}
 	}
-	return results, d.eng.MemorySize(), nil
+	return rep, nil
+}
+
+// publishCPU returns the mean process CPU time of runs publishes, processed
+// back to back (already checked by measurePublish).
+func publishCPU(d *driver, runs int, add func(*engine.Batch, uint32) error) (time.Duration, error) {
+	var b engine.Batch
+	start := processCPU()
+	for i := range runs {
+		b.Reset()
+		if err := add(&b, uint32(i+1)); err != nil {
+			return 0, err
+		}
+		b.SetNow(uint64(time.Now().UnixMilli()))
+		if _, err := d.eng.Process(b.Bytes()); err != nil {
+			return 0, err
+		}
+	}
+	return (processCPU() - start) / time.Duration(runs), nil
 }
 
 // measurePublish times runs publishes (after a warm-up of runs/10) and checks

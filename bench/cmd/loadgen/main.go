@@ -42,6 +42,7 @@ import (
 	"time"
 
 	"github.com/pogo-websocket/pogo-websocket/bench/internal/pusher"
+	"github.com/pogo-websocket/pogo-websocket/bench/internal/report"
 )
 
 type config struct {
@@ -79,7 +80,8 @@ func main() {
 	if err := waitForServer(ctx, cfg.addr, 15*time.Second); err != nil {
 		fatal(err)
 	}
-	fmt.Fprintf(cfg.out, "\n## loadgen %s against %s (%s), %s\n\n", cfg.mode, cfg.label, cfg.addr, time.Now().UTC().Format(time.DateTime+" UTC"))
+	fmt.Fprintf(cfg.out, "\n## loadgen %s against %s (%s), %s, load average %s\n\n",
+		cfg.mode, cfg.label, cfg.addr, time.Now().UTC().Format(time.DateTime+" UTC"), report.LoadAvg())
 	switch cfg.mode {
 	case "idle":
 		err = runIdle(ctx, cfg)
@@ -94,6 +96,7 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
+	fmt.Fprintf(cfg.out, "\nload average at the end: %s\n", report.LoadAvg())
 }
 
 func parseFlags(args []string) (*config, time.Duration, error) {

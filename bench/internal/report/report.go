@@ -5,6 +5,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -144,4 +145,20 @@ func sig3(x float64) string {
 	default:
 		return fmt.Sprintf("%.2f", x)
 	}
+}
+
+// LoadAvg returns the 1, 5 and 15 minute load averages from /proc/loadavg.
+// On this 2-core machine, a benchmark is only clean when the 1-minute figure
+// stays near what the benchmark itself adds (≈1-2): more means other work
+// shared the cores.
+func LoadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "n/a"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "n/a"
+	}
+	return strings.Join(f[:3], " ")
 }
