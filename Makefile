@@ -56,7 +56,7 @@ test-e2e: build $(NODE_STAMP)
 	node --test --test-concurrency=1 tests/*.test.js
 
 lint:
-	cd host-go && test -z "$$(gofmt -l .)" && $(GO) vet ./... && $(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+	cd host-go && test -z "$$(gofmt -l .)" && $(GO) vet ./... && $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 ## Benchmarks (never part of `make test`) ####################################
 

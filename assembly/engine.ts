@@ -74,7 +74,7 @@ function handle(kind: u8, id: u32, ptr: usize, len: usize, now: u64): void {
     }
     case Event.Http: handleHttp(id, ptr, len, now); break;
     case Event.Tick: tick(now); break;
-    case Event.Publish: publishResult(nativePublish(ptr, len, now)); break;
+    case Event.Publish: publishResult(id, nativePublish(ptr, len, now)); break;
     case Event.App: configureApp(id, ptr, len); break;
     case Event.Shutdown: shutdown(now); break;
   }

@@ -104,8 +104,8 @@ export function httpResponse(req: u32, status: u16): void {
   out.bytes(text.ptr, text.len);
 }
 
-/** Reports the outcome of a native publish. */
-export function publishResult(code: u32): void {
-  record(Action.PublishResult, 0, 4);
+/** Reports the outcome of native publish `id`. */
+export function publishResult(id: u32, code: u32): void {
+  record(Action.PublishResult, id, 4);
   out.u32(code);
 }

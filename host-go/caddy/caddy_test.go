@@ -1,12 +1,9 @@
 package pogows
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
-
-	"github.com/pogo-websocket/pogo-websocket/host-go/engine"
 )
 
 func TestAdaptCaddyfile(t *testing.T) {
@@ -88,10 +85,6 @@ func TestAdaptCaddyfile(t *testing.T) {
 }
 
 func TestCaddyServesUp(t *testing.T) {
-	if _, err := engine.New(); errors.Is(err, engine.ErrMissingExport) {
-		// TODO(lead): remove once assembly/engine.ts exports the ABI.
-		t.Skipf("engine.wasm is a stub (%v)", err)
-	}
 	// Ports of their own, so that other test processes cannot collide.
 	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: 2919})
 	tester.InitServer(`{

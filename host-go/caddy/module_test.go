@@ -2,7 +2,6 @@ package pogows
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -125,10 +124,6 @@ func provision(t *testing.T, h *Handler) {
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	t.Cleanup(cancel)
 	err := h.Provision(ctx)
-	if errors.Is(err, engine.ErrMissingExport) {
-		// TODO(lead): remove once assembly/engine.ts exports the ABI.
-		t.Skipf("engine.wasm is a stub (%v): build the engine with `npx asc --config asconfig.json --target release`", err)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}

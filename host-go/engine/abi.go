@@ -42,7 +42,7 @@ const (
 	ActionClose ActionKind = 3
 	// ActionHTTPResponse answers an HTTP API request.
 	ActionHTTPResponse ActionKind = 4
-	// ActionPublishResult reports the outcome of the last publish.
+	// ActionPublishResult reports the outcome of the publish with the same id.
 	ActionPublishResult ActionKind = 5
 )
 

@@ -41,10 +41,6 @@ func newFake(t *testing.T) *Engine {
 func newReal(t *testing.T) *Engine {
 	t.Helper()
 	e, err := New()
-	if errors.Is(err, ErrMissingExport) {
-		// TODO(lead): remove once assembly/engine.ts exports the ABI.
-		t.Skipf("engine.wasm is a stub (%v): build the engine with `npx asc --config asconfig.json --target release`", err)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}

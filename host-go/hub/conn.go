@@ -52,9 +52,10 @@ func (c *conn) send(frame []byte) {
 	}
 	if c.queued > 0 && c.queued+len(frame) > c.hub.cfg.MaxQueue {
 		c.closed = true
+		queued := c.queued
 		c.mu.Unlock()
 		metrics.slowCloses.Inc()
-		c.hub.log.Debug("closing slow client", "conn", c.id, "queued", c.queued)
+		c.hub.log.Debug("closing slow client", "conn", c.id, "queued", queued)
 		// Closing a TLS connection may write; never block the caller on it.
 		go c.closeSocket()
 		return
@@ -156,7 +157,11 @@ func (c *conn) write(frames [][]byte) (int, error) {
 	if err := c.nc.SetWriteDeadline(time.Now().Add(c.hub.cfg.WriteWait)); err != nil {
 		return total, err
 	}
-	if len(frames) == 1 || c.writev {
+	if len(frames) == 1 {
+		_, err := c.nc.Write(frames[0])
+		return total, err
+	}
+	if c.writev {
 		bufs := net.Buffers(frames)
 		_, err := bufs.WriteTo(c.nc)
 		return total, err

@@ -36,16 +36,12 @@ var testApp = engine.App{ID: "1", Key: "app-key", Secret: "app-secret", Options:
 
 // newTestHub starts a hub with testApp behind an httptest server, skipping
 // while the embedded engine is a stub.
-func newTestHub(t *testing.T, cfg Config) (*Hub, *httptest.Server) {
+func newTestHub(t testing.TB, cfg Config) (*Hub, *httptest.Server) {
 	t.Helper()
 	if len(cfg.Apps) == 0 {
 		cfg.Apps = []engine.App{testApp}
 	}
 	h, err := New(cfg)
-	if errors.Is(err, engine.ErrMissingExport) {
-		// TODO(lead): remove once assembly/engine.ts exports the ABI.
-		t.Skipf("engine.wasm is a stub (%v): build the engine with `npx asc --config asconfig.json --target release`", err)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,12 +74,12 @@ func newTestHub(t *testing.T, cfg Config) (*Hub, *httptest.Server) {
 
 // client is a raw WebSocket client.
 type client struct {
-	t  *testing.T
+	t  testing.TB
 	nc net.Conn
 	br *bufio.Reader
 }
 
-func dial(t *testing.T, srv *httptest.Server, key string) *client {
+func dial(t testing.TB, srv *httptest.Server, key string) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()

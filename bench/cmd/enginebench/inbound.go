@@ -161,9 +161,10 @@ type inboundResult struct {
 // inboundReport is the outcome of the inbound scenario.
 type inboundReport struct {
 	results []inboundResult
-	// empty is the CPU time of one Process call on a batch with no record:
-	// the fixed cost of crossing into the engine and back.
-	empty time.Duration
+	// empty is the mean CPU time of one Process call on a batch with no
+	// record (the fixed cost per call, scheduled GCs included), emptyMedian
+	// the median wall time of one such call (the crossing alone).
+	empty, emptyMedian time.Duration
 	// collect is the median time of one full engine GC in the inbound state.
 	collect time.Duration
 }
@@ -183,7 +184,7 @@ func runInbound(creds pusher.Credentials, batchSizes []int, dur time.Duration, r
 			return nil, fmt.Errorf("%s: %w", w.name, err)
 		}
 		if wi == 0 {
-			if rep.empty, err = emptyBatch(d, 200_000); err == nil {
+			if rep.empty, rep.emptyMedian, err = emptyBatch(d, 200_000); err == nil {
 				rep.collect, err = collectTime(d, 21)
 			}
 			if err != nil {
@@ -204,17 +205,22 @@ func runInbound(creds pusher.Credentials, batchSizes []int, dur time.Duration, r
 	return rep, nil
 }
 
-// emptyBatch returns the mean CPU time of n Process calls on an empty batch.
-func emptyBatch(d *driver, n int) (time.Duration, error) {
+// emptyBatch returns the mean CPU time of n Process calls on an empty
+// batch, and the median wall time of one call.
+func emptyBatch(d *driver, n int) (mean, median time.Duration, err error) {
 	var b engine.Batch
 	b.SetNow(uint64(time.Now().UnixMilli()))
+	walls := make([]time.Duration, 0, n)
 	start := processCPU()
 	for range n {
+		t0 := time.Now()
 		if _, err := d.eng.Process(b.Bytes()); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
+		walls = append(walls, time.Since(t0))
 	}
-	return (processCPU() - start) / time.Duration(n), nil
+	mean = (processCPU() - start) / time.Duration(n)
+	return mean, stats.Summarize(walls).P50, nil
 }
 
 // collectTime returns the median wall time of n full engine collections.

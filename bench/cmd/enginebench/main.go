@@ -72,9 +72,9 @@ func main() {
 			fmt.Sprintf("%.2f", r.wallPerCPU))
 	}
 	t.Print(w)
-	fmt.Fprintf(w, "\nFixed cost of one Process call (empty batch): %s CPU. One full engine GC (__collect) in this state: %s;\n"+
-		"the host runs one every %d batches, and whenever memory grew.\n",
-		report.Dur(inbound.empty), report.Dur(inbound.collect), 256)
+	fmt.Fprintf(w, "\nOne Process call on an empty batch: median %s wall; mean %s CPU including the scheduled GCs.\n"+
+		"One full engine GC (__collect) in this state: %s; host-go/engine runs one every 256 batches, and whenever memory grew.\n",
+		report.Dur(inbound.emptyMedian), report.Dur(inbound.empty), report.Dur(inbound.collect))
 
 	rep, err := runPublish(creds, subs, *publishRuns, *payload)
 	if err != nil {

@@ -169,8 +169,8 @@ func (c *client) readText() ([]byte, error) {
 
 var pusherPing = []byte(`"pusher:ping"`)
 
-// serve reads until the connection ends, answering pings and handing every
-// other text message to deliver with its arrival time.
+// serve reads until the connection ends (and returns why), answering pings
+// and handing every other text message to deliver with its arrival time.
 func (c *client) serve(deliver func(msg []byte, at time.Time)) error {
 	for {
 		msg, err := c.readText()
@@ -289,7 +289,8 @@ func connect(ctx context.Context, d *dialer, n, conc int, channelOf func(i int) 
 func (f *fleet) serve(deliver func(msg []byte, at time.Time)) {
 	for _, c := range f.clients {
 		f.wg.Go(func() {
-			if err := c.serve(deliver); err != nil && !f.closing.Load() {
+			_ = c.serve(deliver) // it returns when the connection ends
+			if !f.closing.Load() {
 				f.readErrs.Add(1)
 			}
 		})

@@ -41,6 +41,7 @@ func runFanout(ctx context.Context, cfg *config) error {
 		steps[si] = s
 		n := int(rate * cfg.step.Seconds())
 		recv0 := rec.received.Load()
+		wait := profileStep(ctx, cfg, fmt.Sprintf("%s-fanout-%gps.pprof", cfg.label, rate))
 		s.cpu = startCPU(cfg.server)
 		start := time.Now()
 		for k := range n {
@@ -55,6 +56,7 @@ func runFanout(ctx context.Context, cfg *config) error {
 		s.published = time.Since(start)
 		sleepUntil(ctx, start.Add(cfg.step))
 		s.cpu.stop()
+		wait()
 		s.window = rec.received.Load() - recv0
 		if cfg.server != nil {
 			s.rss, _, _ = cfg.server.memory()

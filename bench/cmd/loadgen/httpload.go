@@ -51,6 +51,7 @@ func runHTTP(ctx context.Context, cfg *config) error {
 		steps[si] = s
 		sctx, cancel := context.WithTimeout(ctx, cfg.step)
 		recv0 := rec.received.Load()
+		wait := profileStep(ctx, cfg, fmt.Sprintf("%s-http-%dpub.pprof", cfg.label, conc))
 		s.cpu = startCPU(cfg.server)
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -77,6 +78,7 @@ func runHTTP(ctx context.Context, cfg *config) error {
 		wg.Wait()
 		cancel()
 		s.cpu.stop()
+		wait()
 		s.window = rec.received.Load() - recv0
 		if cfg.server != nil {
 			s.rss, _, _ = cfg.server.memory()

@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -64,6 +65,10 @@ type config struct {
 	settle     time.Duration
 	hold       time.Duration
 	out        io.Writer
+	// profileURL is the server's /debug/pprof/profile endpoint; when set,
+	// a CPU profile of each fanout or http step is saved in profileDir.
+	profileURL string
+	profileDir string
 }
 
 func main() {
@@ -125,6 +130,8 @@ func parseFlags(args []string) (*config, time.Duration, error) {
 	fs.IntVar(&cfg.channels, "channels", 1000, "http: number of channels")
 	fs.DurationVar(&cfg.settle, "settle", 3*time.Second, "idle: wait before sampling RSS")
 	fs.DurationVar(&cfg.hold, "hold", 10*time.Second, "idle: time the connections sit idle while the server's CPU is measured")
+	fs.StringVar(&cfg.profileURL, "pprof", "", "fanout, http: the server's pprof CPU profile URL (http://127.0.0.1:PORT/debug/pprof/profile); one profile per step")
+	fs.StringVar(&cfg.profileDir, "pprof-dir", "out", "where -pprof profiles are written")
 	if err := fs.Parse(args); err != nil {
 		return nil, 0, err
 	}
@@ -151,6 +158,18 @@ func parseFlags(args []string) (*config, time.Duration, error) {
 	}
 	if cfg.dialer, err = newDialer(cfg.addr, cfg.creds.Key, strings.Split(*sources, ","), *timeout); err != nil {
 		return nil, 0, err
+	}
+	if cfg.profileURL != "" {
+		u, err := url.Parse(cfg.profileURL)
+		if err != nil || u.Scheme != "http" {
+			return nil, 0, fmt.Errorf("-pprof %q: want an http URL", cfg.profileURL)
+		}
+		if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return nil, 0, fmt.Errorf("-pprof %s: only loopback servers", cfg.profileURL)
+		}
+		if cfg.step < 2*time.Second {
+			return nil, 0, errors.New("-pprof needs steps of at least 2s")
+		}
 	}
 	if *pid > 0 {
 		cfg.server = &process{pid: *pid}

@@ -1,0 +1,110 @@
+package pusher
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/pogo-websocket/pogo-websocket/host-go/engine"
+)
+
+var creds = Credentials{AppID: "app-1", Key: "key-1", Secret: "secret-1"}
+
+// newEngine returns the real engine with creds configured.
+func newEngine(t *testing.T) *engine.Engine {
+	t.Helper()
+	e, err := engine.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	var b engine.Batch
+	if err := b.App(0, engine.App{ID: creds.AppID, Key: creds.Key, Secret: creds.Secret}); err != nil {
+		t.Fatal(err)
+	}
+	process(t, e, &b)
+	return e
+}
+
+func process(t *testing.T, e *engine.Engine, b *engine.Batch) []byte {
+	t.Helper()
+	b.SetNow(uint64(time.Now().UnixMilli()))
+	out, err := e.Process(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	return out
+}
+
+// payloads returns the text of every SEND frame and the HTTP statuses.
+func payloads(t *testing.T, out []byte) (sends []string, statuses []int) {
+	t.Helper()
+	for a := engine.NewActions(out); a.Next(); {
+		switch a.Kind() {
+		case engine.ActionSend:
+			f, err := ws.ReadFrame(bytes.NewReader(a.Payload()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sends = append(sends, string(f.Payload))
+		case engine.ActionHTTPResponse:
+			status, _, err := a.HTTPResponse()
+			if err != nil {
+				t.Fatal(err)
+			}
+			statuses = append(statuses, status)
+		}
+	}
+	return sends, statuses
+}
+
+func TestSignQuery_EngineAcceptsIt(t *testing.T) {
+	e := newEngine(t)
+	body := EventBody("ev", []string{"news"}, "hello")
+	wrong := Credentials{AppID: creds.AppID, Key: creds.Key, Secret: "not-the-secret"}
+	for _, tc := range []struct {
+		name string
+		c    Credentials
+		want int
+	}{{"right secret", creds, 200}, {"wrong secret", wrong, 401}} {
+		var b engine.Batch
+		q := tc.c.SignQuery("POST", creds.EventsPath(), body, time.Now().Unix())
+		if err := b.HTTP(1, "POST", creds.EventsPath(), q, body); err != nil {
+			t.Fatal(err)
+		}
+		if _, statuses := payloads(t, process(t, e, &b)); len(statuses) != 1 || statuses[0] != tc.want {
+			t.Errorf("%s: statuses %v, want [%d]", tc.name, statuses, tc.want)
+		}
+	}
+}
+
+func TestChannelAuth_EngineAcceptsIt(t *testing.T) {
+	e := newEngine(t)
+	var b engine.Batch
+	b.Open(1, creds.Key)
+	sends, _ := payloads(t, process(t, e, &b))
+	if len(sends) != 1 {
+		t.Fatalf("handshake: %q", sends)
+	}
+	sid, err := SocketID([]byte(sends[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Message(1, Subscribe("private-room", creds.ChannelAuth(sid, "private-room")))
+	b.Message(1, Subscribe("private-other", creds.ChannelAuth(sid, "private-room")))
+	sends, _ = payloads(t, process(t, e, &b))
+	if len(sends) != 2 ||
+		!strings.Contains(sends[0], "pusher_internal:subscription_succeeded") ||
+		strings.Contains(sends[1], "subscription_succeeded") {
+		t.Errorf("answers %q: want the first subscription accepted and the second (auth for another channel) refused", sends)
+	}
+}
+
+func TestSocketID_RejectsOtherEvents(t *testing.T) {
+	if _, err := SocketID(Ping); err == nil {
+		t.Error("SocketID accepted a pusher:ping")
+	}
+}
