@@ -44,7 +44,7 @@ run: build
 
 ## Tests #####################################################################
 
-test: engine-check test-engine test-go test-e2e
+test: engine-check lint test-engine test-go test-e2e test-frankenphp
 
 test-engine: $(NODE_STAMP)
 	scripts/test-engine.sh
@@ -65,3 +65,7 @@ bench: build
 
 clean:
 	rm -rf bin build
+
+## FrankenPHP build (bin/frankenphp, a ZTS libphp built once into a cache) ##
+
+include mk/frankenphp.mk

@@ -13,6 +13,7 @@ export const enum Event {
   Tick = 8,
   Publish = 9,
   Shutdown = 10,
+  AuthResult = 11,
 }
 
 /** Actions, engine to host. */
@@ -22,6 +23,7 @@ export const enum Action {
   Close = 3,
   HttpResponse = 4,
   PublishResult = 5,
+  AuthRequest = 6,
 }
 
 /** Per-app options carried by an `App` event, each a u32. */
@@ -50,4 +52,6 @@ export const enum Option {
   PingPeriod = 11,
   /** Milliseconds of silence before the connection is closed with 4201. */
   PongWait = 12,
+  /** 1: a private or presence subscribe without `auth` is authorised by the host's auth workers. */
+  AuthFallback = 13,
 }

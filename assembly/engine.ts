@@ -11,6 +11,7 @@ import { handleHttp } from "./protocol/http";
 import { activity, closed, open, shutdown, tick } from "./protocol/lifecycle";
 import { handleMessage, messageTooLarge } from "./protocol/messages";
 import { nativePublish } from "./protocol/native";
+import { authorized } from "./protocol/subscribe";
 
 const input = new ByteBuffer(1 << 16);
 
@@ -77,5 +78,10 @@ function handle(kind: u8, id: u32, ptr: usize, len: usize, now: u64): void {
     case Event.Publish: publishResult(id, nativePublish(ptr, len, now)); break;
     case Event.App: configureApp(id, ptr, len); break;
     case Event.Shutdown: shutdown(now); break;
+    case Event.AuthResult: {
+      const conn = connectionById(id);
+      if (conn) authorized(conn, ptr, len, now);
+      break;
+    }
   }
 }

@@ -240,6 +240,16 @@ export class Batch {
     return this.record(kind, id);
   }
 
+  /** AUTH_RESULT: the host's auth workers answered `body` for `channel` ("" when they failed). */
+  authResult(conn: u32, channel: string, body: string): Batch {
+    const c = utf8(channel);
+    this.p.u16(<u16>c.byteLength);
+    this.p.bytes(changetype<usize>(c), <u32>c.byteLength);
+    const b = utf8(body);
+    this.p.bytes(changetype<usize>(b), <u32>b.byteLength);
+    return this.record(<u8>Event.AuthResult, conn);
+  }
+
   /** Appends bytes as they are, outside any record (for truncated batches). */
   appendRaw(bytes: ArrayBuffer): Batch {
     this.b.bytes(changetype<usize>(bytes), <u32>bytes.byteLength);
@@ -351,6 +361,14 @@ export function decodeActions(ptr: usize, len: u32): Actions {
     } else if (kind == <u8>Action.PublishResult) {
       check(n == 4, "publish result is not a u32");
       a.code = <i32>load<u32>(pl);
+    } else if (kind == <u8>Action.AuthRequest) {
+      // Decoded as "<socket id> <channel>".
+      check(n >= 4, "auth request too short");
+      const sl = <usize>load<u16>(pl);
+      check(<usize>4 + sl <= n, "auth request socket id past the record");
+      const cl = <usize>load<u16>(pl + 2 + sl);
+      check(<usize>4 + sl + cl == n, "auth request length does not match its record");
+      a.text = String.UTF8.decodeUnsafe(pl + 2, sl) + " " + String.UTF8.decodeUnsafe(pl + 4 + sl, cl);
     } else {
       check(false, "unknown action kind " + kind.toString());
     }

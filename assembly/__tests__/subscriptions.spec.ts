@@ -195,7 +195,7 @@ describe("private channels", () => {
   it("should refuse an empty auth", () => {
     const c = newApp().connect();
     expect(c.send(subscribeMessage("private-orders", "", null)).log(c.id))
-      .toBe(subscriptionErrorFrame("private-orders", "AuthError", "Invalid signature", 401));
+      .toBe(subscriptionErrorFrame("private-orders", "AuthError", "Missing auth signature", 401));
   });
 
   it("should refuse a signature made for another socket id", () => {
@@ -658,5 +658,58 @@ describe("app isolation", () => {
     a.publish("[\"cache-iso\"]", "ev", "d", "");
     const cb = b.connect();
     expect(cb.subscribe("cache-iso").log(cb.id)).toBe(succeededFrame("cache-iso") + "\n" + cacheMiss("cache-iso"));
+  });
+});
+
+describe("auth fallback through the host's auth workers", () => {
+  it("should ask the host with AUTH_REQUEST when a private subscribe has no auth", () => {
+    const c = newApp([Option.AuthFallback, 1]).connect();
+    const acts = c.send(subscribeMessage("private-orders", "", null));
+    expect(acts.count(Action.AuthRequest)).toBe(1);
+    expect(acts.list[0].id).toBe(c.id);
+    expect(acts.list[0].text).toBe(c.socketId + " private-orders");
+    expect(acts.log(c.id)).toBe("");
+  });
+
+  it("should not ask the host for public channels or when the app has no fallback", () => {
+    const fallback = newApp([Option.AuthFallback, 1]).connect();
+    expect(fallback.subscribe("news").count(Action.AuthRequest)).toBe(0);
+    const plain = newApp().connect();
+    expect(plain.send(subscribeMessage("private-orders", "", null)).count(Action.AuthRequest)).toBe(0);
+  });
+
+  it("should subscribe when the workers return a valid signature", () => {
+    const app = newApp([Option.AuthFallback, 1]);
+    const c = app.connect();
+    c.send(subscribeMessage("private-orders", "", null));
+    const body = "{\"auth\":" + q(app.auth(c.socketId + ":private-orders")) + "}";
+    expect(batch().authResult(c.id, "private-orders", body).run().log(c.id)).toBe(succeededFrame("private-orders"));
+  });
+
+  it("should join a presence channel with the channel_data the workers signed", () => {
+    const app = newApp([Option.AuthFallback, 1]);
+    const c = app.connect();
+    const cd = "{\"user_id\":7,\"user_info\":{\"name\":\"Ann\"}}";
+    const body = "{\"auth\":" + q(app.auth(c.socketId + ":presence-room:" + cd)) + ",\"channel_data\":" + q(cd) + "}";
+    expect(batch().authResult(c.id, "presence-room", body).run().log(c.id)).toBe(presenceSucceededFrame("presence-room",
+      "{\"ids\":[7],\"hash\":{\"7\":{\"name\":\"Ann\"}},\"count\":1}"));
+  });
+
+  it("should refuse a wrong signature from the workers like one from the client", () => {
+    const app = newApp([Option.AuthFallback, 1]);
+    const c = app.connect();
+    const body = "{\"auth\":" + q(app.auth("1.1:private-orders")) + "}";
+    expect(batch().authResult(c.id, "private-orders", body).run().log(c.id))
+      .toBe(subscriptionErrorFrame("private-orders", "AuthError", "Invalid signature", 401));
+  });
+
+  it("should refuse with 403 when the workers failed, and never ask twice for that answer", () => {
+    const c = newApp([Option.AuthFallback, 1]).connect();
+    const acts = batch().authResult(c.id, "private-orders", "").run();
+    expect(acts.log(c.id)).toBe(subscriptionErrorFrame("private-orders", "AuthError",
+      "The auth endpoint refused the subscription", 403));
+    const empty = batch().authResult(c.id, "private-orders", "{\"auth\":\"\"}").run();
+    expect(empty.count(Action.AuthRequest)).toBe(0);
+    expect(empty.log(c.id)).toBe(subscriptionErrorFrame("private-orders", "AuthError", "Missing auth signature", 401));
   });
 });

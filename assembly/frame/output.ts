@@ -104,6 +104,18 @@ export function httpResponse(req: u32, status: u16): void {
   out.bytes(text.ptr, text.len);
 }
 
+/**
+ * Asks the host to authorise connection `conn` (socket id at `sid`) for
+ * channel `name` through its auth workers; the answer comes back as AUTH_RESULT.
+ */
+export function authRequest(conn: u32, sid: usize, sidLen: usize, name: usize, nameLen: usize): void {
+  record(Action.AuthRequest, conn, 4 + <u32>sidLen + <u32>nameLen);
+  out.u16(<u16>sidLen);
+  out.bytes(sid, <u32>sidLen);
+  out.u16(<u16>nameLen);
+  out.bytes(name, <u32>nameLen);
+}
+
 /** Reports the outcome of native publish `id`. */
 export function publishResult(id: u32, code: u32): void {
   record(Action.PublishResult, id, 4);

@@ -31,6 +31,7 @@ export class App {
   cacheTtl: u32 = 30 * 60 * 1000;
   pingPeriod: u32 = 54000;
   pongWait: u32 = 60000;
+  authFallback: bool = false;
 
   channels: ByteMap<Channel> = new ByteMap<Channel>();
   users: ByteMap<User> = new ByteMap<User>();
@@ -66,6 +67,7 @@ export class App {
       case Option.CacheTtl: this.cacheTtl = value; break;
       case Option.PingPeriod: this.pingPeriod = value; break;
       case Option.PongWait: this.pongWait = value; break;
+      case Option.AuthFallback: this.authFallback = value != 0; break;
     }
   }
 }

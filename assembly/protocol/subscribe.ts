@@ -4,7 +4,7 @@
 import { copyBytes } from "../channels/bytemap";
 import { Channel, ChannelType, Member, Subscription } from "../channels/channel";
 import { ByteBuffer } from "../frame/buffer";
-import { broadcast, send, text } from "../frame/output";
+import { authRequest, broadcast, send, text } from "../frame/output";
 import { JsonType, ObjectScanner, unescapeString } from "../json/scanner";
 import { writeString, writeStringContent } from "../json/writer";
 import { App } from "./app";
@@ -45,6 +45,37 @@ export function subscribe(conn: Connection, ptr: usize, len: usize, now: u64): v
       "Channel names are 1 to 200 characters of [-a-zA-Z0-9_=@,.;]", 400);
     return;
   }
+  join(conn, name, nameLen, now, true);
+}
+
+/**
+ * Handles `AUTH_RESULT`: the host's auth workers answered for a subscribe
+ * that came without `auth`. The record is `u16 len, channel` then the auth
+ * endpoint's JSON body (`{"auth":...,"channel_data":...}`), empty when the
+ * workers refused or failed. The signature is checked as if the client sent it.
+ */
+export function authorized(conn: Connection, ptr: usize, len: usize, now: u64): void {
+  if (len < 2) return;
+  const nameLen = <usize>load<u16>(ptr);
+  if (<usize>2 + nameLen > len) return;
+  const name = ptr + 2;
+  if (!isValidChannelName(name, nameLen)) return;
+  const body = name + nameLen;
+  const bodyLen = len - 2 - nameLen;
+  if (bodyLen == 0 || !data.scan(body, bodyLen)) {
+    sendSubscriptionError(conn.id, name, nameLen, "AuthError", "The auth endpoint refused the subscription", 403);
+    return;
+  }
+  join(conn, name, nameLen, now, false);
+}
+
+/**
+ * Authorises and joins channel `name`, reading `auth` and `channel_data`
+ * from the `data` scanner. Without `auth`, an app with `auth_fallback` asks
+ * the host's auth workers (`AUTH_REQUEST`) when `mayAskHost`.
+ */
+function join(conn: Connection, name: usize, nameLen: usize, now: u64, mayAskHost: bool): void {
+  const app = conn.app;
   const existing = conn.subscription(name, nameLen);
   if (existing) {
     sendSucceeded(existing.channel, conn.id);
@@ -63,7 +94,11 @@ export function subscribe(conn: Connection, ptr: usize, len: usize, now: u64): v
     }
   } else if (type != ChannelType.Public) {
     const a = data.find("auth");
-    if (a < 0 || data.type(a) != JsonType.String) {
+    if (data.type(a) != JsonType.String || data.valueLen(a) == 0) {
+      if (mayAskHost && app.authFallback) {
+        authRequest(conn.id, changetype<usize>(conn.socketId), conn.socketId.byteLength, name, nameLen);
+        return;
+      }
       sendSubscriptionError(conn.id, name, nameLen, "AuthError", "Missing auth signature", 401);
       return;
     }

@@ -7,7 +7,8 @@
 #   scripts/serverbench.sh <label> <port> -- <server command...>
 #
 # Environment: CONNS (default 10000), LOADGEN_FLAGS (extra loadgen flags for
-# every mode), MODES (default "idle fanout http"), SERVER_LOG (server output).
+# every mode), MODES (default "idle fanout http"), SERVER_LOG (server output),
+# PIN (default 1; 0 lets server and load generator share both cores).
 set -euo pipefail
 
 if [[ $# -lt 4 || $3 != -- ]]; then
@@ -23,7 +24,7 @@ mkdir -p "$(dirname "$log")"
 
 # Server and load generator on different cores, when there are two.
 pin_server=() pin_load=()
-if command -v taskset >/dev/null && (($(nproc) >= 2)); then
+if [[ ${PIN:-1} != 0 ]] && command -v taskset >/dev/null && (($(nproc) >= 2)); then
 	pin_server=(taskset -c 0)
 	pin_load=(taskset -c 1)
 fi

@@ -17,9 +17,6 @@ package frankenphp
 // #include "pogo_websocket.h"
 import "C"
 import (
-	"unsafe"
-
-	"github.com/dunglas/frankenphp"
 	"github.com/pogo-websocket/pogo-websocket/host-go/frankenphp/internal/bridge"
 )
 
@@ -40,6 +37,9 @@ var (
 	_ = [1]struct{}{}[C.POGO_WEBSOCKET_SHARD_QUEUE_FULL-bridge.ShardQueueFull]
 )
 
+// The extension is not registered with frankenphp.RegisterExtension, which
+// loses it at the first Caddy reload (php/frankenphp#2572), but through PHP's
+// own startup hook, at every start of PHP (pogo_websocket.c).
 func init() {
-	frankenphp.RegisterExtension(unsafe.Pointer(&C.pogo_websocket_module_entry))
+	C.pogo_websocket_install()
 }

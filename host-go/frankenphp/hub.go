@@ -30,9 +30,12 @@ func (p hubPublisher) Publish(appID string, channelsJSON []byte, event, data []b
 	return err
 }
 
-// MaxEventPayload is the engine's default until the hub tells each app's
-// max_event_payload.
-// TODO(issue 5): return p.h.MaxEventPayload(appID) once the hub has it.
+// MaxEventPayload is the app's max_event_payload when the hub tells it, else
+// 0 (the bridge's default, which is the engine's).
+// TODO(issue 5): call p.h.MaxEventPayload directly once the hub has it.
 func (p hubPublisher) MaxEventPayload(appID string) int {
+	if h, ok := any(p.h).(interface{ MaxEventPayload(appID string) int }); ok {
+		return h.MaxEventPayload(appID)
+	}
 	return 0
 }

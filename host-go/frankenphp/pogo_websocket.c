@@ -61,3 +61,24 @@ zend_module_entry pogo_websocket_module_entry = {
     PHP_MINFO(pogo_websocket),
     "0.1.0",
     STANDARD_MODULE_PROPERTIES};
+
+// FrankenPHP's RegisterExtension adds a module to the first PHP startup only:
+// a Caddy reload restarts PHP without it (php/frankenphp#2572). This hook
+// registers the module at every startup instead, chaining whatever hook was
+// installed before.
+static int (*previous_register_internal_extensions)(void) = NULL;
+
+static int register_internal_extensions(void) {
+  if (previous_register_internal_extensions != NULL &&
+      previous_register_internal_extensions() != SUCCESS) {
+    return FAILURE;
+  }
+  return zend_register_internal_module(&pogo_websocket_module_entry) != NULL
+             ? SUCCESS
+             : FAILURE;
+}
+
+void pogo_websocket_install(void) {
+  previous_register_internal_extensions = php_register_internal_extensions_func;
+  php_register_internal_extensions_func = register_internal_extensions;
+}

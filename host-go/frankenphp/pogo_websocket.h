@@ -17,4 +17,8 @@
 
 extern zend_module_entry pogo_websocket_module_entry;
 
+// Makes PHP register the extension at each of its startups; call once, before
+// FrankenPHP starts PHP.
+void pogo_websocket_install(void);
+
 #endif

@@ -1,6 +1,6 @@
 // Issue 5: PHP served by bin/frankenphp publishes with pogo_websocket_publish and
 // pogo_websocket_broadcast_multi; pusher-js clients receive the events; every return code
-// that needs no special server setup is reached (queue-full codes: queue-full.test.js).
+// that needs no special server setup is reached (configuration-dependent codes: limits.test.js).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,6 +71,32 @@ test('the delivered frame carries the PHP data string unchanged', async () => {
   assert.deepEqual(await codes([['publish', server.app.id, channel, 'App\\Events\\Thing', payload]]), [OK]);
   const frame = await ws.nextEvent('App\\Events\\Thing');
   assert.deepEqual(frame, { event: 'App\\Events\\Thing', channel, data: payload });
+});
+
+test('concurrent PHP requests publish; every accepted event arrives exactly once, in order per request', async () => {
+  const ws = await RawClient.connect(server);
+  const channel = uniq('load-');
+  await ws.subscribe(channel, { auth: '' });
+  const requests = 8;
+  const perRequest = 250;
+  const results = await Promise.all(
+    Array.from({ length: requests }, (_, r) =>
+      codes(Array.from({ length: perRequest }, (_, i) => ['publish', server.app.id, channel, 'n', JSON.stringify({ r, i })])),
+    ),
+  );
+  const accepted = results.flat().filter((c) => c === OK).length;
+  assert.equal(accepted, requests * perRequest, `codes: ${JSON.stringify([...new Set(results.flat())])}`);
+
+  const deadline = Date.now() + 10_000;
+  while (ws.frames.filter((f) => f.event === 'n').length < accepted && Date.now() < deadline) {
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  const got = ws.frames.filter((f) => f.event === 'n').map((f) => JSON.parse(f.data));
+  assert.equal(got.length, accepted);
+  for (let r = 0; r < requests; r++) {
+    const order = got.filter((d) => d.r === r).map((d) => d.i);
+    assert.deepEqual(order, Array.from({ length: perRequest }, (_, i) => i), `request ${r} arrived out of order or incomplete`);
+  }
 });
 
 test('codes 1 to 5 and 7: hub missing, channel, event, payload size, payload JSON, channel list', async () => {

@@ -42,6 +42,9 @@ type publishReport struct {
 	// collect is the median time of one full garbage collection of the
 	// engine (__collect) in that state.
 	collect time.Duration
+	// tick is the median time of a batch holding one TICK (the hub sends
+	// one per second: ping and timeout checks over every connection).
+	tick time.Duration
 }
 
 // runPublish subscribes maxSubs connections and measures publishes to
@@ -85,6 +88,9 @@ func runPublish(creds pusher.Credentials, sizes []int, runs, payload int) (*publ
 	if rep.collect, err = collectTime(d, 21); err != nil {
 		return nil, err
 	}
+	if rep.tick, err = tickTime(d, 101); err != nil {
+		return nil, err
+	}
 
 	data := benchData(payload)
 	for _, size := range sizes {
@@ -124,6 +130,27 @@ func runPublish(creds pusher.Credentials, sizes []int, runs, payload int) (*publ
 		}
 	}
 	return rep, nil
+}
+
+// tickTime returns the median wall time of n batches holding one TICK each.
+func tickTime(d *driver, n int) (time.Duration, error) {
+	var ts []time.Duration
+	var b engine.Batch
+	for range n {
+		b.Reset()
+		b.Tick()
+		b.SetNow(uint64(time.Now().UnixMilli()))
+		start := time.Now()
+		out, err := d.eng.Process(b.Bytes())
+		ts = append(ts, time.Since(start))
+		if err != nil {
+			return 0, err
+		}
+		if len(out) != 0 {
+			return 0, fmt.Errorf("a tick produced %d bytes of actions on fresh connections", len(out))
+		}
+	}
+	return stats.Summarize(ts).P50, nil
 }
 
 // publishCPU returns the mean process CPU time of runs publishes, processed

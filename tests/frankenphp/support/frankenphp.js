@@ -24,10 +24,11 @@ export const PHP_ROOT = join(ROOT, 'tests', 'frankenphp', 'php');
 //  - options: extra lines inside the pogo_websocket block (e.g. 'client_events on')
 //  - frankenphp: extra lines inside the global frankenphp block
 //  - site: extra raw lines at the top of the site block
-export function caddyfile(port, { app = DEFAULT_APP, options = [], frankenphp = [], site = [], matcher = DEFAULT_MATCHER } = {}) {
+//  - adminPort: serve Caddy's admin API on 127.0.0.1:adminPort (default: admin off)
+export function caddyfile(port, { app = DEFAULT_APP, options = [], frankenphp = [], site = [], matcher = DEFAULT_MATCHER, adminPort } = {}) {
   return [
     '{',
-    '\tadmin off',
+    adminPort ? `\tadmin 127.0.0.1:${adminPort}` : '\tadmin off',
     '\tauto_https off',
     '\tfrankenphp {',
     '\t\tnum_threads 4',
@@ -93,6 +94,17 @@ export async function startFrankenPHP(config = {}) {
     child,
     output: () => output,
     exited: () => exited,
+    // Loads a new configuration through the admin API (needs config.adminPort).
+    async reload(newConfig) {
+      const res = await fetch(`http://127.0.0.1:${config.adminPort}/load`, {
+        method: 'POST',
+        // Caddy refuses browser-like requests (fetch sends Sec-Fetch-Mode) without an allowed Origin.
+        headers: { 'content-type': 'text/caddyfile', origin: `http://127.0.0.1:${config.adminPort}` },
+        body: caddyfile(port, { ...config, ...newConfig }),
+        signal: AbortSignal.timeout(20_000),
+      });
+      if (res.status !== 200) throw new Error(`reload: HTTP ${res.status}: ${await res.text()}\n${output}`);
+    },
     // POSTs body (JSON-encoded unless a string) to a PHP page; resolves with { status, body, json }.
     async php(page, body = undefined) {
       const res = await fetch(`${url}/${page}`, {
