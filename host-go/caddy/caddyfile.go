@@ -61,6 +61,18 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		pong_wait   <duration>  # default: 60s
 //		write_wait  <duration>  # default: 10s
 //		max_queue   <size>      # per-connection outbound queue, default: 1MiB
+//		queue_limit <size>      # engine event batch, default: 4MiB
+//
+//		# PHP auth workers (FrankenPHP build only)
+//		auth_script           <path>      # enables them, and the fallback for subscribes without auth
+//		num_workers           <n>         # default: 2
+//		auth_path             <path>      # e.g. /pogo/auth (pusher-js channelAuthorization.endpoint)
+//		user_auth_path        <path>      # e.g. /pogo/auth/user (pusher-js userAuthentication.endpoint)
+//		max_concurrent_auth   <n>         # default: 64
+//		max_auth_body         <size>      # largest answer, default: 16KiB
+//		auth_timeout          <duration>  # default: 5s
+//		auth_breaker_failures <n>         # failures in a row that open the breaker, default: 5
+//		auth_breaker_cooldown <duration>  # default: 10s
 //	}
 //
 // A <duration> is a Caddy duration (54s, 1m30s, 1d) or a number of seconds.
@@ -96,6 +108,26 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = durationArg(d, &h.WriteWait)
 		case "max_queue":
 			err = sizeArg(d, &h.MaxQueue)
+		case "queue_limit":
+			err = sizeArg(d, &h.QueueLimit)
+		case "auth_script":
+			h.AuthScript, err = oneArg(d)
+		case "num_workers":
+			err = intArg(d, &h.NumWorkers)
+		case "auth_path":
+			h.AuthPath, err = oneArg(d)
+		case "user_auth_path":
+			h.UserAuthPath, err = oneArg(d)
+		case "max_concurrent_auth":
+			err = intArg(d, &h.MaxConcurrentAuth)
+		case "max_auth_body":
+			err = sizeArg(d, &h.MaxAuthBody)
+		case "auth_timeout":
+			err = durationArg(d, &h.AuthTimeout)
+		case "auth_breaker_failures":
+			err = intArg(d, &h.AuthBreakerFailures)
+		case "auth_breaker_cooldown":
+			err = durationArg(d, &h.AuthBreakerCooldown)
 		default:
 			err = h.AppOptions.unmarshalOption(d)
 		}

@@ -8,8 +8,13 @@
 //	     .../apps/{rest}   the signed Pusher HTTP API (the prefix is stripped so signatures verify)
 //	GET  /up               {"health":"OK"}
 //	GET  /pogo/health      the engine's health, 503 when it is not alive
+//	POST {auth_path}       channel authorisation through the PHP auth workers (FrankenPHP build)
+//	POST {user_auth_path}  user authentication through the PHP auth workers (FrankenPHP build)
 //
-// and passes every other request to the next handler.
+// and passes every other request to the next handler. The handler's matcher
+// must let these paths through, e.g.
+//
+//	@websocket path /app/* /apps/* /up /pogo/health /pogo/auth*
 package pogows
 
 import (
@@ -96,8 +101,36 @@ type Handler struct {
 	WriteWait caddy.Duration `json:"write_wait,omitempty"`
 	// Bytes queued for one client before it is closed as too slow. Default: 1 MiB.
 	MaxQueue int `json:"max_queue,omitempty"`
+	// Size of the engine's event batch past which producers wait and native
+	// publishes are refused (code 9). Default: 4 MiB.
+	QueueLimit int `json:"queue_limit,omitempty"`
+
+	// PHP script run by a pool of FrankenPHP extension workers that
+	// authorises private and presence channels: it answers auth_path and
+	// user_auth_path, and subscribes without `auth` (the engine checks the
+	// signature it returns). Needs the FrankenPHP build (bin/frankenphp).
+	AuthScript string `json:"auth_script,omitempty"`
+	// PHP threads running auth_script. Default: 2.
+	NumWorkers int `json:"num_workers,omitempty"`
+	// Path of the channel authorisation endpoint (pusher-js
+	// channelAuthorization.endpoint), e.g. /pogo/auth. Default: none.
+	AuthPath string `json:"auth_path,omitempty"`
+	// Path of the user authentication endpoint (pusher-js
+	// userAuthentication.endpoint), e.g. /pogo/auth/user. Default: none.
+	UserAuthPath string `json:"user_auth_path,omitempty"`
+	// Authorisations in flight; more are refused at once. Default: 64.
+	MaxConcurrentAuth int `json:"max_concurrent_auth,omitempty"`
+	// Largest answer of the auth script in bytes. Default: 16KiB.
+	MaxAuthBody int `json:"max_auth_body,omitempty"`
+	// Time limit of one authorisation. Default: 5s.
+	AuthTimeout caddy.Duration `json:"auth_timeout,omitempty"`
+	// Failed authorisations in a row that open the circuit breaker. Default: 5.
+	AuthBreakerFailures int `json:"auth_breaker_failures,omitempty"`
+	// How long the open breaker refuses authorisations before it tries again. Default: 10s.
+	AuthBreakerCooldown caddy.Duration `json:"auth_breaker_cooldown,omitempty"`
 
 	hub     *hub.Hub
+	auth    AuthWorkers
 	poolKey string
 	maxBody int64
 	logger  *slog.Logger
@@ -169,6 +202,18 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	cfg.Logger = h.logger
+	if acfg, ok := h.authWorkersConfig(); ok {
+		if NewAuthWorkers == nil {
+			return fmt.Errorf("pogo_websocket: auth_script needs the FrankenPHP build (bin/frankenphp)")
+		}
+		// FrankenPHP restarts its threads at every config load: the workers
+		// are registered again each time, and the hub (kept across reloads)
+		// gets the new ones below.
+		if h.auth, err = NewAuthWorkers(ctx, acfg); err != nil {
+			return fmt.Errorf("pogo_websocket: starting auth workers: %w", err)
+		}
+		cfg.Authorizer = h.auth
+	}
 	val, _, err := hubs.LoadOrNew(key, func() (caddy.Destructor, error) {
 		hb, err := hub.New(cfg)
 		if err != nil {
@@ -181,6 +226,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.poolKey = key
 	h.hub = val.(hubDestructor).Hub
+	if h.auth != nil {
+		h.hub.SetAuthorizer(h.auth)
+	}
 	return nil
 }
 
@@ -213,6 +261,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			h.serveHealth(w)
 			return nil
 		}
+	}
+	if h.serveAuthPath(w, r) {
+		return nil
 	}
 	if i := strings.LastIndex(path, "/app/"); i >= 0 && hub.IsWebSocketUpgrade(r) {
 		if key := path[i+len("/app/"):]; key != "" && !strings.Contains(key, "/") {
@@ -317,8 +368,9 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 	pingPeriod := durationOr(h.PingPeriod, defaultPingPeriod)
 	pongWait := durationOr(h.PongWait, defaultPongWait)
 	cfg := hub.Config{
-		WriteWait: durationOr(h.WriteWait, defaultWriteWait),
-		MaxQueue:  h.MaxQueue,
+		WriteWait:  durationOr(h.WriteWait, defaultWriteWait),
+		MaxQueue:   h.MaxQueue,
+		QueueLimit: h.QueueLimit,
 	}
 	if cfg.MaxQueue == 0 {
 		cfg.MaxQueue = defaultMaxQueue
@@ -333,6 +385,8 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 	check(pongWait > pingPeriod && pongWait.Milliseconds() <= math.MaxUint32, "pong_wait %s must be more than ping_period %s", pongWait, pingPeriod)
 	check(cfg.WriteWait > 0, "write_wait %s must be positive", cfg.WriteWait)
 	check(cfg.MaxQueue > 0, "max_queue %d must be positive", cfg.MaxQueue)
+	check(cfg.QueueLimit >= 0, "queue_limit %d must be positive", cfg.QueueLimit)
+	errs = append(errs, h.checkAuth()...)
 
 	var maxBody int64
 	ids, keys := map[string]bool{}, map[string]bool{}
@@ -399,6 +453,9 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 			{ID: engine.OptionPingPeriod, Value: uint32(pingPeriod.Milliseconds())},
 			{ID: engine.OptionPongWait, Value: uint32(pongWait.Milliseconds())},
 		}
+		if h.AuthScript != "" {
+			app.Options = append(app.Options, engine.AppOption{ID: engine.OptionAuthFallback, Value: 1})
+		}
 		cfg.Apps = append(cfg.Apps, app)
 		cfg.ReadLimit = max(cfg.ReadLimit, o.MaxMessageSize)
 		// A batch of up to 10 events, each with its data, plus the JSON around them.
@@ -448,11 +505,12 @@ func (o AppOptions) inherit(defaults AppOptions) AppOptions {
 // poolKey identifies a hub configuration.
 func poolKey(cfg hub.Config) (string, error) {
 	b, err := json.Marshal(struct {
-		Apps      []engine.App
-		ReadLimit int
-		WriteWait time.Duration
-		MaxQueue  int
-	}{cfg.Apps, cfg.ReadLimit, cfg.WriteWait, cfg.MaxQueue})
+		Apps       []engine.App
+		ReadLimit  int
+		WriteWait  time.Duration
+		MaxQueue   int
+		QueueLimit int
+	}{cfg.Apps, cfg.ReadLimit, cfg.WriteWait, cfg.MaxQueue, cfg.QueueLimit})
 	if err != nil {
 		return "", fmt.Errorf("hashing pogo_websocket config: %w", err)
 	}

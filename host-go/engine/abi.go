@@ -27,6 +27,8 @@ const (
 	EventPublish EventKind = 9
 	// EventShutdown asks the engine to close every connection with 4200.
 	EventShutdown EventKind = 10
+	// EventAuthResult answers an AUTH_REQUEST; its id is the connection.
+	EventAuthResult EventKind = 11
 )
 
 // ActionKind is the kind of an action record, engine to host.
@@ -44,6 +46,8 @@ const (
 	ActionHTTPResponse ActionKind = 4
 	// ActionPublishResult reports the outcome of the publish with the same id.
 	ActionPublishResult ActionKind = 5
+	// ActionAuthRequest asks the host to authorise a subscribe that came without `auth`.
+	ActionAuthRequest ActionKind = 6
 )
 
 // Option is the id of a per-app option carried by an app record; every value is a u32.
@@ -75,6 +79,9 @@ const (
 	OptionPingPeriod Option = 11
 	// OptionPongWait is the milliseconds of silence before the connection is closed with 4201.
 	OptionPongWait Option = 12
+	// OptionAuthFallback is 1 to have a private or presence subscribe without
+	// `auth` authorised by the host (AUTH_REQUEST) instead of refused.
+	OptionAuthFallback Option = 13
 )
 
 // App is the configuration of one Pusher app, sent to the engine in an app record.

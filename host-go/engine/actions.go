@@ -104,6 +104,33 @@ func (a *Actions) PublishResult() (code uint32, err error) {
 	return binary.LittleEndian.Uint32(a.payload), nil
 }
 
+// AuthRequest decodes the current AUTH_REQUEST record: the socket id of the
+// connection and the channel to authorise. Both alias the engine's memory.
+func (a *Actions) AuthRequest() (socketID, channel []byte, err error) {
+	p := a.payload
+	socketID, p, ok := string16(p)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: auth request without socket id", ErrMalformedAction)
+	}
+	channel, p, ok = string16(p)
+	if !ok || len(p) != 0 {
+		return nil, nil, fmt.Errorf("%w: auth request with a malformed channel", ErrMalformedAction)
+	}
+	return socketID, channel, nil
+}
+
+// string16 splits a u16-length-prefixed string off p.
+func string16(p []byte) (s, rest []byte, ok bool) {
+	if len(p) < 2 {
+		return nil, nil, false
+	}
+	n := int(binary.LittleEndian.Uint16(p))
+	if len(p)-2 < n {
+		return nil, nil, false
+	}
+	return p[2 : 2+n : 2+n], p[2+n:], true
+}
+
 // ConnList is the list of connection ids of a BROADCAST record, as
 // little-endian u32 values in the engine's memory.
 type ConnList []byte

@@ -149,6 +149,24 @@ func (b *Batch) Publish(appID string, channels, event, data, socketID []byte) er
 	return nil
 }
 
+// AuthResult appends an AUTH_RESULT event for connection conn: the answer
+// of the auth endpoint for channel (a JSON body with `auth` and, for presence
+// channels, `channel_data`), or an empty body when authorisation failed.
+func (b *Batch) AuthResult(conn uint32, channel string, body []byte) error {
+	if len(channel) > math.MaxUint16 || uint64(len(body)) > math.MaxUint32-2-uint64(len(channel)) {
+		return fmt.Errorf("auth result record: %w", ErrFieldTooLong)
+	}
+	b.record(EventAuthResult, conn, 2+len(channel)+len(body))
+	b.buf = appendString16(b.buf, channel)
+	b.buf = append(b.buf, body...)
+	return nil
+}
+
+// AuthResultSize returns the number of bytes AuthResult appends.
+func AuthResultSize(channel string, body []byte) int {
+	return RecordHeaderSize + 2 + len(channel) + len(body)
+}
+
 // PublishSize returns the number of bytes Publish appends for these fields.
 func PublishSize(appID string, channels, event, data, socketID []byte) int {
 	return RecordHeaderSize + 2 + len(appID) + 4 + len(channels) + 2 + len(event) + 4 + len(data) + 2 + len(socketID)

@@ -3,7 +3,9 @@ package frankenphp
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 
@@ -60,7 +62,12 @@ type authResponse struct {
 	Body   []byte
 }
 
-var errAuthBodyTooLarge = errors.New("pogo websocket: auth request body too large")
+var (
+	errAuthBodyTooLarge = errors.New("pogo websocket: auth request body too large")
+	// errScriptFailed is a 5xx answer (an uncaught exception, a fatal error):
+	// a worker failure for the breaker, not an answer.
+	errScriptFailed = errors.New("pogo websocket: the auth script failed")
+)
 
 // serveAuth runs r through the script. It returns once the script has
 // answered or the pool has given up on it; r may be reused after that.
@@ -87,6 +94,14 @@ func (a *authWorkers) serveAuth(ctx context.Context, r *http.Request) (authRespo
 		}
 		if rec.status == 0 {
 			rec.status = http.StatusOK
+		}
+		if rec.status >= 500 {
+			return nil, fmt.Errorf("%w: status %d", errScriptFailed, rec.status)
+		}
+		// A successful auth answer is a JSON object; anything else (PHP's
+		// fatal error page with display_errors on, garbage) is a failure.
+		if b := bytes.TrimSpace(rec.body.Bytes()); rec.status == http.StatusOK && (len(b) == 0 || b[0] != '{' || !json.Valid(b)) {
+			return nil, authpool.ErrBadReply
 		}
 		return rec.body.Bytes(), nil
 	})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dunglas/frankenphp"
 	"github.com/pogo-websocket/pogo-websocket/host-go/frankenphp/internal/authpool"
+	"github.com/pogo-websocket/pogo-websocket/host-go/hub"
 )
 
 // Runs internal/authpool against real FrankenPHP extension workers.
@@ -148,5 +149,48 @@ func TestAuthWorkers_ServeAuth(t *testing.T) {
 	}
 	if _, err := a.serveAuth(context.Background(), post("alice", strings.Repeat("x", 101))); !errors.Is(err, errAuthBodyTooLarge) {
 		t.Fatalf("huge request: err = %v, want errAuthBodyTooLarge", err)
+	}
+}
+
+// The fallback path: a subscribe without auth goes through the same script
+// as a POST with the connection's cookie.
+func TestAuthWorkers_Authorize(t *testing.T) {
+	workers, opt := frankenphp.WithExtensionWorkers("pogo-auth-authorize-test", "testdata/auth-endpoint.php", 1)
+	if err := frankenphp.Init(opt, frankenphp.WithNumThreads(2)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(frankenphp.Shutdown)
+	a := &authWorkers{workers: workers, pool: authpool.New(nil, authpool.Config{Timeout: 5 * time.Second}), maxBody: 1024}
+
+	body, err := a.Authorize(context.Background(), hub.AuthRequest{SocketID: "1.2", Channel: "private-a", Cookie: "session=alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := hmac.New(sha256.New, []byte("app-secret"))
+	mac.Write([]byte("1.2:private-a"))
+	if want := `{"auth":"app-key:` + hex.EncodeToString(mac.Sum(nil)) + `","user":null}`; string(body) != want {
+		t.Fatalf("got %s, want %s", body, want)
+	}
+	if _, err := a.Authorize(context.Background(), hub.AuthRequest{SocketID: "1.2", Channel: "private-a"}); !errors.Is(err, errRefused) {
+		t.Fatalf("without the cookie: err = %v, want errRefused", err)
+	}
+}
+
+func TestAuthErrorStatus(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{errAuthBodyTooLarge, http.StatusRequestEntityTooLarge},
+		{authpool.ErrBusy, http.StatusServiceUnavailable},
+		{authpool.ErrOpen, http.StatusServiceUnavailable},
+		{authpool.ErrTimeout, http.StatusGatewayTimeout},
+		{authpool.ErrTooLarge, http.StatusBadGateway},
+		{authpool.ErrBadReply, http.StatusBadGateway},
+		{errScriptFailed, http.StatusBadGateway},
+	} {
+		if got, _ := authErrorStatus(tc.err); got != tc.want {
+			t.Errorf("%v: %d, want %d", tc.err, got, tc.want)
+		}
 	}
 }

@@ -30,12 +30,8 @@ func (p hubPublisher) Publish(appID string, channelsJSON []byte, event, data []b
 	return err
 }
 
-// MaxEventPayload is the app's max_event_payload when the hub tells it, else
-// 0 (the bridge's default, which is the engine's).
-// TODO(issue 5): call p.h.MaxEventPayload directly once the hub has it.
+// MaxEventPayload is the app's max_event_payload, or 0 (the bridge's
+// default, which is the engine's) when the app leaves it to the engine.
 func (p hubPublisher) MaxEventPayload(appID string) int {
-	if h, ok := any(p.h).(interface{ MaxEventPayload(appID string) int }); ok {
-		return h.MaxEventPayload(appID)
-	}
-	return 0
+	return p.h.MaxEventPayload(appID)
 }

@@ -18,6 +18,12 @@ type conn struct {
 	nc  net.Conn
 	// writev is set when nc writes net.Buffers with one writev call.
 	writev bool
+	// gone is set once CLOSED is queued; guarded by hub.q.mu.
+	gone bool
+
+	// The upgrade request's Cookie and Authorization headers, kept only
+	// when the hub has an Authorizer.
+	cookie, authorization string
 
 	mu      sync.Mutex
 	queue   [][]byte

@@ -60,6 +60,7 @@ func (h *Hub) closed(c *conn) {
 		return
 	}
 	h.q.cur.batch.Closed(c.id)
+	c.gone = true
 	h.q.cur.closed = append(h.q.cur.closed, c.id)
 	h.q.unlock()
 }

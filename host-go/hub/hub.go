@@ -96,6 +96,9 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// Logger receives the hub's logs; nil discards them.
 	Logger *slog.Logger
+	// Authorizer answers the engine's AUTH_REQUESTs (apps with
+	// OptionAuthFallback); nil refuses them. See also SetAuthorizer.
+	Authorizer Authorizer
 }
 
 // Hub runs one engine and its connections. Its methods are safe for
@@ -106,6 +109,7 @@ type Hub struct {
 	eng  *engine.Engine
 	q    *queue
 	reqs requests
+	auth atomic.Pointer[authorizerBox]
 
 	conns     table
 	readers   sync.WaitGroup
@@ -156,6 +160,7 @@ func New(cfg Config) (*Hub, error) {
 		_ = eng.Close()
 		return nil, fmt.Errorf("starting hub: configuring apps: %w", err)
 	}
+	h.SetAuthorizer(cfg.Authorizer)
 	h.lastBatch.Store(time.Now().UnixNano())
 	go h.run()
 	h.register()
@@ -311,6 +316,16 @@ func (h *Hub) dispatch(out []byte) {
 				continue
 			}
 			h.reqs.respond(a.ID(), Response{Status: status, Body: bytes.Clone(body)})
+		case engine.ActionAuthRequest:
+			socketID, channel, err := a.AuthRequest()
+			if err != nil {
+				metrics.engineErrors.Inc()
+				h.log.Error("malformed auth request", "error", err)
+				continue
+			}
+			if c := h.conns.getLocked(a.ID()); c != nil {
+				h.authRequest(c, socketID, channel)
+			}
 		case engine.ActionPublishResult:
 			if code, err := a.PublishResult(); err != nil || code != 0 {
 				h.log.Debug("publish not accepted", "code", code, "error", err)

@@ -44,6 +44,7 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, key string)
 		pre = bytes.Clone(p)
 	}
 	c := newConn(h, nc)
+	h.saveAuthHeaders(c, r)
 	if !h.conns.add(c) {
 		_ = nc.Close()
 		return fmt.Errorf("websocket upgrade: %w", ErrTooManyConnections)

@@ -94,8 +94,9 @@ func runFanout(ctx context.Context, cfg *config) error {
 		d := &rec.steps[si]
 		ok := s.pubs.ok.Load()
 		exp := ok * subs
+		sent := float64(ok + s.pubs.failed.Load())
 		t.Row(fmt.Sprintf("%g", s.rate),
-			fmt.Sprintf("%.1f", float64(ok)/cfg.step.Seconds()),
+			fmt.Sprintf("%.1f", sent/max(cfg.step, s.published).Seconds()),
 			report.Dur(s.pubs.latency.Quantile(0.5)), report.Dur(s.pubs.latency.Quantile(0.99)),
 			report.Num(float64(s.window)/s.cpu.wall.Seconds()),
 			ratio(d.n.Load(), exp),

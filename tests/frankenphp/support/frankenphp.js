@@ -18,6 +18,7 @@ import { DEFAULT_APP, DEFAULT_MATCHER, freePort } from '../../support/server.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const FRANKENPHP = process.env.POGO_FRANKENPHP_BIN || join(ROOT, 'bin', 'frankenphp');
+export const ROOT_DIR = ROOT;
 export const PHP_ROOT = join(ROOT, 'tests', 'frankenphp', 'php');
 
 // Builds the Caddyfile.
