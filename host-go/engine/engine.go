@@ -18,6 +18,7 @@ import (
 	"math"
 	"math/bits"
 	"sync"
+	"time"
 	"unicode/utf16"
 
 	"github.com/tetratelabs/wazero"
@@ -36,9 +37,10 @@ const (
 const (
 	// minReserve is the smallest input area asked of the engine.
 	minReserve = 64 << 10
-	// collectEvery is the number of batches after which the engine's garbage
-	// is collected even if its memory did not grow.
-	collectEvery = 256
+	// collectEvery is how long the engine's garbage may wait for a
+	// collection when its memory does not grow. A collection walks the whole
+	// live heap (about 1–2 ms per 10,000 connections), so it must stay rare.
+	collectEvery = time.Minute
 )
 
 // ErrMissingExport is returned when the module lacks one of the exports the
@@ -67,10 +69,11 @@ func (e *AbortError) Error() string {
 //   - An Engine is not safe for concurrent use: one goroutine owns it.
 //   - Garbage collection (runtime `minimal`) is run by the host between calls:
 //     at the start of a Process call, when the engine's memory grew during the
-//     previous one, after a trap, or every 256 batches. Memory growth is the
+//     previous one, after a trap, or once a minute. Memory growth is the
 //     signal that garbage has filled the free space (AssemblyScript's
 //     allocator grows memory by doubling), so memory stays within about twice
-//     the live heap while a steady state collects rarely.
+//     the live heap while a steady state collects rarely: a collection costs
+//     time in proportion to the live heap, not to the garbage.
 type Engine struct {
 	ctx     context.Context
 	mod     api.Module
@@ -83,7 +86,7 @@ type Engine struct {
 
 	inPtr, inCap uint32
 
-	batches     int
+	lastGC      time.Time
 	memAtGC     uint32
 	collectNext bool
 	closed      bool
@@ -203,6 +206,7 @@ func (p *program) instantiate() (*Engine, error) {
 		output:  mod.ExportedFunction(exportOutput),
 		collect: mod.ExportedFunction(exportCollect),
 		stack:   make([]uint64, 2),
+		lastGC:  time.Now(),
 	}
 	if e.mem == nil {
 		_ = mod.Close(ctx)
@@ -250,14 +254,13 @@ func (e *Engine) Process(batch []byte) ([]byte, error) {
 	if !e.mem.Write(e.inPtr, batch) {
 		return nil, fmt.Errorf("engine: input area at %d is outside memory of %d bytes", e.inPtr, e.mem.Size())
 	}
-	e.batches++
 	e.stack[0] = api.EncodeU32(n)
 	if err := e.process.CallWithStack(e.ctx, e.stack); err != nil {
 		e.collectNext = true
 		return nil, fmt.Errorf("engine: process(%d): %w", n, err)
 	}
 	outLen := api.DecodeU32(e.stack[0])
-	e.collectNext = e.collect != nil && (e.batches%collectEvery == 0 || e.mem.Size() > e.memAtGC)
+	e.collectNext = e.collect != nil && (e.mem.Size() > e.memAtGC || time.Since(e.lastGC) >= collectEvery)
 	if outLen == 0 {
 		return nil, nil
 	}
@@ -287,6 +290,7 @@ func (e *Engine) Collect() error {
 		return fmt.Errorf("engine: __collect(): %w", err)
 	}
 	e.memAtGC = e.mem.Size()
+	e.lastGC = time.Now()
 	return nil
 }
 

@@ -275,10 +275,30 @@ func (h *Hub) requeueClosed(ids []uint32) {
 	h.q.unlock()
 }
 
+// respond hands the batch's HTTP answers to their waiting requests first, so
+// that a publisher waits for the engine's answer, not for the fan-out of the
+// event it published to every subscriber.
+func (h *Hub) respond(out []byte) {
+	a := engine.NewActions(out)
+	for a.Next() {
+		if a.Kind() != engine.ActionHTTPResponse {
+			continue
+		}
+		status, body, err := a.HTTPResponse()
+		if err != nil {
+			metrics.engineErrors.Inc()
+			h.log.Error("malformed http response", "error", err)
+			continue
+		}
+		h.reqs.respond(a.ID(), Response{Status: status, Body: bytes.Clone(body)})
+	}
+}
+
 // dispatch carries out an action batch. Frames are copied out of the
 // engine's memory once: a broadcast frame is one slice shared by every
 // recipient's queue.
 func (h *Hub) dispatch(out []byte) {
+	h.respond(out)
 	h.conns.mu.RLock()
 	defer h.conns.mu.RUnlock()
 	a := engine.NewActions(out)
@@ -309,13 +329,7 @@ func (h *Hub) dispatch(out []byte) {
 				c.closeAfter(bytes.Clone(a.Payload()))
 			}
 		case engine.ActionHTTPResponse:
-			status, body, err := a.HTTPResponse()
-			if err != nil {
-				metrics.engineErrors.Inc()
-				h.log.Error("malformed http response", "error", err)
-				continue
-			}
-			h.reqs.respond(a.ID(), Response{Status: status, Body: bytes.Clone(body)})
+			// Answered by respond, before the fan-out.
 		case engine.ActionAuthRequest:
 			socketID, channel, err := a.AuthRequest()
 			if err != nil {
