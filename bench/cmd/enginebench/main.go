@@ -73,7 +73,7 @@ func main() {
 	}
 	t.Print(w)
 	fmt.Fprintf(w, "\nOne Process call on an empty batch: median %s wall; mean %s CPU including the scheduled GCs.\n"+
-		"One full engine GC (__collect) in this state: %s; host-go/engine runs one every 256 batches, and whenever memory grew.\n",
+		"One full engine GC (__collect) in this state: %s; host-go/engine runs one whenever memory grew, and at least once a minute.\n",
 		report.Dur(inbound.emptyMedian), report.Dur(inbound.empty), report.Dur(inbound.collect))
 
 	rep, err := runPublish(creds, subs, *publishRuns, *payload)
