@@ -90,18 +90,40 @@ export async function startServer(config = {}) {
 
 async function startServerOnce(config) {
   const port = config.port ?? (await freePort());
-  const dir = mkdtempSync(join(tmpdir(), 'pogo-e2e-'));
-  const file = join(dir, 'Caddyfile');
-  const text = caddyfile(port, config);
-  writeFileSync(file, text);
-
   // A clean environment for the REVERB_* fallbacks: only what the test passes.
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('REVERB_')) delete env[k];
-  Object.assign(env, config.env || {}, { HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir });
-
-  const child = spawn(CADDY, ['run', '--config', file, '--adapter', 'caddyfile'], {
+  Object.assign(env, config.env || {});
+  const server = await launch({
+    binary: CADDY,
+    name: 'bin/caddy',
+    port,
+    text: caddyfile(port, config),
     env,
+    readyWithin: 15_000,
+    // Ready once GET /up answers.
+    async ready(url) {
+      const res = await fetch(`${url}/up`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      return res.status < 500;
+    },
+  });
+  server.app = config.apps && !config.flat ? { ...config.apps[0] } : { ...(config.app || DEFAULT_APP) };
+  server.apps = config.apps || [config.app || DEFAULT_APP];
+  return server;
+}
+
+/**
+ * Runs `binary run --config <text> --adapter caddyfile` in a temporary home, keeps its output,
+ * and resolves once `ready(url)` is true (or rejects with the output when it exits or times out).
+ * Shared by bin/caddy and bin/frankenphp (tests/frankenphp/support).
+ */
+export async function launch({ binary, name, port, text, env = process.env, ready, readyWithin }) {
+  const dir = mkdtempSync(join(tmpdir(), 'pogo-e2e-'));
+  const file = join(dir, 'Caddyfile');
+  writeFileSync(file, text);
+  const child = spawn(binary, ['run', '--config', file, '--adapter', 'caddyfile'], {
+    env: { ...env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -120,12 +142,11 @@ async function startServerOnce(config) {
   });
 
   const server = {
+    name,
     port,
     host: '127.0.0.1',
     url: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}`,
-    app: config.apps && !config.flat ? { ...config.apps[0] } : { ...(config.app || DEFAULT_APP) },
-    apps: config.apps || [config.app || DEFAULT_APP],
     caddyfile: text,
     child,
     output: () => output,
@@ -141,23 +162,20 @@ async function startServerOnce(config) {
     },
   };
 
-  // Wait for GET /up to answer.
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + readyWithin;
   for (;;) {
     if (exited) {
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(`bin/caddy exited (${JSON.stringify(exited)}) before /up answered.\nCaddyfile:\n${text}\nOutput:\n${output}`);
+      throw new Error(`${name} exited (${JSON.stringify(exited)}) before it was ready.\nCaddyfile:\n${text}\nOutput:\n${output}`);
     }
     try {
-      const res = await fetch(`${server.url}/up`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status < 500) break;
+      if (await ready(server.url)) break;
     } catch {
       // not listening yet
     }
     if (Date.now() > deadline) {
       await server.stop();
-      throw new Error(`bin/caddy did not answer GET /up within 15 s.\nCaddyfile:\n${text}\nOutput:\n${output}`);
+      throw new Error(`${name} was not ready within ${readyWithin / 1000} s.\nCaddyfile:\n${text}\nOutput:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -166,9 +184,17 @@ async function startServerOnce(config) {
 
 // One server per test file. Returns a proxy object filled in by the before() hook.
 export function useServer(config = {}) {
+  return useProcess(() => startServer(config));
+}
+
+/**
+ * Registers the hooks of one server per test file: `start()` before the tests, every client
+ * closed after each test, the server stopped (its output printed if it died) after the file.
+ */
+export function useProcess(start) {
   const holder = {};
   before(async () => {
-    Object.assign(holder, await startServer(config));
+    Object.assign(holder, await start());
   });
   afterEach(async () => {
     await closeAllClients();
@@ -178,7 +204,7 @@ export function useServer(config = {}) {
     if (holder.stop) {
       const out = holder.output();
       if (holder.exited()) {
-        console.error(`bin/caddy exited during the tests: ${JSON.stringify(holder.exited())}\n${out}`);
+        console.error(`${holder.name} exited during the tests: ${JSON.stringify(holder.exited())}\n${out}`);
       }
       await holder.stop();
       if (process.env.POGO_E2E_VERBOSE) console.error(out);

@@ -7,14 +7,10 @@
 // The returned object has the shape tests/support/clients.js expects of a server
 // (port, host, url, wsUrl, app), so connectPusher() and friends work on it.
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { before, after, afterEach } from 'node:test';
-import { closeAllClients } from '../../support/clients.js';
-import { DEFAULT_APP, DEFAULT_MATCHER, freePort } from '../../support/server.js';
+import { DEFAULT_APP, DEFAULT_MATCHER, freePort, launch, useProcess } from '../../support/server.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const FRANKENPHP = process.env.POGO_FRANKENPHP_BIN || join(ROOT, 'bin', 'frankenphp');
@@ -58,43 +54,21 @@ export async function startFrankenPHP(config = {}) {
     throw new Error(`${FRANKENPHP} does not exist: build it first (make frankenphp)`);
   }
   const port = config.port ?? (await freePort());
-  const dir = mkdtempSync(join(tmpdir(), 'pogo-frankenphp-'));
-  const file = join(dir, 'Caddyfile');
-  const text = caddyfile(port, config);
-  writeFileSync(file, text);
-
-  const env = { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir };
-  const child = spawn(FRANKENPHP, ['run', '--config', file, '--adapter', 'caddyfile'], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const keep = (chunk) => {
-    output += chunk.toString();
-    if (output.length > 200_000) output = output.slice(-100_000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  let exited = null;
-  const exitPromise = new Promise((res) => {
-    child.on('exit', (code, signal) => {
-      exited = { code, signal };
-      res(exited);
-    });
-  });
-
-  const url = `http://127.0.0.1:${port}`;
-  const server = {
+  const server = await launch({
+    binary: FRANKENPHP,
+    name: 'bin/frankenphp',
     port,
-    host: '127.0.0.1',
-    url,
-    wsUrl: `ws://127.0.0.1:${port}`,
+    text: caddyfile(port, config),
+    readyWithin: 20_000,
+    // Ready once PHP answers (FrankenPHP replies 503 until its threads have started).
+    async ready(url) {
+      const res = await fetch(`${url}/ready.php`, { signal: AbortSignal.timeout(1000) });
+      return res.status === 200 && (await res.text()) === 'ready';
+    },
+  });
+  return Object.assign(server, {
     app: { ...(config.app || DEFAULT_APP) },
     apps: [config.app || DEFAULT_APP],
-    caddyfile: text,
-    child,
-    output: () => output,
-    exited: () => exited,
     // Loads a new configuration through the admin API (needs config.adminPort).
     async reload(newConfig) {
       const res = await fetch(`http://127.0.0.1:${config.adminPort}/load`, {
@@ -104,11 +78,11 @@ export async function startFrankenPHP(config = {}) {
         body: caddyfile(port, { ...config, ...newConfig }),
         signal: AbortSignal.timeout(20_000),
       });
-      if (res.status !== 200) throw new Error(`reload: HTTP ${res.status}: ${await res.text()}\n${output}`);
+      if (res.status !== 200) throw new Error(`reload: HTTP ${res.status}: ${await res.text()}\n${server.output()}`);
     },
     // POSTs body (JSON-encoded unless a string) to a PHP page; resolves with { status, body, json }.
     async php(page, body = undefined) {
-      const res = await fetch(`${url}/${page}`, {
+      const res = await fetch(`${server.url}/${page}`, {
         method: body === undefined ? 'GET' : 'POST',
         headers: { 'content-type': 'application/json' },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -123,59 +97,10 @@ export async function startFrankenPHP(config = {}) {
       }
       return { status: res.status, body: text, json };
     },
-    async stop() {
-      if (!exited) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exitPromise;
-        clearTimeout(t);
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-
-  // Ready once PHP answers (FrankenPHP replies 503 until its threads have started).
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (exited) {
-      rmSync(dir, { recursive: true, force: true });
-      throw new Error(`bin/frankenphp exited (${JSON.stringify(exited)}) before PHP answered.\nCaddyfile:\n${text}\nOutput:\n${output}`);
-    }
-    try {
-      const res = await fetch(`${url}/ready.php`, { signal: AbortSignal.timeout(1000) });
-      const body = await res.text();
-      if (res.status === 200 && body === 'ready') break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await server.stop();
-      throw new Error(`bin/frankenphp did not serve ready.php within 20 s.\nCaddyfile:\n${text}\nOutput:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return server;
+  });
 }
 
 // One server per test file. Returns an object filled in by the before() hook.
 export function useFrankenPHP(config = {}) {
-  const holder = {};
-  before(async () => {
-    Object.assign(holder, await startFrankenPHP(config));
-  });
-  afterEach(async () => {
-    await closeAllClients();
-  });
-  after(async () => {
-    await closeAllClients();
-    if (holder.stop) {
-      if (holder.exited()) {
-        console.error(`bin/frankenphp exited during the tests: ${JSON.stringify(holder.exited())}\n${holder.output()}`);
-      }
-      const out = holder.output();
-      await holder.stop();
-      if (process.env.POGO_E2E_VERBOSE) console.error(out);
-    }
-  });
-  return holder;
+  return useProcess(() => startFrankenPHP(config));
 }
