@@ -10,7 +10,7 @@ ENGINE_SRC := $(shell find assembly -name '*.ts' -not -path '*/__tests__/*') asc
 GO_SRC := $(shell find host-go -name '*.go' -not -path 'host-go/frankenphp/*') host-go/go.mod host-go/go.sum
 NODE_STAMP := node_modules/.package-lock.json
 
-.PHONY: all build engine engine-check run test test-engine test-go test-e2e bench lint clean
+.PHONY: all build engine engine-check run test test-engine test-go test-e2e bench lint clean redis-server
 
 all: build
 
@@ -19,6 +19,22 @@ all: build
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
+
+# redis-server and redis-cli (Debian's redis-server package) for the multi-node tests
+# (tests/cluster.test.js), which start their own redis-server on a free port. Installing the
+# package may start its service on 6379: it is stopped right away, no test uses it.
+redis-server:
+	@command -v redis-server >/dev/null && command -v redis-cli >/dev/null && exit 0; \
+	SUDO=; \
+	if [[ $$(id -u) != 0 ]]; then \
+		command -v sudo >/dev/null || { echo "installing redis-server needs root or sudo (apt-get)" >&2; exit 1; }; \
+		SUDO=sudo; \
+	fi; \
+	apt_install() { $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server; }; \
+	echo "installing redis-server (Debian package)"; \
+	apt_install || { $$SUDO apt-get update && apt_install; }; \
+	$$SUDO invoke-rc.d redis-server stop >/dev/null 2>&1 || true; \
+	command -v redis-server >/dev/null && command -v redis-cli >/dev/null
 
 ## Build #####################################################################
 
@@ -49,10 +65,10 @@ test: engine-check lint test-engine test-go test-e2e test-frankenphp
 test-engine: $(NODE_STAMP)
 	scripts/test-engine.sh
 
-test-go: $(ENGINE_WASM)
+test-go: $(ENGINE_WASM) redis-server
 	cd host-go && $(GO) vet ./... && $(GO) test -count=1 ./...
 
-test-e2e: build $(NODE_STAMP)
+test-e2e: build $(NODE_STAMP) redis-server
 	node --test --test-concurrency=1 tests/*.test.js
 
 lint:

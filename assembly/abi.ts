@@ -14,6 +14,7 @@ export const enum Event {
   Publish = 9,
   Shutdown = 10,
   AuthResult = 11,
+  Remote = 12,
 }
 
 /** Actions, engine to host. */
@@ -24,6 +25,7 @@ export const enum Action {
   HttpResponse = 4,
   PublishResult = 5,
   AuthRequest = 6,
+  Relay = 7,
 }
 
 /** Per-app options carried by an `App` event, each a u32. */
@@ -54,4 +56,6 @@ export const enum Option {
   PongWait = 12,
   /** 1: a private or presence subscribe without `auth` is authorised by the host's auth workers. */
   AuthFallback = 13,
+  /** 1: hand every event published on this node to the host (`RELAY`), for the other nodes. */
+  Relay = 14,
 }

@@ -11,6 +11,7 @@ import { handleHttp } from "./protocol/http";
 import { activity, closed, open, shutdown, tick } from "./protocol/lifecycle";
 import { handleMessage, messageTooLarge } from "./protocol/messages";
 import { nativePublish } from "./protocol/native";
+import { remote } from "./protocol/remote";
 import { authorized } from "./protocol/subscribe";
 
 const input = new ByteBuffer(1 << 16);
@@ -76,6 +77,7 @@ function handle(kind: u8, id: u32, ptr: usize, len: usize, now: u64): void {
     case Event.Http: handleHttp(id, ptr, len, now); break;
     case Event.Tick: tick(now); break;
     case Event.Publish: publishResult(id, nativePublish(ptr, len, now)); break;
+    case Event.Remote: remote(ptr, len, now); break;
     case Event.App: configureApp(id, ptr, len); break;
     case Event.Shutdown: shutdown(now); break;
     case Event.AuthResult: {

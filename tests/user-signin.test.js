@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { useServer } from './support/server.js';
 import {
   RawClient,
+  signedInPusher,
   connectPusher,
   nextEvent,
   nextMessage,
@@ -19,18 +20,6 @@ import { assertPusherError, assertSubscribed, assertSubscriptionError } from './
 
 const server = useServer();
 const timed = useServer({ options: ['user_auth_timeout 1s'] });
-
-// Signs a pusher-js client in and waits until its #server-to-user-<id> channel is subscribed.
-async function signedInPusher(srv, user) {
-  const client = await connectPusher(srv, { user });
-  client.signin();
-  const channel = `#server-to-user-${user.id}`;
-  await nextMessage(client, (m) => m.event === 'pusher:signin_success', { what: 'pusher:signin_success' });
-  await nextMessage(client, (m) => m.event === 'pusher_internal:subscription_succeeded' && m.channel === channel, {
-    what: `subscription to ${channel}`,
-  });
-  return client;
-}
 
 test('a correctly signed pusher:signin is answered with pusher:signin_success carrying the user_data string', async () => {
   const ws = await RawClient.connect(server);

@@ -250,6 +250,11 @@ export class Batch {
     return this.record(<u8>Event.AuthResult, conn);
   }
 
+  /** REMOTE: a relay record from another node. */
+  remote(record: ArrayBuffer): Batch {
+    return this.rawRecord(<u8>Event.Remote, 0, record);
+  }
+
   /** Appends bytes as they are, outside any record (for truncated batches). */
   appendRaw(bytes: ArrayBuffer): Batch {
     this.b.bytes(changetype<usize>(bytes), <u32>bytes.byteLength);
@@ -285,8 +290,12 @@ export class Act {
   text: string = "";
   /** SEND: the connection. BROADCAST: every recipient, in order. */
   to: Array<u32> = [];
-  /** CLOSE: the close code. HTTP_RESPONSE: the status. PUBLISH_RESULT: the code. */
+  /** CLOSE: the close code. HTTP_RESPONSE: the status. PUBLISH_RESULT: the code. RELAY: the flags. */
   code: i32 = -1;
+  /** RELAY: the channel, the socket id to leave out, and the whole record (to feed back as REMOTE). */
+  channel: string = "";
+  socketId: string = "";
+  record: ArrayBuffer = new ArrayBuffer(0);
   constructor(public kind: u8, public id: u32) {}
 }
 
@@ -369,6 +378,26 @@ export function decodeActions(ptr: usize, len: u32): Actions {
       const cl = <usize>load<u16>(pl + 2 + sl);
       check(<usize>4 + sl + cl == n, "auth request length does not match its record");
       a.text = String.UTF8.decodeUnsafe(pl + 2, sl) + " " + String.UTF8.decodeUnsafe(pl + 4 + sl, cl);
+    } else if (kind == <u8>Action.Relay) {
+      check(n >= 7, "relay too short");
+      let q = pl;
+      const il = <usize>load<u16>(q);
+      q += 2 + il;
+      check(q + 2 <= pl + n, "relay app id past the record");
+      const cl = <usize>load<u16>(q);
+      a.channel = String.UTF8.decodeUnsafe(q + 2, cl);
+      q += 2 + cl;
+      check(q + 2 <= pl + n, "relay channel past the record");
+      const sl = <usize>load<u16>(q);
+      a.socketId = String.UTF8.decodeUnsafe(q + 2, sl);
+      q += 2 + sl;
+      check(q + 1 <= pl + n, "relay socket id past the record");
+      a.code = <i32>load<u8>(q);
+      const ml = pl + n - (q + 1);
+      check(validateValue(q + 1, ml), "relay message is not valid JSON");
+      a.text = String.UTF8.decodeUnsafe(q + 1, ml);
+      a.record = new ArrayBuffer(<i32>n);
+      memory.copy(changetype<usize>(a.record), pl, n);
     } else {
       check(false, "unknown action kind " + kind.toString());
     }
@@ -435,6 +464,13 @@ export class Actions {
     let n = 0;
     for (let i = 0; i < this.list.length; i++) if (this.list[i].kind == <u8>kind) n++;
     return n;
+  }
+
+  /** The RELAY actions, in order. */
+  relays(): Array<Act> {
+    const r = new Array<Act>();
+    for (let i = 0; i < this.list.length; i++) if (this.list[i].kind == <u8>Action.Relay) r.push(this.list[i]);
+    return r;
   }
 
   /** Frames delivered in all, counting each recipient of a broadcast. */

@@ -121,3 +121,25 @@ export function publishResult(id: u32, code: u32): void {
   record(Action.PublishResult, id, 4);
   out.u32(code);
 }
+
+/** Relay record flag: the event may be kept as a cache channel's last event. */
+export const RELAY_CACHEABLE: u8 = 1;
+
+/**
+ * Hands the message in `text`, published on one channel of app `appId`, to
+ * the host for the other nodes (see the relay record in assembly/README.md).
+ * `sid` is the socket id to leave out there.
+ */
+export function relay(
+  appId: usize, appIdLen: usize, channel: usize, channelLen: usize, sid: usize, sidLen: usize, flags: u8,
+): void {
+  record(Action.Relay, 0, 2 + <u32>appIdLen + 2 + <u32>channelLen + 2 + <u32>sidLen + 1 + text.len);
+  out.u16(<u16>appIdLen);
+  out.bytes(appId, <u32>appIdLen);
+  out.u16(<u16>channelLen);
+  out.bytes(channel, <u32>channelLen);
+  out.u16(<u16>sidLen);
+  out.bytes(sid, <u32>sidLen);
+  out.byte(flags);
+  out.bytes(text.ptr, text.len);
+}

@@ -5,6 +5,7 @@ import { Option } from "../abi";
 import { ByteMap, bytesEqual, copyBytes } from "../channels/bytemap";
 import { Channel, ConnIds } from "../channels/channel";
 import { HmacKey } from "../crypto/hmac";
+import { fields } from "./record";
 
 /** A signed-in user and the connections signed in as that user. */
 export class User {
@@ -32,6 +33,7 @@ export class App {
   pingPeriod: u32 = 54000;
   pongWait: u32 = 60000;
   authFallback: bool = false;
+  relay: bool = false;
 
   channels: ByteMap<Channel> = new ByteMap<Channel>();
   users: ByteMap<User> = new ByteMap<User>();
@@ -68,6 +70,7 @@ export class App {
       case Option.PingPeriod: this.pingPeriod = value; break;
       case Option.PongWait: this.pongWait = value; break;
       case Option.AuthFallback: this.authFallback = value != 0; break;
+      case Option.Relay: this.relay = value != 0; break;
     }
   }
 }
@@ -80,24 +83,17 @@ export const apps: Array<App> = [];
  * replacing any app there. Returns false for a malformed record.
  */
 export function configureApp(index: u32, ptr: usize, len: usize): bool {
-  const end = ptr + len;
-  let p = ptr;
-  if (p + 2 > end) return false;
-  const idLen = <usize>load<u16>(p);
-  const id = p + 2;
-  p = id + idLen;
-  if (p + 2 > end) return false;
-  const keyLen = <usize>load<u16>(p);
-  const key = p + 2;
-  p = key + keyLen;
-  if (p + 2 > end) return false;
-  const secretLen = <usize>load<u16>(p);
-  const secret = p + 2;
-  p = secret + secretLen;
-  if (p + 2 > end) return false;
-  const count = <usize>load<u16>(p);
-  p += 2;
-  if (p + count * 6 > end) return false;
+  const f = fields.begin(ptr, len);
+  if (!f.str16()) return false;
+  const id = f.start, idLen = f.len;
+  if (!f.str16()) return false;
+  const key = f.start, keyLen = f.len;
+  if (!f.str16()) return false;
+  const secret = f.start, secretLen = f.len;
+  if (!f.bytes(2)) return false;
+  const count = <usize>load<u16>(f.start);
+  if (!f.bytes(count * 6)) return false;
+  let p = f.start;
   const app = new App(copyBytes(id, idLen), copyBytes(key, keyLen), copyBytes(secret, secretLen));
   for (let i: usize = 0; i < count; i++) {
     app.setOption(load<u16>(p), load<u32>(p, 2));

@@ -1,8 +1,9 @@
 // Client events (`client-*`): relayed to the other subscribers of a private
-// or presence channel, never echoed, never cached, rate limited per connection.
+// or presence channel, never echoed, never cached, rate limited per connection,
+// and relayed to the other nodes like any other event.
 
 import { ChannelType } from "../channels/channel";
-import { broadcast, text } from "../frame/output";
+import { broadcast, relay, text } from "../frame/output";
 import { JsonType, ObjectScanner } from "../json/scanner";
 import { writeString } from "../json/writer";
 import { Connection } from "./connection";
@@ -60,4 +61,10 @@ export function clientEvent(conn: Connection, msg: ObjectScanner, e: i32, now: u
   }
   text.byte(0x7d);
   broadcast(channel.subscribers.ptr, channel.subscriptionCount, conn.id);
+  if (app.relay) {
+    relay(
+      changetype<usize>(app.id), app.id.byteLength, changetype<usize>(channel.name), channel.name.byteLength,
+      changetype<usize>(conn.socketId), conn.socketId.byteLength, 0,
+    );
+  }
 }

@@ -18,6 +18,7 @@ import { terminate } from "./lifecycle";
 import { isValidChannelName, MAX_CHANNELS, MAX_NAME_LENGTH, spanEquals, spanStartsWith } from "./names";
 import { publish } from "./publish";
 import { percentDecode, Query } from "./query";
+import { fields } from "./record";
 
 // @ts-ignore: decorator
 @inline const MAX_BATCH: i32 = 10;
@@ -38,23 +39,15 @@ const EQ = memory.data<u8>([0x3d]);
 
 /** Handles one HTTP request record (see assembly/README.md). */
 export function handleHttp(req: u32, ptr: usize, len: usize, now: u64): void {
-  const end = ptr + len;
-  if (ptr + 2 > end) return error(req, 400, "Malformed request");
-  const methodLen = <usize>load<u16>(ptr);
-  const method = ptr + 2;
-  let p = method + methodLen;
-  if (p + 2 > end) return error(req, 400, "Malformed request");
-  const pathLen = <usize>load<u16>(p);
-  const path = p + 2;
-  p = path + pathLen;
-  if (p + 4 > end) return error(req, 400, "Malformed request");
-  const queryLen = <usize>load<u32>(p);
-  const rawQuery = p + 4;
-  p = rawQuery + queryLen;
-  if (p + 4 > end) return error(req, 400, "Malformed request");
-  const bodyLen = <usize>load<u32>(p);
-  const bodyPtr = p + 4;
-  if (bodyPtr + bodyLen > end) return error(req, 400, "Malformed request");
+  const f = fields.begin(ptr, len);
+  if (!f.str16()) return error(req, 400, "Malformed request");
+  const method = f.start, methodLen = f.len;
+  if (!f.str16()) return error(req, 400, "Malformed request");
+  const path = f.start, pathLen = f.len;
+  if (!f.str32()) return error(req, 400, "Malformed request");
+  const rawQuery = f.start, queryLen = f.len;
+  if (!f.str32()) return error(req, 400, "Malformed request");
+  const bodyPtr = f.start, bodyLen = f.len;
 
   // /apps/{app_id}/{route...}
   if (!spanStartsWith(path, pathLen, "/apps/")) return error(req, 404, "Not found");
@@ -201,7 +194,10 @@ class EventRequest {
   nameLen: usize = 0;
   data: usize = 0;
   dataLen: usize = 0;
+  /** The connection to leave out here (0: nobody), and its socket id for the other nodes. */
   exclude: u32 = 0;
+  sid: usize = 0;
+  sidLen: usize = 0;
   /** A single `channel` member, or the span of the `channels` array. */
   channel: usize = 0;
   channelLen: usize = 0;
@@ -266,10 +262,13 @@ function readEvent(app: App, s: ObjectScanner, r: EventRequest): bool {
     return refuse(400, "The event needs a channel or channels");
   }
   r.exclude = 0;
+  r.sidLen = 0;
   const sid = s.find("socket_id");
   if (sid >= 0 && s.type(sid) == JsonType.String) {
     if (!isSocketId(s.valueStart(sid), s.valueLen(sid))) return refuse(400, "Invalid socket_id");
-    const conn = connectionBySocketId(s.valueStart(sid), s.valueLen(sid));
+    r.sid = s.valueStart(sid);
+    r.sidLen = s.valueLen(sid);
+    const conn = connectionBySocketId(r.sid, r.sidLen);
     if (conn) r.exclude = conn.id;
   }
   r.userCount = false;
@@ -327,12 +326,12 @@ function isSocketId(ptr: usize, len: usize): bool {
 /** Publishes a validated event on each of its channels. */
 function deliver(app: App, r: EventRequest, now: u64): void {
   if (!r.channelsArray) {
-    publish(app, r.channel, r.channelLen, r.name, r.nameLen, true, r.data, r.dataLen, true, r.exclude, now);
+    publish(app, r.channel, r.channelLen, r.name, r.nameLen, true, r.data, r.dataLen, true, r.exclude, r.sid, r.sidLen, now);
     return;
   }
   list.begin(r.channel, r.channelLen);
   while (list.next()) {
-    publish(app, list.start, list.len, r.name, r.nameLen, true, r.data, r.dataLen, true, r.exclude, now);
+    publish(app, list.start, list.len, r.name, r.nameLen, true, r.data, r.dataLen, true, r.exclude, r.sid, r.sidLen, now);
   }
 }
 

@@ -1,11 +1,12 @@
 // Publishes that arrive without HTTP: PHP's pogo_websocket_publish and
-// pogo_websocket_broadcast_multi, and later other nodes. Same path as HTTP.
+// pogo_websocket_broadcast_multi. Same path as HTTP.
 
 import { ArrayScanner, JsonType } from "../json/scanner";
 import { appById } from "./app";
 import { connectionBySocketId } from "./connection";
 import { isValidChannelName, MAX_CHANNELS, MAX_NAME_LENGTH } from "./names";
 import { publish } from "./publish";
+import { fields } from "./record";
 
 /** Result codes, shared with the PHP functions. */
 export const enum PublishCode {
@@ -20,28 +21,17 @@ const channels = new ArrayScanner();
 
 /** Handles a publish record (assembly/README.md); returns a `PublishCode`. */
 export function nativePublish(ptr: usize, len: usize, now: u64): u32 {
-  const end = ptr + len;
-  let p = ptr;
-  if (p + 2 > end) return PublishCode.Malformed;
-  const idLen = <usize>load<u16>(p);
-  const id = p + 2;
-  p = id + idLen;
-  if (p + 4 > end) return PublishCode.Malformed;
-  const listLen = <usize>load<u32>(p);
-  const list = p + 4;
-  p = list + listLen;
-  if (p + 2 > end) return PublishCode.Malformed;
-  const nameLen = <usize>load<u16>(p);
-  const name = p + 2;
-  p = name + nameLen;
-  if (p + 4 > end) return PublishCode.Malformed;
-  const dataLen = <usize>load<u32>(p);
-  const data = p + 4;
-  p = data + dataLen;
-  if (p + 2 > end) return PublishCode.Malformed;
-  const sidLen = <usize>load<u16>(p);
-  const sid = p + 2;
-  if (sid + sidLen > end) return PublishCode.Malformed;
+  const f = fields.begin(ptr, len);
+  if (!f.str16()) return PublishCode.Malformed;
+  const id = f.start, idLen = f.len;
+  if (!f.str32()) return PublishCode.Malformed;
+  const list = f.start, listLen = f.len;
+  if (!f.str16()) return PublishCode.Malformed;
+  const name = f.start, nameLen = f.len;
+  if (!f.str32()) return PublishCode.Malformed;
+  const data = f.start, dataLen = f.len;
+  if (!f.str16()) return PublishCode.Malformed;
+  const sid = f.start, sidLen = f.len;
 
   const app = appById(id, idLen);
   if (!app) return PublishCode.UnknownApp;
@@ -62,7 +52,7 @@ export function nativePublish(ptr: usize, len: usize, now: u64): u32 {
   }
   channels.begin(list, listLen);
   while (channels.next()) {
-    publish(app, channels.start, channels.len, name, nameLen, false, data, dataLen, false, exclude, now);
+    publish(app, channels.start, channels.len, name, nameLen, false, data, dataLen, false, exclude, sid, sidLen, now);
   }
   return PublishCode.Ok;
 }

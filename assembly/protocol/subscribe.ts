@@ -12,6 +12,7 @@ import { signBegin, signBytes, signColon, signMatches } from "./auth";
 import { since } from "./clock";
 import { Connection } from "./connection";
 import { channelType, isCacheChannel, isValidChannelName, USER_CHANNEL_PREFIX } from "./names";
+import { fields } from "./record";
 import { sendSubscriptionError } from "./reply";
 
 const data = new ObjectScanner();
@@ -55,13 +56,12 @@ export function subscribe(conn: Connection, ptr: usize, len: usize, now: u64): v
  * workers refused or failed. The signature is checked as if the client sent it.
  */
 export function authorized(conn: Connection, ptr: usize, len: usize, now: u64): void {
-  if (len < 2) return;
-  const nameLen = <usize>load<u16>(ptr);
-  if (<usize>2 + nameLen > len) return;
-  const name = ptr + 2;
+  const f = fields.begin(ptr, len);
+  if (!f.str16()) return;
+  const name = f.start, nameLen = f.len;
   if (!isValidChannelName(name, nameLen)) return;
-  const body = name + nameLen;
-  const bodyLen = len - 2 - nameLen;
+  f.rest();
+  const body = f.start, bodyLen = f.len;
   if (bodyLen == 0 || !data.scan(body, bodyLen)) {
     sendSubscriptionError(conn.id, name, nameLen, "AuthError", "The auth endpoint refused the subscription", 403);
     return;

@@ -63,6 +63,11 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		max_queue   <size>      # per-connection outbound queue, default: 1MiB
 //		queue_limit <size>      # engine event batch, default: 4MiB
 //
+//		# Redis broker: nodes with the same redis and prefix share their events
+//		redis        <url>     # redis://[user:password@]host[:port][/db]; default: none
+//		redis_prefix <prefix>  # default: pogo_websocket
+//		broker_queue <n>       # events waiting for Redis, default: 4096
+//
 //		# PHP auth workers (FrankenPHP build only)
 //		auth_script           <path>      # enables them, and the fallback for subscribes without auth
 //		num_workers           <n>         # default: 2
@@ -110,6 +115,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = sizeArg(d, &h.MaxQueue)
 		case "queue_limit":
 			err = sizeArg(d, &h.QueueLimit)
+		case "redis":
+			h.Redis, err = oneArg(d)
+		case "redis_prefix":
+			h.RedisPrefix, err = oneArg(d)
+		case "broker_queue":
+			err = intArg(d, &h.BrokerQueue)
 		case "auth_script":
 			h.AuthScript, err = oneArg(d)
 		case "num_workers":

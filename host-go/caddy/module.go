@@ -7,7 +7,7 @@
 //	GET  .../app/{key}     WebSocket connections (pusher-js, Laravel Echo)
 //	     .../apps/{rest}   the signed Pusher HTTP API (the prefix is stripped so signatures verify)
 //	GET  /up               {"health":"OK"}
-//	GET  /pogo/health      the engine's health, 503 when it is not alive
+//	GET  /pogo/health      the engine's (and the broker's) health, 503 when the engine is not alive
 //	POST {auth_path}       channel authorisation through the PHP auth workers (FrankenPHP build)
 //	POST {user_auth_path}  user authentication through the PHP auth workers (FrankenPHP build)
 //
@@ -38,6 +38,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/pogo-websocket/pogo-websocket/host-go/broker"
 	"github.com/pogo-websocket/pogo-websocket/host-go/engine"
 	"github.com/pogo-websocket/pogo-websocket/host-go/hub"
 )
@@ -104,6 +105,17 @@ type Handler struct {
 	// Size of the engine's event batch past which producers wait and native
 	// publishes are refused (code 9). Default: 4 MiB.
 	QueueLimit int `json:"queue_limit,omitempty"`
+
+	// Redis URL (redis://[user:password@]host[:port][/db], rediss:// for
+	// TLS) of the broker that shares events with the other nodes serving
+	// the same apps. Default: none (this node alone).
+	Redis string `json:"redis,omitempty"`
+	// Prefix of the broker's Redis channel names; nodes share events only
+	// with the same prefix. Default: pogo_websocket.
+	RedisPrefix string `json:"redis_prefix,omitempty"`
+	// Events waiting to be sent to Redis; more are not relayed, and native
+	// publishes are refused (code 8). Default: 4096.
+	BrokerQueue int `json:"broker_queue,omitempty"`
 
 	// PHP script run by a pool of FrankenPHP extension workers that
 	// authorises private and presence channels: it answers auth_path and
@@ -191,13 +203,17 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		if err := hub.RegisterMetrics(reg); err != nil {
 			return err
 		}
+		if err := broker.RegisterMetrics(reg); err != nil {
+			return err
+		}
 	}
 	cfg, maxBody, err := h.resolve()
 	if err != nil {
 		return err
 	}
 	h.maxBody = maxBody
-	key, err := poolKey(cfg)
+	bcfg, clustered := h.brokerConfig()
+	key, err := poolKey(cfg, bcfg)
 	if err != nil {
 		return err
 	}
@@ -215,8 +231,23 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		cfg.Authorizer = h.auth
 	}
 	val, _, err := hubs.LoadOrNew(key, func() (caddy.Destructor, error) {
+		if clustered {
+			bcfg.Logger = h.logger.With("component", "broker")
+			ids := make([]string, len(cfg.Apps))
+			for i, app := range cfg.Apps {
+				ids[i] = app.ID
+			}
+			b, err := broker.New(bcfg, ids)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Broker = b
+		}
 		hb, err := hub.New(cfg)
 		if err != nil {
+			if cfg.Broker != nil {
+				_ = cfg.Broker.Close()
+			}
 			return nil, err
 		}
 		return hubDestructor{hb}, nil
@@ -335,6 +366,10 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, path string) 
 		writeError(w, http.StatusServiceUnavailable, "The server did not answer in time")
 	case errors.Is(err, hub.ErrClosed):
 		writeError(w, http.StatusServiceUnavailable, "Server is shutting down")
+	case errors.Is(err, broker.ErrQueueFull):
+		writeError(w, http.StatusServiceUnavailable, "Too many events waiting for the other nodes: try again")
+	case errors.Is(err, hub.ErrBroker):
+		writeError(w, http.StatusServiceUnavailable, "Events cannot reach the other nodes: Redis is unavailable")
 	case r.Context().Err() != nil: // the client left
 	default:
 		return caddyhttp.Error(http.StatusInternalServerError, err)
@@ -351,8 +386,12 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
+// writeError writes an error in the engine's shape, {"error":...,"code":N}.
 func writeError(w http.ResponseWriter, status int, message string) {
-	body, _ := json.Marshal(map[string]string{"error": message})
+	body, _ := json.Marshal(struct {
+		Error string `json:"error"`
+		Code  int    `json:"code"`
+	}{message, status})
 	writeJSON(w, status, body)
 }
 
@@ -387,6 +426,7 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 	check(cfg.MaxQueue > 0, "max_queue %d must be positive", cfg.MaxQueue)
 	check(cfg.QueueLimit >= 0, "queue_limit %d must be positive", cfg.QueueLimit)
 	errs = append(errs, h.checkAuth()...)
+	errs = append(errs, h.checkBroker()...)
 
 	var maxBody int64
 	ids, keys := map[string]bool{}, map[string]bool{}
@@ -502,15 +542,18 @@ func (o AppOptions) inherit(defaults AppOptions) AppOptions {
 	return o
 }
 
-// poolKey identifies a hub configuration.
-func poolKey(cfg hub.Config) (string, error) {
+// poolKey identifies a hub configuration, broker included.
+func poolKey(cfg hub.Config, bcfg broker.Config) (string, error) {
 	b, err := json.Marshal(struct {
-		Apps       []engine.App
-		ReadLimit  int
-		WriteWait  time.Duration
-		MaxQueue   int
-		QueueLimit int
-	}{cfg.Apps, cfg.ReadLimit, cfg.WriteWait, cfg.MaxQueue, cfg.QueueLimit})
+		Apps        []engine.App
+		ReadLimit   int
+		WriteWait   time.Duration
+		MaxQueue    int
+		QueueLimit  int
+		Redis       string
+		RedisPrefix string
+		BrokerQueue int
+	}{cfg.Apps, cfg.ReadLimit, cfg.WriteWait, cfg.MaxQueue, cfg.QueueLimit, bcfg.URL, bcfg.Prefix, bcfg.QueueSize})
 	if err != nil {
 		return "", fmt.Errorf("hashing pogo_websocket config: %w", err)
 	}

@@ -23,12 +23,14 @@ const (
 	EventHTTP EventKind = 7
 	// EventTick is the periodic clock event, one per second.
 	EventTick EventKind = 8
-	// EventPublish publishes an event natively (PHP, Redis).
+	// EventPublish publishes an event natively (PHP).
 	EventPublish EventKind = 9
 	// EventShutdown asks the engine to close every connection with 4200.
 	EventShutdown EventKind = 10
 	// EventAuthResult answers an AUTH_REQUEST; its id is the connection.
 	EventAuthResult EventKind = 11
+	// EventRemote delivers a relay record from another node.
+	EventRemote EventKind = 12
 )
 
 // ActionKind is the kind of an action record, engine to host.
@@ -48,6 +50,8 @@ const (
 	ActionPublishResult ActionKind = 5
 	// ActionAuthRequest asks the host to authorise a subscribe that came without `auth`.
 	ActionAuthRequest ActionKind = 6
+	// ActionRelay hands an event published here to the other nodes (as their EventRemote).
+	ActionRelay ActionKind = 7
 )
 
 // Option is the id of a per-app option carried by an app record; every value is a u32.
@@ -82,6 +86,9 @@ const (
 	// OptionAuthFallback is 1 to have a private or presence subscribe without
 	// `auth` authorised by the host (AUTH_REQUEST) instead of refused.
 	OptionAuthFallback Option = 13
+	// OptionRelay is 1 to have every event published here handed to the host
+	// (ActionRelay), for the other nodes.
+	OptionRelay Option = 14
 )
 
 // App is the configuration of one Pusher app, sent to the engine in an app record.

@@ -120,6 +120,16 @@ func (a *Actions) AuthRequest() (socketID, channel []byte, err error) {
 }
 
 // string16 splits a u16-length-prefixed string off p.
+// Relay decodes an ActionRelay: the app id, and the whole relay record to
+// hand to the other nodes' engines (EventRemote). Both alias the action batch.
+func (a *Actions) Relay() (appID, record []byte, err error) {
+	appID, _, ok := string16(a.payload)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: relay without app id", ErrMalformedAction)
+	}
+	return appID, a.payload, nil
+}
+
 func string16(p []byte) (s, rest []byte, ok bool) {
 	if len(p) < 2 {
 		return nil, nil, false

@@ -162,6 +162,17 @@ func (b *Batch) AuthResult(conn uint32, channel string, body []byte) error {
 	return nil
 }
 
+// Remote appends a REMOTE record: record is a relay record another node's
+// engine returned in an ActionRelay. The engine checks it and ignores it if
+// malformed.
+func (b *Batch) Remote(record []byte) {
+	b.record(EventRemote, 0, len(record))
+	b.buf = append(b.buf, record...)
+}
+
+// RemoteSize is the number of bytes Remote appends.
+func RemoteSize(record []byte) int { return RecordHeaderSize + len(record) }
+
 // AuthResultSize returns the number of bytes AuthResult appends.
 func AuthResultSize(channel string, body []byte) int {
 	return RecordHeaderSize + 2 + len(channel) + len(body)

@@ -18,7 +18,9 @@ require (
 	github.com/gobwas/pool v0.2.1 // indirect
 	github.com/gobwas/ws v1.4.0 // indirect
 	github.com/nlnwa/whatwg-url v0.6.2 // indirect
+	github.com/redis/go-redis/v9 v9.22.0 // indirect
 	github.com/tetratelabs/wazero v1.12.0 // indirect
+	go.uber.org/atomic v1.11.0 // indirect
 )
 
 require (

@@ -3,6 +3,7 @@ package frankenphp
 import (
 	"errors"
 
+	"github.com/pogo-websocket/pogo-websocket/host-go/broker"
 	"github.com/pogo-websocket/pogo-websocket/host-go/frankenphp/internal/bridge"
 	"github.com/pogo-websocket/pogo-websocket/host-go/hub"
 )
@@ -26,8 +27,10 @@ func (p hubPublisher) Publish(appID string, channelsJSON []byte, event, data []b
 		return bridge.ErrShardQueueFull
 	case errors.Is(err, hub.ErrClosed):
 		return bridge.ErrHubClosed
+	case errors.Is(err, broker.ErrQueueFull):
+		return bridge.ErrBrokerQueueFull
 	}
-	return err
+	return err // hub.ErrBroker and anything else: BrokerPublishFailed
 }
 
 // MaxEventPayload is the app's max_event_payload, or 0 (the bridge's

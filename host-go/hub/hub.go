@@ -28,6 +28,14 @@
 // TCP. A broadcast frame is copied out of the engine once and the same slice
 // is queued on every recipient.
 //
+// # Other nodes
+//
+// With a Broker (package broker), the engine hands every event published
+// here to the hub as a RELAY action, which the broker sends to the other
+// nodes; their events come back through the broker as REMOTE events in the
+// batch. While the broker cannot carry events, native publishes and HTTP API
+// POSTs are refused with ErrBroker rather than delivered on this node only.
+//
 // # Cores
 //
 // The engine is single-threaded by nature (its state is one linear memory),
@@ -99,6 +107,10 @@ type Config struct {
 	// Authorizer answers the engine's AUTH_REQUESTs (apps with
 	// OptionAuthFallback); nil refuses them. See also SetAuthorizer.
 	Authorizer Authorizer
+	// Broker, when set, carries the events published here to the other
+	// nodes and theirs here; the hub starts it and closes it at Shutdown.
+	// While it cannot carry events, publishes are refused with ErrBroker.
+	Broker Broker
 }
 
 // Hub runs one engine and its connections. Its methods are safe for
@@ -131,6 +143,9 @@ type Hub struct {
 // of its app ids until Shutdown.
 func New(cfg Config) (*Hub, error) {
 	cfg = withDefaults(cfg)
+	if cfg.Broker != nil {
+		cfg.Apps = withRelay(cfg.Apps)
+	}
 	eng, err := engine.New()
 	if err != nil {
 		return nil, fmt.Errorf("starting hub: %w", err)
@@ -163,6 +178,9 @@ func New(cfg Config) (*Hub, error) {
 	h.SetAuthorizer(cfg.Authorizer)
 	h.lastBatch.Store(time.Now().UnixNano())
 	go h.run()
+	if cfg.Broker != nil {
+		cfg.Broker.Start(h.remote)
+	}
 	h.register()
 	return h, nil
 }
@@ -340,6 +358,8 @@ func (h *Hub) dispatch(out []byte) {
 			if c := h.conns.getLocked(a.ID()); c != nil {
 				h.authRequest(c, socketID, channel)
 			}
+		case engine.ActionRelay:
+			h.relay(&a)
 		case engine.ActionPublishResult:
 			if code, err := a.PublishResult(); err != nil || code != 0 {
 				h.log.Debug("publish not accepted", "code", code, "error", err)
@@ -359,11 +379,15 @@ func (h *Hub) dispatch(out []byte) {
 // connection whose socket id is socketID (may be empty).
 //
 // Publish never blocks: it fails with ErrQueueFull when the event queue is
-// full and with ErrClosed after Shutdown. The arguments are copied before it
+// full, with ErrBroker when the broker cannot carry the event to the other
+// nodes, and with ErrClosed after Shutdown. The arguments are copied before it
 // returns. The engine's verdict comes later and is only logged.
 func (h *Hub) Publish(appID string, channelsJSON []byte, event, data []byte, socketID []byte) error {
 	if h.stopping.Load() {
 		return ErrClosed
+	}
+	if err := h.brokerErr(); err != nil {
+		return err
 	}
 	if err := h.q.lock(engine.PublishSize(appID, channelsJSON, event, data, socketID), false, nil, nil); err != nil {
 		if errors.Is(err, ErrQueueFull) {
@@ -406,16 +430,22 @@ type Health struct {
 	Connections int64 `json:"connections"`
 	// LastBatch is when the engine last finished a batch.
 	LastBatch time.Time `json:"last_batch"`
+	// Broker is "up" or "down", or empty without a broker.
+	Broker string `json:"broker,omitempty"`
 }
 
 // Health reports whether the hub and its engine are running.
 func (h *Hub) Health() Health {
 	last := time.Unix(0, h.lastBatch.Load())
-	return Health{
+	hl := Health{
 		Alive:       !h.stopping.Load() && time.Since(last) < 5*time.Second,
 		Connections: h.openConns.Load(),
 		LastBatch:   last,
 	}
+	if b := h.cfg.Broker; b != nil {
+		hl.Broker = map[bool]string{true: "up", false: "down"}[b.Up()]
+	}
+	return hl
 }
 
 // Shutdown stops the hub: the engine closes every connection with 4200 (so
@@ -471,8 +501,13 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	<-h.loopDone
 	h.q.close()
 	close(h.done)
-	if err := h.eng.Close(); err != nil {
+	var errs []error
+	if b := h.cfg.Broker; b != nil {
+		errs = append(errs, b.Close())
+	}
+	errs = append(errs, h.eng.Close(), ctx.Err())
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("shutting down hub: %w", err)
 	}
-	return ctx.Err()
+	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pogo-websocket/pogo-websocket/host-go/broker"
 	"github.com/pogo-websocket/pogo-websocket/host-go/engine"
 )
 
@@ -400,6 +401,33 @@ func TestHub_Publish_QueueFull(t *testing.T) {
 	if n := h.q.cur.batch.Records(); n != 2 {
 		t.Errorf("batch holds %d records, want 2", n)
 	}
+}
+
+func TestHub_BrokerDown_RefusesPublishesNotConnections(t *testing.T) {
+	// Nothing listens on port 1: the broker never comes up.
+	b, err := broker.New(broker.Config{URL: "redis://127.0.0.1:1", Timeout: 100 * time.Millisecond}, []string{"1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, srv := newTestHub(t, Config{Broker: b})
+	c := dial(t, srv, testApp.Key)
+	c.socketID()
+	c.subscribe("news")
+
+	err = h.Publish("1", []byte(`["news"]`), []byte("e"), []byte(`1`), nil)
+	if !errors.Is(err, ErrBroker) || !errors.Is(err, broker.ErrUnavailable) {
+		t.Fatalf("Publish: %v, want ErrBroker wrapping broker.ErrUnavailable", err)
+	}
+	status, body := signedPost(t, srv, "/apps/1/events", []byte(`{"name":"e","channels":["news"],"data":"1"}`))
+	if status != http.StatusServiceUnavailable || !strings.Contains(string(body), ErrBroker.Error()) {
+		t.Fatalf("POST /events: %d %s, want 503 with ErrBroker", status, body)
+	}
+	if hl := h.Health(); !hl.Alive || hl.Broker != "down" {
+		t.Errorf("health = %+v, want alive with broker down", hl)
+	}
+	// The connection is still served.
+	c.write(ws.OpText, true, []byte(`{"event":"pusher:ping","data":{}}`))
+	c.expectEvent("pusher:pong")
 }
 
 func TestRegisterMetrics_Twice(t *testing.T) {

@@ -18,6 +18,7 @@ var metrics = struct {
 	engineErrors    prometheus.Counter
 	batchDuration   prometheus.Histogram
 	publishRejected prometheus.Counter
+	remoteDropped   prometheus.Counter
 	authRequests    *prometheus.CounterVec
 }{
 	connections: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -53,6 +54,10 @@ var metrics = struct {
 		Namespace: "pogo_websocket", Name: "publish_rejected_total",
 		Help: "Native publishes refused because the event queue was full.",
 	}),
+	remoteDropped: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "pogo_websocket", Name: "remote_dropped_total",
+		Help: "Events from other nodes dropped because the event queue was full.",
+	}),
 	authRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "pogo_websocket", Name: "auth_fallback_total",
 		Help: "Subscribes without auth sent to the auth workers, by outcome (answered, failed, refused: no workers).",
@@ -66,7 +71,7 @@ func RegisterMetrics(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{
 		metrics.connections, metrics.messages, metrics.framesSent, metrics.slowCloses,
 		metrics.batches, metrics.engineErrors, metrics.batchDuration, metrics.publishRejected,
-		metrics.authRequests,
+		metrics.remoteDropped, metrics.authRequests,
 	} {
 		if err := reg.Register(c); err != nil && !errors.As(err, &prometheus.AlreadyRegisteredError{}) {
 			return fmt.Errorf("registering hub metrics: %w", err)

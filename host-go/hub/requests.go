@@ -66,11 +66,18 @@ func (r *requests) respond(id uint32, resp Response) bool {
 //
 // path starts at `/apps/` (any prefix removed, so that signatures verify);
 // query is the raw query string. It waits at most the hub's HTTPTimeout, then
-// fails with ErrTimeout; it fails with ErrClosed once the hub shuts down.
+// fails with ErrTimeout; it fails with ErrClosed once the hub shuts down, and
+// refuses a POST with ErrBroker while the broker cannot carry it to the
+// other nodes.
 // The caller owns body and may reuse it when HTTP returns.
 func (h *Hub) HTTP(ctx context.Context, method, path, query string, body []byte) (Response, error) {
 	if h.stopping.Load() {
 		return Response{}, ErrClosed
+	}
+	if writes(method) {
+		if err := h.brokerErr(); err != nil {
+			return Response{}, err
+		}
 	}
 	id, ch := h.reqs.add()
 	defer h.reqs.remove(id)

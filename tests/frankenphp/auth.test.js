@@ -1,15 +1,18 @@
 // Issue 5, item 4: the PHP auth-worker pool. bin/frankenphp runs fixtures/auth.php as a pool of
 // FrankenPHP extension workers; pusher-js authorises through auth_path, a subscribe without
 // `auth` is authorised through the same script (the fallback), and a misbehaving script is
-// refused cleanly without holding up other connections. The engine checks every signature.
+// refused cleanly without holding up other connections; calls beyond max_concurrent_auth are
+// refused at once. The engine checks every signature.
 
-import { test, describe } from 'node:test';
+import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, watch } from 'node:fs';
+import { tmpdir } from 'node:os';
 import Pusher from 'pusher-js';
 import { useFrankenPHP, startFrankenPHP, ROOT_DIR } from './support/frankenphp.js';
-import { freePort } from '../support/server.js';
-import { RawClient, connected, subscribe, subscriptionError, closeAllClients, uniq } from '../support/clients.js';
+import { freePort, useProcess } from '../support/server.js';
+import { RawClient, connected, subscribe, subscribed, subscriptionError, closeAllClients, uniq, withTimeout, deferred } from '../support/clients.js';
 
 const SCRIPT = join(ROOT_DIR, 'tests', 'frankenphp', 'fixtures', 'auth.php');
 const MATCHER = '/app/* /apps/* /up /pogo/health /pogo/auth*';
@@ -197,4 +200,126 @@ test('after a reload the auth workers are registered again and the kept hub uses
     await closeAllClients();
     await server.stop();
   }
+});
+
+// The fixture's `hold` mode: the script creates <channel>.held in HOLD_DIR once it runs, then
+// waits (at most 10 s) until the test creates <channel>.release.
+function holdControl(dir, channel) {
+  const held = join(dir, `${channel}.held`);
+  return {
+    // Resolves once the call is inside PHP (watches the directory: no polling in the test).
+    async inPHP(ms = 5000) {
+      const d = deferred();
+      const watcher = watch(dir, () => existsSync(held) && d.resolve());
+      try {
+        if (existsSync(held)) d.resolve();
+        await withTimeout(d.promise, ms, `the auth script to hold ${channel}`);
+      } finally {
+        watcher.close();
+      }
+    },
+    release() {
+      writeFileSync(join(dir, `${channel}.release`), '');
+    },
+  };
+}
+
+// The value of one Prometheus sample on Caddy's admin endpoint (0 when absent).
+async function metric(adminPort, sample) {
+  const res = await fetch(`http://127.0.0.1:${adminPort}/metrics`, {
+    // Caddy refuses browser-like requests (fetch sends Sec-Fetch-Mode) without an allowed Origin.
+    headers: { origin: `http://127.0.0.1:${adminPort}` },
+    signal: AbortSignal.timeout(5000),
+  });
+  assert.equal(res.status, 200);
+  const text = await res.text();
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line ? Number(line.slice(sample.length + 1)) : 0;
+}
+
+// One auth call at a time, three PHP workers: a free worker is always there, so a refusal comes
+// from max_concurrent_auth. auth_timeout is 5 s, so a refusal well under a second is not a timeout.
+describe('max_concurrent_auth 1 with three workers', () => {
+  const HOLD_DIR = mkdtempSync(join(tmpdir(), 'pogo-auth-hold-'));
+  const PROMPT_MS = 1000;
+  const AUTH_TIMEOUT_MS = 5000;
+  const adminPort = { value: 0 };
+  const server = useProcess(async () => {
+    adminPort.value = await freePort();
+    return startFrankenPHP({
+      options: authOptions(['max_concurrent_auth 1', `auth_timeout ${AUTH_TIMEOUT_MS}ms`, 'auth_breaker_failures 1000']),
+      matcher: MATCHER,
+      adminPort: adminPort.value,
+      env: { POGO_AUTH_HOLD_DIR: HOLD_DIR },
+    });
+  });
+  after(() => rmSync(HOLD_DIR, { recursive: true, force: true }));
+
+  test('auth_path answers 503 at once while another call is held in PHP, and 200 once it returns', async () => {
+    const holder = pusherThroughEndpoint(server, 'alice');
+    const other = pusherThroughEndpoint(server, 'bob');
+    const heldName = uniq('private-hold-');
+    const held = holdControl(HOLD_DIR, heldName);
+    try {
+      await Promise.all([connected(holder), connected(other)]);
+      const heldChannel = holder.subscribe(heldName);
+      const heldSubscribed = subscribed(heldChannel, AUTH_TIMEOUT_MS);
+      heldSubscribed.catch(() => {}); // awaited below; not unhandled if an assertion fails first
+      await held.inPHP();
+
+      const started = Date.now();
+      const err = await subscriptionError(other.subscribe(uniq('private-busy-')), AUTH_TIMEOUT_MS);
+      const elapsed = Date.now() - started;
+      assert.equal(err.status, 503, JSON.stringify(err));
+      assert.ok(elapsed < PROMPT_MS, `refused after ${elapsed} ms, not at once (auth_timeout is ${AUTH_TIMEOUT_MS} ms)`);
+      const raw = await post(server, '/pogo/auth', `socket_id=${other.connection.socket_id}&channel_name=private-a`, { cookie: 'session=bob' });
+      assert.equal(raw.status, 503, raw.body);
+      assert.deepEqual(JSON.parse(raw.body), { error: 'Too many authorisations in progress' });
+      assert.equal(heldChannel.subscribed, false, 'the held call was still in flight when the others were refused');
+
+      held.release();
+      await heldSubscribed;
+      await subscribe(other, uniq('private-after-'), AUTH_TIMEOUT_MS);
+      const ok = await post(server, '/pogo/auth', `socket_id=${other.connection.socket_id}&channel_name=private-a`, { cookie: 'session=bob' });
+      assert.equal(ok.status, 200, ok.body);
+    } finally {
+      held.release();
+      holder.disconnect();
+      other.disconnect();
+    }
+  });
+
+  test('a subscribe without auth gets subscription_error at once while another is held in PHP, counted as failed', async () => {
+    const holder = await rawClient(server, 'session=alice');
+    const other = await rawClient(server, 'session=bob');
+    const heldName = uniq('private-hold-');
+    const held = holdControl(HOLD_DIR, heldName);
+    const failed = 'pogo_websocket_auth_fallback_total{outcome="failed"}';
+    const answered = 'pogo_websocket_auth_fallback_total{outcome="answered"}';
+    try {
+      const failedBefore = await metric(adminPort.value, failed);
+      const answeredBefore = await metric(adminPort.value, answered);
+      const heldReply = holder.subscribe(heldName, { timeout: AUTH_TIMEOUT_MS });
+      heldReply.catch(() => {}); // awaited below; not unhandled if an assertion fails first
+      await held.inPHP();
+
+      const started = Date.now();
+      const reply = await other.subscribe(uniq('private-busy-'), { timeout: AUTH_TIMEOUT_MS });
+      const elapsed = Date.now() - started;
+      assert.equal(reply.event, 'pusher:subscription_error', JSON.stringify(reply));
+      assert.equal(reply.data?.type, 'AuthError', JSON.stringify(reply));
+      assert.ok(elapsed < PROMPT_MS, `refused after ${elapsed} ms, not at once (auth_timeout is ${AUTH_TIMEOUT_MS} ms)`);
+      assert.equal(await metric(adminPort.value, failed), failedBefore + 1);
+      assert.deepEqual(holder.frames.filter((f) => f.channel === heldName), [], 'the held call was still in flight');
+
+      held.release();
+      assert.equal((await heldReply).event, 'pusher_internal:subscription_succeeded');
+      const retried = await other.subscribe(uniq('private-after-'), { timeout: AUTH_TIMEOUT_MS });
+      assert.equal(retried.event, 'pusher_internal:subscription_succeeded', JSON.stringify(retried));
+      assert.equal(await metric(adminPort.value, answered), answeredBefore + 2);
+      assert.equal(await metric(adminPort.value, failed), failedBefore + 1);
+    } finally {
+      held.release();
+    }
+  });
 });

@@ -202,6 +202,18 @@ export async function connectPusher(server, opts = {}) {
 
 // Subscribes and resolves with the channel once pusher:subscription_succeeded fires; rejects
 // with the subscription_error data if that fires instead.
+// Signs a pusher-js client in and waits until its #server-to-user-<id> channel is subscribed.
+export async function signedInPusher(server, user) {
+  const client = await connectPusher(server, { user });
+  client.signin();
+  const channel = `#server-to-user-${user.id}`;
+  await nextMessage(client, (m) => m.event === 'pusher:signin_success', { what: 'pusher:signin_success' });
+  await nextMessage(client, (m) => m.event === 'pusher_internal:subscription_succeeded' && m.channel === channel, {
+    what: `subscription to ${channel}`,
+  });
+  return client;
+}
+
 export async function subscribe(client, name, ms = DEFAULT_TIMEOUT) {
   const channel = client.subscribe(name);
   await subscribed(channel, ms);

@@ -3,6 +3,9 @@
 //   const server = useServer({ options: ['client_events on'] });
 //   test('...', async () => { server.port; server.app.key; ... });
 //
+// A file may call useServer() several times (e.g. several nodes sharing one Redis, see
+// cluster.test.js); the servers start in that order.
+//
 // useServer() registers before/after hooks: the server starts once per file, every client
 // opened through support/clients.js is closed after each test, and the server is stopped after
 // the file. Its output is printed if it exits during the tests, or always with POGO_E2E_VERBOSE=1.
@@ -46,6 +49,7 @@ export async function freePort() {
 //    flat form is not written (unless flat: true is passed too, then both are written)
 //  - matcher: the path list of the @websocket matcher
 //  - site: extra raw lines inside the site block
+// (startServer also takes `name`, used in its error messages, and `env`.)
 export function caddyfile(port, { app = DEFAULT_APP, options = [], apps = null, flat = undefined, matcher = DEFAULT_MATCHER, site = [] } = {}) {
   const lines = [];
   const writeFlat = flat ?? !apps;
@@ -96,7 +100,7 @@ async function startServerOnce(config) {
   Object.assign(env, config.env || {});
   const server = await launch({
     binary: CADDY,
-    name: 'bin/caddy',
+    name: config.name ? `bin/caddy (${config.name})` : 'bin/caddy',
     port,
     text: caddyfile(port, config),
     env,
@@ -182,9 +186,32 @@ export async function launch({ binary, name, port, text, env = process.env, read
   return server;
 }
 
+// Polls GET /pogo/health (every 50 ms, up to `timeout`) until its "broker" field is `state`,
+// "up" or "down", and resolves with the health; rejects with the last answer on timeout.
+export async function brokerBecomes(server, state, timeout = 5000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const res = await fetch(`${server.url}/pogo/health`, { signal: AbortSignal.timeout(2000) });
+      last = await res.json();
+      if (last.broker === state) return last;
+    } catch (err) {
+      last = err.message;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${server.name}: "broker" did not become "${state}" within ${timeout} ms; last health: ${JSON.stringify(last)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 // One server per test file. Returns a proxy object filled in by the before() hook.
+// `config` may be a (async) function, called by that hook: for settings only known once
+// another hook has run, e.g. the port of the redis-server of support/redis.js. (node:test runs
+// a file's before() hooks concurrently: such a function awaits what it needs.)
 export function useServer(config = {}) {
-  return useProcess(() => startServer(config));
+  return useProcess(async () => startServer(typeof config === 'function' ? await config() : config));
 }
 
 /**

@@ -22,6 +22,7 @@ export const PHP_ROOT = join(ROOT, 'tests', 'frankenphp', 'php');
 //  - frankenphp: extra lines inside the global frankenphp block
 //  - site: extra raw lines at the top of the site block
 //  - adminPort: serve Caddy's admin API on 127.0.0.1:adminPort (default: admin off)
+// startFrankenPHP also takes env: extra environment variables for the server (and its PHP).
 export function caddyfile(port, { app = DEFAULT_APP, options = [], frankenphp = [], site = [], matcher = DEFAULT_MATCHER, adminPort } = {}) {
   return [
     '{',
@@ -59,6 +60,7 @@ export async function startFrankenPHP(config = {}) {
     name: 'bin/frankenphp',
     port,
     text: caddyfile(port, config),
+    env: { ...process.env, ...(config.env || {}) },
     readyWithin: 20_000,
     // Ready once PHP answers (FrankenPHP replies 503 until its threads have started).
     async ready(url) {

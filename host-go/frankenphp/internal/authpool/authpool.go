@@ -149,8 +149,10 @@ func (p *Pool) Do(ctx context.Context, call func(ctx context.Context) ([]byte, e
 	}
 	done := make(chan result, 1)
 	go func() {
-		defer func() { <-p.slots }() // the slot is free only once the worker is
 		reply, err := call(context.WithoutCancel(ctx))
+		// The slot is free only once the worker is, and before the caller
+		// hears back, so that its next call finds it free.
+		<-p.slots
 		done <- result{reply, err}
 	}()
 

@@ -24,7 +24,7 @@ const (
 	EventInvalid        Code = 3 // the event name is empty or longer than MaxNameLength
 	PayloadTooLarge     Code = 4 // data is longer than the app's payload limit
 	PayloadInvalid      Code = 5 // data is not valid JSON
-	BrokerPublishFailed Code = 6 // the hub refused the publish for another reason
+	BrokerPublishFailed Code = 6 // the broker cannot carry the event to the other nodes (Redis unavailable), or the hub refused it for another reason
 	ChannelsInvalid     Code = 7 // channels is not a JSON array of 1 to MaxChannels strings
 	BrokerQueueFull     Code = 8 // the broker's outbound queue is full
 	ShardQueueFull      Code = 9 // a local shard's queue is full

@@ -1,0 +1,52 @@
+// Events published on another node, relayed by the host's broker: delivered
+// to this node's subscribers exactly as the origin node delivered them to its
+// own, and never relayed again.
+
+import { RELAY_CACHEABLE, text } from "../frame/output";
+import { JsonType, ObjectScanner } from "../json/scanner";
+import { appById } from "./app";
+import { connectionBySocketId } from "./connection";
+import { isValidChannelName } from "./names";
+import { deliver } from "./publish";
+import { fields } from "./record";
+
+const message = new ObjectScanner();
+
+/**
+ * Handles a relay record from another node (assembly/README.md). Returns
+ * false, having done nothing, when the record is malformed: it came over the
+ * network and is checked like any other input.
+ */
+export function remote(ptr: usize, len: usize, now: u64): bool {
+  const f = fields.begin(ptr, len);
+  if (!f.str16()) return false;
+  const id = f.start, idLen = f.len;
+  if (!f.str16()) return false;
+  const channel = f.start, channelLen = f.len;
+  if (!f.str16()) return false;
+  const sid = f.start, sidLen = f.len;
+  if (!f.bytes(1)) return false;
+  const cacheable = (load<u8>(f.start) & RELAY_CACHEABLE) != 0;
+  f.rest();
+  const msg = f.start, msgLen = f.len;
+
+  const app = appById(id, idLen);
+  if (!app || !isValidChannelName(channel, channelLen)) return false;
+  // Clients get these bytes as they are: only a JSON object goes out. A
+  // cache channel keeps the content of its `data` string.
+  if (!message.scan(msg, msgLen)) return false;
+  const d = message.find("data");
+  if (cacheable && message.type(d) != JsonType.String) return false;
+
+  let exclude: u32 = 0;
+  if (sidLen > 0) {
+    const conn = connectionBySocketId(sid, sidLen);
+    if (conn) exclude = conn.id;
+  }
+  text.reset();
+  text.bytes(msg, <u32>msgLen);
+  const dataOffset = cacheable ? <u32>(message.valueStart(d) - msg) : 0;
+  const dataLen = cacheable ? <u32>message.valueLen(d) : 0;
+  deliver(app, channel, channelLen, exclude, cacheable, dataOffset, dataLen, now);
+  return true;
+}

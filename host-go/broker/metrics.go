@@ -1,0 +1,45 @@
+package broker
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The collectors are shared by every broker of the process, so that their
+// values survive Caddy reloads.
+var metrics = struct {
+	up       prometheus.Gauge
+	sent     prometheus.Counter
+	dropped  *prometheus.CounterVec
+	received *prometheus.CounterVec
+}{
+	up: prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "pogo_websocket", Subsystem: "broker", Name: "up",
+		Help: "1 while Redis answers and this node is subscribed, else 0.",
+	}),
+	sent: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "pogo_websocket", Subsystem: "broker", Name: "sent_total",
+		Help: "Relay records published to Redis for the other nodes.",
+	}),
+	dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "pogo_websocket", Subsystem: "broker", Name: "dropped_total",
+		Help: "Relay records that never reached Redis, by reason (queue_full, publish_failed).",
+	}, []string{"reason"}),
+	received: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "pogo_websocket", Subsystem: "broker", Name: "received_total",
+		Help: "Messages from the other nodes, by outcome (delivered, malformed).",
+	}, []string{"outcome"}),
+}
+
+// RegisterMetrics registers the broker's Prometheus collectors into reg.
+// Registering into a registry that already has them is not an error.
+func RegisterMetrics(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{metrics.up, metrics.sent, metrics.dropped, metrics.received} {
+		if err := reg.Register(c); err != nil && !errors.As(err, &prometheus.AlreadyRegisteredError{}) {
+			return fmt.Errorf("registering broker metrics: %w", err)
+		}
+	}
+	return nil
+}

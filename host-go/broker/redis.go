@@ -1,0 +1,330 @@
+// Package broker shares the events published on one node with the other
+// nodes that serve the same apps, over Redis Pub/Sub.
+//
+// The engine decides what to share: it hands every event published on this
+// node (HTTP API, native publish, client event) to the host as a relay
+// record, one per channel. A Redis broker publishes each record on the Redis
+// channel of its app, `<prefix>:<app id>`, and hands the records other nodes
+// publish there back to the hub, which feeds them to its engine. Delivery
+// between nodes is at most once, like Redis Pub/Sub itself: records sent
+// while Redis is unreachable are lost, and counted.
+//
+// A message on Redis is one version byte, the sending node's 8-byte id (so
+// that a node skips its own records) and the relay record.
+package broker
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Errors returned by Err and Send.
+var (
+	// ErrUnavailable means Redis does not answer, or this node is not
+	// subscribed: an event published now would not reach the other nodes.
+	ErrUnavailable = errors.New("broker: redis unavailable")
+	// ErrQueueFull means the records waiting for Redis fill the queue.
+	ErrQueueFull = errors.New("broker: queue full")
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultPrefix       = "pogo_websocket"
+	DefaultQueueSize    = 4096
+	DefaultTimeout      = 2 * time.Second
+	DefaultPingInterval = time.Second
+)
+
+const (
+	version    = 1
+	headerSize = 1 + nodeIDSize
+	nodeIDSize = 8
+	// maxPipeline bounds the records sent to Redis in one round trip.
+	maxPipeline = 256
+)
+
+// Config configures a Redis broker. Zero values take the defaults above.
+type Config struct {
+	// URL locates Redis: redis://[user:password@]host[:port][/db] or rediss:// for TLS.
+	URL string
+	// Prefix starts the Redis channel names, so that deployments sharing a
+	// Redis never see each other's events.
+	Prefix string
+	// QueueSize is the number of records waiting to be sent to Redis.
+	QueueSize int
+	// Timeout bounds one Redis round trip (connect, publish, ping).
+	Timeout time.Duration
+	// PingInterval is how often Redis is pinged to tell whether it is up.
+	PingInterval time.Duration
+	// Logger receives the broker's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Redis is a broker over Redis Pub/Sub. Its methods are safe for concurrent use.
+type Redis struct {
+	cfg      Config
+	log      *slog.Logger
+	client   *redis.Client
+	pubsub   *redis.PubSub
+	channels []string
+	node     [nodeIDSize]byte
+	out      chan outgoing
+
+	pingOK     atomic.Bool
+	subscribed atomic.Bool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+type outgoing struct {
+	channel string
+	payload []byte
+}
+
+// New returns a broker for the apps appIDs. It does not connect: Start does.
+func New(cfg Config, appIDs []string) (*Redis, error) {
+	cfg = withDefaults(cfg)
+	opts, err := redis.ParseURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("broker: parsing redis url: %w", err)
+	}
+	opts.DialTimeout = cfg.Timeout
+	opts.ReadTimeout = cfg.Timeout
+	opts.WriteTimeout = cfg.Timeout
+	opts.ContextTimeoutEnabled = true
+	// A failed publish is counted and dropped, never retried: a retry after a
+	// timeout could deliver twice.
+	opts.MaxRetries = -1
+	r := &Redis{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		client: redis.NewClient(opts),
+		out:    make(chan outgoing, cfg.QueueSize),
+	}
+	if _, err := rand.Read(r.node[:]); err != nil {
+		return nil, fmt.Errorf("broker: node id: %w", err)
+	}
+	for _, id := range appIDs {
+		r.channels = append(r.channels, r.channel(id))
+	}
+	return r, nil
+}
+
+// CheckURL reports whether raw is a Redis URL New accepts.
+func CheckURL(raw string) error {
+	if _, err := redis.ParseURL(raw); err != nil {
+		return fmt.Errorf("broker: parsing redis url: %w", err)
+	}
+	return nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultPrefix
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = DefaultQueueSize
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = DefaultPingInterval
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return cfg
+}
+
+// channel is the Redis channel of app appID.
+func (r *Redis) channel(appID string) string {
+	return r.cfg.Prefix + ":" + appID
+}
+
+// Start subscribes to the apps' channels and starts handing the records of
+// the other nodes to deliver, which must not keep them after it returns.
+func (r *Redis) Start(deliver func(record []byte)) {
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	// Subscribe only sends the command: the confirmation arrives on the
+	// channel below, and go-redis subscribes again after every reconnect.
+	r.pubsub = r.client.Subscribe(r.ctx, r.channels...)
+	in := r.pubsub.ChannelWithSubscriptions(
+		redis.WithChannelSize(r.cfg.QueueSize),
+		redis.WithChannelHealthCheckInterval(r.cfg.PingInterval),
+	)
+	r.wg.Add(3)
+	go r.receive(in, deliver)
+	go r.send()
+	go r.monitor()
+}
+
+// Send queues relay record of app appID for the other nodes; it copies
+// record and never waits. It fails with ErrQueueFull when the queue is full.
+func (r *Redis) Send(appID, record []byte) error {
+	payload := make([]byte, headerSize+len(record))
+	payload[0] = version
+	copy(payload[1:], r.node[:])
+	copy(payload[headerSize:], record)
+	select {
+	case r.out <- outgoing{r.channel(string(appID)), payload}:
+		return nil
+	default:
+		metrics.dropped.WithLabelValues("queue_full").Inc()
+		return ErrQueueFull
+	}
+}
+
+// Err tells why an event published now would not reach the other nodes:
+// ErrUnavailable, ErrQueueFull, or nil when it would (at most once).
+func (r *Redis) Err() error {
+	switch {
+	case !r.Up():
+		return ErrUnavailable
+	case len(r.out) >= cap(r.out):
+		return ErrQueueFull
+	}
+	return nil
+}
+
+// Up reports whether Redis answers and this node's subscription is confirmed.
+func (r *Redis) Up() bool {
+	return r.pingOK.Load() && r.subscribed.Load()
+}
+
+// Close stops the broker; records still queued are dropped.
+func (r *Redis) Close() error {
+	if r.cancel != nil {
+		r.cancel()
+		// Closing the PubSub ends the receive loop's channel.
+		_ = r.pubsub.Close()
+		r.wg.Wait()
+	}
+	if err := r.client.Close(); err != nil {
+		return fmt.Errorf("broker: closing redis client: %w", err)
+	}
+	return nil
+}
+
+// receive hands the other nodes' records to deliver and tracks the
+// subscription's confirmations.
+func (r *Redis) receive(in <-chan any, deliver func([]byte)) {
+	defer r.wg.Done()
+	for v := range in {
+		switch m := v.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" && !r.subscribed.Swap(true) {
+				r.log.Info("subscribed to redis", "channels", r.channels)
+			}
+		case *redis.Message:
+			p := m.Payload
+			switch {
+			case len(p) < headerSize || p[0] != version:
+				metrics.received.WithLabelValues("malformed").Inc()
+			case p[1:headerSize] == string(r.node[:]):
+				// Our own record: already delivered here.
+			default:
+				metrics.received.WithLabelValues("delivered").Inc()
+				deliver([]byte(p[headerSize:]))
+			}
+		}
+	}
+}
+
+// send publishes the queued records, as many per round trip as are waiting.
+func (r *Redis) send() {
+	defer r.wg.Done()
+	batch := make([]outgoing, 0, maxPipeline)
+	for {
+		select {
+		case m := <-r.out:
+			batch = append(batch[:0], m)
+		case <-r.ctx.Done():
+			return
+		}
+	fill:
+		for len(batch) < maxPipeline {
+			select {
+			case m := <-r.out:
+				batch = append(batch, m)
+			default:
+				break fill
+			}
+		}
+		ctx, cancel := context.WithTimeout(r.ctx, r.cfg.Timeout)
+		pipe := r.client.Pipeline()
+		for _, m := range batch {
+			pipe.Publish(ctx, m.channel, m.payload)
+		}
+		_, err := pipe.Exec(ctx)
+		cancel()
+		if err != nil {
+			metrics.dropped.WithLabelValues("publish_failed").Add(float64(len(batch)))
+			if r.ctx.Err() == nil {
+				r.setDown(err)
+			}
+			continue
+		}
+		metrics.sent.Add(float64(len(batch)))
+	}
+}
+
+// monitor pings Redis, and subscribes again when it comes back.
+func (r *Redis) monitor() {
+	defer r.wg.Done()
+	ticker := time.NewTicker(r.cfg.PingInterval)
+	defer ticker.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(r.ctx, r.cfg.Timeout)
+		err := r.client.Ping(ctx).Err()
+		if err == nil && !r.subscribed.Load() {
+			// go-redis subscribes again when it reconnects; asking again is
+			// harmless and covers a connection that survived the outage.
+			err = r.pubsub.Subscribe(ctx, r.channels...)
+		}
+		cancel()
+		switch {
+		case r.ctx.Err() != nil:
+		case err != nil:
+			r.setDown(err)
+		case !r.pingOK.Swap(true):
+			r.log.Info("redis is reachable", "url", redacted(r.cfg.URL))
+		}
+		metrics.up.Set(map[bool]float64{true: 1, false: 0}[r.Up()])
+		select {
+		case <-ticker.C:
+		case <-r.ctx.Done():
+			return
+		}
+	}
+}
+
+// setDown records that Redis failed: the broker is down until a ping
+// succeeds and the subscription is confirmed again.
+func (r *Redis) setDown(err error) {
+	r.subscribed.Store(false)
+	if r.pingOK.Swap(false) {
+		r.log.Warn("redis unavailable: publishes are refused and client events stay on this node", "error", err)
+	}
+	metrics.up.Set(0)
+}
+
+// redacted is url with its password hidden, for logs.
+func redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(invalid url)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,235 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// redisServer is a real redis-server on a free port, stopped with the test.
+type redisServer struct {
+	t    *testing.T
+	port int
+	cmd  *exec.Cmd
+}
+
+func startRedis(t *testing.T, port int) *redisServer {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("redis-server is not installed (make test-go installs it): %v", err)
+	}
+	if port == 0 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port = l.Addr().(*net.TCPAddr).Port
+		_ = l.Close()
+	}
+	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &redisServer{t: t, port: port, cmd: cmd}
+	t.Cleanup(s.kill)
+	client := redis.NewClient(&redis.Options{Addr: s.addr()})
+	defer client.Close()
+	eventually(t, "redis-server answers", func() bool {
+		return client.Ping(context.Background()).Err() == nil
+	})
+	return s
+}
+
+func (s *redisServer) addr() string { return fmt.Sprintf("127.0.0.1:%d", s.port) }
+func (s *redisServer) url() string  { return "redis://" + s.addr() }
+
+func (s *redisServer) kill() {
+	if s.cmd.ProcessState == nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+	}
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// node is a started broker and the records it was handed.
+type node struct {
+	*Redis
+	got chan []byte
+}
+
+func startNode(t *testing.T, cfg Config, apps ...string) *node {
+	t.Helper()
+	b, err := New(cfg, apps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &node{Redis: b, got: make(chan []byte, 100)}
+	b.Start(func(record []byte) { n.got <- bytes.Clone(record) })
+	t.Cleanup(func() { _ = b.Close() })
+	eventually(t, "the broker is up", b.Up)
+	return n
+}
+
+func (n *node) receive(t *testing.T) []byte {
+	t.Helper()
+	select {
+	case r := <-n.got:
+		return r
+	case <-time.After(5 * time.Second):
+		t.Fatal("no record arrived")
+		return nil
+	}
+}
+
+// record is a relay record of app appID; the broker only reads the app id.
+func record(appID, rest string) []byte {
+	return append([]byte{byte(len(appID)), byte(len(appID) >> 8)}, appID+rest...)
+}
+
+func TestRecordsReachTheOtherNodesOfTheSameApp(t *testing.T) {
+	srv := startRedis(t, 0)
+	a := startNode(t, Config{URL: srv.url()}, "app1", "app2")
+	b := startNode(t, Config{URL: srv.url()}, "app1")
+
+	if err := a.Send([]byte("app1"), record("app1", "first")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Send([]byte("app2"), record("app2", "not for b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Send([]byte("app1"), record("app1", "second")); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"first", "second"} {
+		if got := b.receive(t); !bytes.Equal(got, record("app1", want)) {
+			t.Fatalf("b got %q, want %q", got, record("app1", want))
+		}
+	}
+	// b's own record comes back to a, never to b itself.
+	if err := b.Send([]byte("app1"), record("app1", "from b")); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.receive(t); !bytes.Equal(got, record("app1", "from b")) {
+		t.Fatalf("a got %q", got)
+	}
+	select {
+	case r := <-a.got:
+		t.Fatalf("a got its own or another app's record %q", r)
+	case r := <-b.got:
+		t.Fatalf("b got %q", r)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+func TestNodesWithAnotherPrefixNeverSeeTheRecords(t *testing.T) {
+	srv := startRedis(t, 0)
+	a := startNode(t, Config{URL: srv.url(), Prefix: "blue"}, "app")
+	b := startNode(t, Config{URL: srv.url(), Prefix: "green"}, "app")
+	c := startNode(t, Config{URL: srv.url(), Prefix: "green"}, "app")
+
+	if err := b.Send([]byte("app"), record("app", "green")); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.receive(t); !bytes.Equal(got, record("app", "green")) {
+		t.Fatalf("c got %q", got)
+	}
+	select {
+	case r := <-a.got:
+		t.Fatalf("a, on another prefix, got %q", r)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+func TestForeignMessagesOnTheChannelAreDroppedNotDelivered(t *testing.T) {
+	srv := startRedis(t, 0)
+	a := startNode(t, Config{URL: srv.url()}, "app")
+	b := startNode(t, Config{URL: srv.url()}, "app")
+	raw := redis.NewClient(&redis.Options{Addr: srv.addr()})
+	defer raw.Close()
+	for _, junk := range []string{"", "x", "\x02versiontwo-record", "\x01short"} {
+		if err := raw.Publish(context.Background(), "pogo_websocket:app", junk).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Send([]byte("app"), record("app", "real")); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.receive(t); !bytes.Equal(got, record("app", "real")) {
+		t.Fatalf("b got %q before the real record", got)
+	}
+}
+
+func TestRedisDownMakesTheBrokerUnavailableUntilItIsBack(t *testing.T) {
+	srv := startRedis(t, 0)
+	a := startNode(t, Config{URL: srv.url(), PingInterval: 100 * time.Millisecond}, "app")
+	b := startNode(t, Config{URL: srv.url(), PingInterval: 100 * time.Millisecond}, "app")
+
+	srv.kill()
+	eventually(t, "a is down", func() bool { return !a.Up() })
+	if err := a.Err(); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Err() = %v, want ErrUnavailable", err)
+	}
+
+	startRedis(t, srv.port)
+	eventually(t, "a and b are up again", func() bool { return a.Up() && b.Up() })
+	if err := a.Err(); err != nil {
+		t.Fatalf("Err() = %v after recovery", err)
+	}
+	if err := a.Send([]byte("app"), record("app", "after")); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.receive(t); !bytes.Equal(got, record("app", "after")) {
+		t.Fatalf("b got %q", got)
+	}
+}
+
+func TestAStalledRedisFillsTheQueueAndSendRefuses(t *testing.T) {
+	srv := startRedis(t, 0)
+	a := startNode(t, Config{URL: srv.url(), QueueSize: 2, Timeout: 3 * time.Second}, "app")
+
+	// A stopped (not dead) Redis: the publish in flight waits for its timeout.
+	if err := srv.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.cmd.Process.Signal(syscall.SIGCONT) }()
+	// The sender drains the queue into its next round trip until that blocks.
+	eventually(t, "the queue stays full", func() bool {
+		_ = a.Send([]byte("app"), record("app", "x"))
+		return errors.Is(a.Err(), ErrQueueFull)
+	})
+	if err := a.Send([]byte("app"), record("app", "x")); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("Send into the full queue: %v, want ErrQueueFull", err)
+	}
+}
+
+func TestCheckURLRefusesWhatRedisCannotParse(t *testing.T) {
+	for _, u := range []string{"redis://127.0.0.1:6379/0", "rediss://user:pw@example.test:6380", "unix:///tmp/redis.sock"} {
+		if err := CheckURL(u); err != nil {
+			t.Errorf("CheckURL(%q) = %v", u, err)
+		}
+	}
+	for _, u := range []string{"http://127.0.0.1", "redis://127.0.0.1:6379/notadb", "::"} {
+		if err := CheckURL(u); err == nil {
+			t.Errorf("CheckURL(%q) accepted it", u)
+		}
+	}
+}

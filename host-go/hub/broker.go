@@ -1,0 +1,89 @@
+package hub
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/pogo-websocket/pogo-websocket/host-go/engine"
+)
+
+// ErrBroker is returned, wrapping the broker's reason, when an event
+// published now would not reach the other nodes: the publish is refused
+// rather than delivered on this node only.
+var ErrBroker = errors.New("hub: the broker cannot carry events to the other nodes")
+
+// Broker carries events between the nodes that serve the same apps
+// (package broker). The hub owns it once passed in Config.
+type Broker interface {
+	// Start begins handing the other nodes' relay records to deliver.
+	Start(deliver func(record []byte))
+	// Send hands relay record of app appID to the other nodes without
+	// waiting; it copies record.
+	Send(appID, record []byte) error
+	// Err tells why an event published now would not reach the other
+	// nodes, or returns nil when it would.
+	Err() error
+	// Up reports whether the broker is connected.
+	Up() bool
+	// Close stops the broker.
+	Close() error
+}
+
+// withRelay returns apps with the engine's Relay option set, so that the
+// engine hands every event published here to the broker.
+func withRelay(apps []engine.App) []engine.App {
+	out := make([]engine.App, len(apps))
+	for i, app := range apps {
+		app.Options = append(append([]engine.AppOption(nil), app.Options...),
+			engine.AppOption{ID: engine.OptionRelay, Value: 1})
+		out[i] = app
+	}
+	return out
+}
+
+// brokerErr returns why an event published now would reach this node only,
+// or nil when there is no broker or it can carry the event.
+func (h *Hub) brokerErr() error {
+	if h.cfg.Broker == nil {
+		return nil
+	}
+	if err := h.cfg.Broker.Err(); err != nil {
+		return fmt.Errorf("%w: %w", ErrBroker, err)
+	}
+	return nil
+}
+
+// writes reports whether an HTTP API request changes state: in the Pusher
+// HTTP API only POSTs do (events, batch events, terminating connections),
+// and they are what the other nodes must see.
+func writes(method string) bool {
+	return method == http.MethodPost
+}
+
+// relay hands one RELAY action to the broker.
+func (h *Hub) relay(a *engine.Actions) {
+	appID, record, err := a.Relay()
+	if err != nil {
+		metrics.engineErrors.Inc()
+		h.log.Error("malformed relay", "error", err)
+		return
+	}
+	if err := h.cfg.Broker.Send(appID, record); err != nil {
+		h.log.Debug("event not relayed to the other nodes", "app", string(appID), "error", err)
+	}
+}
+
+// remote queues a relay record from another node for the engine. It never
+// waits: with the event queue full, the record is dropped and counted.
+func (h *Hub) remote(record []byte) {
+	if h.stopping.Load() {
+		return
+	}
+	if err := h.q.lock(engine.RemoteSize(record), false, nil, nil); err != nil {
+		metrics.remoteDropped.Inc()
+		return
+	}
+	h.q.cur.batch.Remote(record)
+	h.q.unlock()
+}
