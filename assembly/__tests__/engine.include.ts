@@ -240,11 +240,12 @@ export class Batch {
     return this.record(kind, id);
   }
 
-  /** AUTH_RESULT: the host's auth workers answered `body` for `channel` ("" when they failed). */
-  authResult(conn: u32, channel: string, body: string): Batch {
+  /** AUTH_RESULT: the host's auth workers answered `status`, with `body` when 200. */
+  authResult(conn: u32, channel: string, status: u16, body: string): Batch {
     const c = utf8(channel);
     this.p.u16(<u16>c.byteLength);
     this.p.bytes(changetype<usize>(c), <u32>c.byteLength);
+    this.p.u16(status);
     const b = utf8(body);
     this.p.bytes(changetype<usize>(b), <u32>b.byteLength);
     return this.record(<u8>Event.AuthResult, conn);

@@ -2,7 +2,7 @@
 // private, encrypted, presence, cache and server-to-user channels, names,
 // presence limits, subscription counts and app isolation.
 
-import { Action, Option } from "../abi";
+import { Action, Event, Option } from "../abi";
 import {
   advance, batch, Conn, eventFrame, expectOneOf, hmacHex, newApp, presenceSucceededFrame, q, rep,
   subscribeMessage, subscriptionErrorFrame, succeededFrame, TestApp,
@@ -683,7 +683,7 @@ describe("auth fallback through the host's auth workers", () => {
     const c = app.connect();
     c.send(subscribeMessage("private-orders", "", null));
     const body = "{\"auth\":" + q(app.auth(c.socketId + ":private-orders")) + "}";
-    expect(batch().authResult(c.id, "private-orders", body).run().log(c.id)).toBe(succeededFrame("private-orders"));
+    expect(batch().authResult(c.id, "private-orders", 200, body).run().log(c.id)).toBe(succeededFrame("private-orders"));
   });
 
   it("should join a presence channel with the channel_data the workers signed", () => {
@@ -691,7 +691,7 @@ describe("auth fallback through the host's auth workers", () => {
     const c = app.connect();
     const cd = "{\"user_id\":7,\"user_info\":{\"name\":\"Ann\"}}";
     const body = "{\"auth\":" + q(app.auth(c.socketId + ":presence-room:" + cd)) + ",\"channel_data\":" + q(cd) + "}";
-    expect(batch().authResult(c.id, "presence-room", body).run().log(c.id)).toBe(presenceSucceededFrame("presence-room",
+    expect(batch().authResult(c.id, "presence-room", 200, body).run().log(c.id)).toBe(presenceSucceededFrame("presence-room",
       "{\"ids\":[7],\"hash\":{\"7\":{\"name\":\"Ann\"}},\"count\":1}"));
   });
 
@@ -699,17 +699,35 @@ describe("auth fallback through the host's auth workers", () => {
     const app = newApp([Option.AuthFallback, 1]);
     const c = app.connect();
     const body = "{\"auth\":" + q(app.auth("1.1:private-orders")) + "}";
-    expect(batch().authResult(c.id, "private-orders", body).run().log(c.id))
+    expect(batch().authResult(c.id, "private-orders", 200, body).run().log(c.id))
       .toBe(subscriptionErrorFrame("private-orders", "AuthError", "Invalid signature", 401));
   });
 
-  it("should refuse with 403 when the workers failed, and never ask twice for that answer", () => {
+  it("should refuse with the workers' status when they failed, and never ask twice for that answer", () => {
     const c = newApp([Option.AuthFallback, 1]).connect();
-    const acts = batch().authResult(c.id, "private-orders", "").run();
+    const acts = batch().authResult(c.id, "private-orders", 403, "").run();
     expect(acts.log(c.id)).toBe(subscriptionErrorFrame("private-orders", "AuthError",
       "The auth endpoint refused the subscription", 403));
-    const empty = batch().authResult(c.id, "private-orders", "{\"auth\":\"\"}").run();
+    const empty = batch().authResult(c.id, "private-orders", 200, "{\"auth\":\"\"}").run();
     expect(empty.count(Action.AuthRequest)).toBe(0);
     expect(empty.log(c.id)).toBe(subscriptionErrorFrame("private-orders", "AuthError", "Missing auth signature", 401));
+  });
+
+  it("should tell busy, timed-out and failed workers apart from a refusal", () => {
+    const c = newApp([Option.AuthFallback, 1]).connect();
+    expect(batch().authResult(c.id, "private-a", 503, "").run().log(c.id)).toBe(subscriptionErrorFrame("private-a",
+      "AuthError", "The auth workers are busy or unavailable: try again", 503));
+    expect(batch().authResult(c.id, "private-b", 504, "").run().log(c.id)).toBe(subscriptionErrorFrame("private-b",
+      "AuthError", "The auth workers did not answer in time", 504));
+    expect(batch().authResult(c.id, "private-c", 200, "not json").run().log(c.id)).toBe(subscriptionErrorFrame("private-c",
+      "AuthError", "The auth endpoint failed", 502));
+  });
+
+  it("should ignore an AUTH_RESULT without a status", () => {
+    const c = newApp([Option.AuthFallback, 1]).connect();
+    const b = new ArrayBuffer(3);
+    store<u16>(changetype<usize>(b), 1);
+    store<u8>(changetype<usize>(b) + 2, 0x61);
+    expect(batch().rawRecord(<u8>Event.AuthResult, c.id, b).run().length).toBe(0);
   });
 });

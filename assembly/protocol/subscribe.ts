@@ -51,22 +51,32 @@ export function subscribe(conn: Connection, ptr: usize, len: usize, now: u64): v
 
 /**
  * Handles `AUTH_RESULT`: the host's auth workers answered for a subscribe
- * that came without `auth`. The record is `u16 len, channel` then the auth
- * endpoint's JSON body (`{"auth":...,"channel_data":...}`), empty when the
- * workers refused or failed. The signature is checked as if the client sent it.
+ * that came without `auth`. The record is `u16 len, channel`, `u16 status`,
+ * then, with status 200, the auth endpoint's JSON body
+ * (`{"auth":...,"channel_data":...}`), whose signature is checked as if the
+ * client sent it. Any other status refuses the subscribe with that status.
  */
 export function authorized(conn: Connection, ptr: usize, len: usize, now: u64): void {
   const f = fields.begin(ptr, len);
   if (!f.str16()) return;
   const name = f.start, nameLen = f.len;
-  if (!isValidChannelName(name, nameLen)) return;
+  if (!isValidChannelName(name, nameLen) || !f.bytes(2)) return;
+  let status = load<u16>(f.start);
   f.rest();
-  const body = f.start, bodyLen = f.len;
-  if (bodyLen == 0 || !data.scan(body, bodyLen)) {
-    sendSubscriptionError(conn.id, name, nameLen, "AuthError", "The auth endpoint refused the subscription", 403);
+  if (status == 200 && !data.scan(f.start, f.len)) status = 502;
+  if (status != 200) {
+    sendSubscriptionError(conn.id, name, nameLen, "AuthError", authRefusal(status), status);
     return;
   }
   join(conn, name, nameLen, now, false);
+}
+
+/** Why the auth workers refused, by the status they answered. */
+function authRefusal(status: u16): string {
+  if (status == 503) return "The auth workers are busy or unavailable: try again";
+  if (status == 504) return "The auth workers did not answer in time";
+  if (status >= 500) return "The auth endpoint failed";
+  return "The auth endpoint refused the subscription";
 }
 
 /**

@@ -14,10 +14,10 @@ import (
 func TestBatch_AuthResult_Encoding(t *testing.T) {
 	var b Batch
 	body := []byte(`{"auth":"k:s"}`)
-	if err := b.AuthResult(7, "private-a", body); err != nil {
+	if err := b.AuthResult(7, "private-a", 200, body); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.AuthResult(8, "private-b", nil); err != nil {
+	if err := b.AuthResult(8, "private-b", 503, nil); err != nil {
 		t.Fatal(err)
 	}
 	_, events := decodeEvents(t, b.Bytes())
@@ -25,16 +25,17 @@ func TestBatch_AuthResult_Encoding(t *testing.T) {
 		t.Fatalf("events = %+v", events)
 	}
 	p := events[0].payload
-	if n := binary.LittleEndian.Uint16(p); string(p[2:2+n]) != "private-a" || string(p[2+n:]) != string(body) {
+	if n := binary.LittleEndian.Uint16(p); string(p[2:2+n]) != "private-a" ||
+		binary.LittleEndian.Uint16(p[2+n:]) != 200 || string(p[4+n:]) != string(body) {
 		t.Errorf("payload = %q", p)
 	}
-	if got := fields(t, events[1].payload, 2); string(got[0]) != "private-b" {
-		t.Errorf("failed result = %q", events[1].payload)
+	if p := events[1].payload; string(p[2:11]) != "private-b" || binary.LittleEndian.Uint16(p[11:]) != 503 || len(p) != 13 {
+		t.Errorf("failed result = %q", p)
 	}
 	if got, want := AuthResultSize("private-a", body)+AuthResultSize("private-b", nil), b.Len()-BatchHeaderSize; got != want {
 		t.Errorf("AuthResultSize = %d, appended %d", got, want)
 	}
-	if err := b.AuthResult(1, strings.Repeat("c", 70000), nil); !errors.Is(err, ErrFieldTooLong) {
+	if err := b.AuthResult(1, strings.Repeat("c", 70000), 403, nil); !errors.Is(err, ErrFieldTooLong) {
 		t.Errorf("long channel: err = %v", err)
 	}
 }
@@ -120,10 +121,10 @@ func TestEngine_AuthFallback_RoundTrip(t *testing.T) {
 		}
 		return string(s), string(c)
 	}
-	answer := func(channel string, body []byte) string {
+	answer := func(channel string, status uint16, body []byte) string {
 		t.Helper()
 		b.Reset()
-		if err := b.AuthResult(1, channel, body); err != nil {
+		if err := b.AuthResult(1, channel, status, body); err != nil {
 			t.Fatal(err)
 		}
 		b.SetNow(1700000000002)
@@ -146,16 +147,16 @@ func TestEngine_AuthFallback_RoundTrip(t *testing.T) {
 	mac := hmac.New(sha256.New, []byte(app.Secret))
 	mac.Write([]byte(sid + ":" + ch))
 	body, _ := json.Marshal(map[string]string{"auth": app.Key + ":" + hex.EncodeToString(mac.Sum(nil))})
-	if ev := answer(ch, body); ev != "pusher_internal:subscription_succeeded" {
+	if ev := answer(ch, 200, body); ev != "pusher_internal:subscription_succeeded" {
 		t.Errorf("valid answer: event %q", ev)
 	}
 
 	subscribe("private-b")
-	if ev := answer("private-b", body); ev != "pusher:subscription_error" { // signed for private-a
+	if ev := answer("private-b", 200, body); ev != "pusher:subscription_error" { // signed for private-a
 		t.Errorf("wrong signature: event %q", ev)
 	}
 	subscribe("private-c")
-	if ev := answer("private-c", nil); ev != "pusher:subscription_error" {
+	if ev := answer("private-c", 403, nil); ev != "pusher:subscription_error" {
 		t.Errorf("failed authorisation: event %q", ev)
 	}
 }

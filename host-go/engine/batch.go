@@ -149,15 +149,17 @@ func (b *Batch) Publish(appID string, channels, event, data, socketID []byte) er
 	return nil
 }
 
-// AuthResult appends an AUTH_RESULT event for connection conn: the answer
-// of the auth endpoint for channel (a JSON body with `auth` and, for presence
-// channels, `channel_data`), or an empty body when authorisation failed.
-func (b *Batch) AuthResult(conn uint32, channel string, body []byte) error {
-	if len(channel) > math.MaxUint16 || uint64(len(body)) > math.MaxUint32-2-uint64(len(channel)) {
+// AuthResult appends an AUTH_RESULT event for connection conn: the auth
+// endpoint's answer for channel, status 200 with a JSON body holding `auth`
+// and, for presence channels, `channel_data`, or the status the subscribe is
+// refused with (403 refused, 503 busy, 504 timed out) and no body.
+func (b *Batch) AuthResult(conn uint32, channel string, status uint16, body []byte) error {
+	if len(channel) > math.MaxUint16 || uint64(len(body)) > math.MaxUint32-4-uint64(len(channel)) {
 		return fmt.Errorf("auth result record: %w", ErrFieldTooLong)
 	}
-	b.record(EventAuthResult, conn, 2+len(channel)+len(body))
+	b.record(EventAuthResult, conn, 4+len(channel)+len(body))
 	b.buf = appendString16(b.buf, channel)
+	b.buf = binary.LittleEndian.AppendUint16(b.buf, status)
 	b.buf = append(b.buf, body...)
 	return nil
 }
@@ -175,7 +177,7 @@ func RemoteSize(record []byte) int { return RecordHeaderSize + len(record) }
 
 // AuthResultSize returns the number of bytes AuthResult appends.
 func AuthResultSize(channel string, body []byte) int {
-	return RecordHeaderSize + 2 + len(channel) + len(body)
+	return RecordHeaderSize + 4 + len(channel) + len(body)
 }
 
 // PublishSize returns the number of bytes Publish appends for these fields.

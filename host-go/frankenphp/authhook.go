@@ -102,8 +102,8 @@ func newAuthWorkers(ctx caddy.Context, cfg pogows.AuthWorkersConfig) (pogows.Aut
 	}, nil
 }
 
-// errRefused is returned by Authorize when the script answered with a status
-// other than 200.
+// errRefused is returned, in a *hub.AuthRefusal with the script's status,
+// by Authorize when the script answered with a status other than 200.
 var errRefused = errors.New("pogo websocket: the auth script refused the subscribe")
 
 // Authorize runs a subscribe without `auth` through the script as if
@@ -126,10 +126,11 @@ func (a *authWorkers) Authorize(ctx context.Context, r hub.AuthRequest) ([]byte,
 	}
 	res, err := a.serveAuth(ctx, req)
 	if err != nil {
-		return nil, err
+		status, _ := authErrorStatus(err)
+		return nil, &hub.AuthRefusal{Status: status, Err: err}
 	}
 	if res.Status != http.StatusOK {
-		return nil, fmt.Errorf("%w: status %d", errRefused, res.Status)
+		return nil, &hub.AuthRefusal{Status: res.Status, Err: fmt.Errorf("%w: status %d", errRefused, res.Status)}
 	}
 	return res.Body, nil
 }

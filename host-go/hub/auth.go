@@ -3,6 +3,7 @@ package hub
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 )
 
@@ -15,7 +16,7 @@ import (
 // Authorize runs on its own goroutine, never on the engine's, one per
 // request: it must bound itself (concurrency, time) and return promptly once
 // ctx is done (the connection closed or the hub stopped). Any error refuses
-// the subscribe.
+// the subscribe: with the status of an *AuthRefusal, else with 403.
 type Authorizer interface {
 	Authorize(ctx context.Context, r AuthRequest) (body []byte, err error)
 }
@@ -26,6 +27,27 @@ type AuthorizerFunc func(ctx context.Context, r AuthRequest) ([]byte, error)
 // Authorize calls f.
 func (f AuthorizerFunc) Authorize(ctx context.Context, r AuthRequest) ([]byte, error) {
 	return f(ctx, r)
+}
+
+// AuthRefusal is an Authorizer error that tells the client why, with an HTTP
+// status: 401 or 403 for a refusal, 503 when the authorizer is busy or
+// unavailable, 504 when it did not answer in time.
+type AuthRefusal struct {
+	Status int
+	Err    error
+}
+
+func (e *AuthRefusal) Error() string { return e.Err.Error() }
+
+func (e *AuthRefusal) Unwrap() error { return e.Err }
+
+// refusalStatus is the status a failed authorisation is refused with.
+func refusalStatus(err error) uint16 {
+	var r *AuthRefusal
+	if errors.As(err, &r) && r.Status >= 400 && r.Status <= 599 {
+		return uint16(r.Status)
+	}
+	return http.StatusForbidden
 }
 
 // AuthRequest is one subscribe to authorise.
@@ -73,7 +95,7 @@ func (h *Hub) authRequest(c *conn, socketID, channel []byte) {
 	a := h.authorizer()
 	if a == nil {
 		metrics.authRequests.WithLabelValues("refused").Inc()
-		h.authResult(c, string(channel), nil)
+		h.authResult(c, string(channel), http.StatusForbidden, nil)
 		return
 	}
 	r := AuthRequest{
@@ -97,24 +119,24 @@ func (h *Hub) authRequest(c *conn, socketID, channel []byte) {
 		if err != nil {
 			metrics.authRequests.WithLabelValues("failed").Inc()
 			h.log.Debug("subscribe not authorised", "conn", c.id, "channel", r.Channel, "error", err)
-			body = nil
-		} else {
-			metrics.authRequests.WithLabelValues("answered").Inc()
+			h.authResult(c, r.Channel, refusalStatus(err), nil)
+			return
 		}
-		h.authResult(c, r.Channel, bytes.TrimSpace(body))
+		metrics.authRequests.WithLabelValues("answered").Inc()
+		h.authResult(c, r.Channel, http.StatusOK, bytes.TrimSpace(body))
 	}()
 }
 
 // authResult queues AUTH_RESULT for c unless its CLOSED is already queued
 // (its id may then belong to a new connection by the time the engine reads it).
-func (h *Hub) authResult(c *conn, channel string, body []byte) {
+func (h *Hub) authResult(c *conn, channel string, status uint16, body []byte) {
 	if err := h.q.lock(0, false, nil, nil); err != nil {
 		return
 	}
 	if !c.gone {
-		if err := h.q.cur.batch.AuthResult(c.id, channel, body); err != nil {
+		if err := h.q.cur.batch.AuthResult(c.id, channel, status, body); err != nil {
 			h.log.Warn("auth answer dropped", "conn", c.id, "error", err)
-			_ = h.q.cur.batch.AuthResult(c.id, channel, nil)
+			_ = h.q.cur.batch.AuthResult(c.id, channel, http.StatusBadGateway, nil)
 		}
 	}
 	h.q.unlock()

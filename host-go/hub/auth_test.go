@@ -72,6 +72,36 @@ func TestHub_AuthFallback_ErrorRefuses(t *testing.T) {
 	c.expectEvent("pusher:subscription_error")
 }
 
+func TestHub_AuthFallback_RefusalCarriesItsStatus(t *testing.T) {
+	busy := AuthorizerFunc(func(context.Context, AuthRequest) ([]byte, error) {
+		return nil, &AuthRefusal{Status: http.StatusServiceUnavailable, Err: errors.New("busy")}
+	})
+	_, srv := newTestHub(t, Config{Apps: []engine.App{fallbackApp}, Authorizer: busy})
+	c := dialWithCookie(t, srv, "session=ok")
+	c.socketID()
+	c.subscribeNoAuth("private-a")
+	var e struct{ Status int }
+	if err := json.Unmarshal(c.expectEvent("pusher:subscription_error"), &e); err != nil || e.Status != 503 {
+		t.Errorf("subscription_error status %d (%v), want 503", e.Status, err)
+	}
+}
+
+func TestRefusalStatus_ForbiddenUnlessTheErrorSaysOtherwise(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want uint16
+	}{
+		{errors.New("plain"), 403},
+		{fmt.Errorf("wrapped: %w", &AuthRefusal{Status: 504, Err: errors.New("slow")}), 504},
+		{&AuthRefusal{Status: 401, Err: errors.New("no session")}, 401},
+		{&AuthRefusal{Status: 200, Err: errors.New("not an error status")}, 403},
+	} {
+		if got := refusalStatus(tc.err); got != tc.want {
+			t.Errorf("refusalStatus(%v) = %d, want %d", tc.err, got, tc.want)
+		}
+	}
+}
+
 func TestHub_AuthFallback_WrongSignatureRefuses(t *testing.T) {
 	wrong := AuthorizerFunc(func(ctx context.Context, r AuthRequest) ([]byte, error) {
 		r.Channel = "private-other"

@@ -157,12 +157,16 @@ test('the breaker opens after repeated failures and recovers by itself', async (
   try {
     const c = await rawClient(server, 'session=bob');
     for (let i = 0; i < 2; i++) {
-      assert.equal((await c.subscribe(uniq('private-throw-'), { timeout: 5000 })).event, 'pusher:subscription_error');
+      const thrown = await c.subscribe(uniq('private-throw-'), { timeout: 5000 });
+      assert.equal(thrown.event, 'pusher:subscription_error');
+      assert.equal(thrown.data?.status, 502, `a script that throws is a failure, not a refusal: ${JSON.stringify(thrown)}`);
     }
     // Open: even a valid request is refused at once.
     const refused = await post(server, '/pogo/auth', `socket_id=${c.socketId}&channel_name=private-a`, { cookie: 'session=bob' });
     assert.equal(refused.status, 503, refused.body);
-    assert.equal((await c.subscribe(uniq('private-open-'), { timeout: 5000 })).event, 'pusher:subscription_error');
+    const open = await c.subscribe(uniq('private-open-'), { timeout: 5000 });
+    assert.equal(open.event, 'pusher:subscription_error');
+    assert.equal(open.data?.status, 503, `an open breaker answers 503: ${JSON.stringify(open)}`);
 
     // After the 1 s cooldown a probe goes through and closes the breaker: retry, paced, until a deadline.
     const deadline = Date.now() + 8000;
@@ -308,6 +312,7 @@ describe('max_concurrent_auth 1 with three workers', () => {
       const elapsed = Date.now() - started;
       assert.equal(reply.event, 'pusher:subscription_error', JSON.stringify(reply));
       assert.equal(reply.data?.type, 'AuthError', JSON.stringify(reply));
+      assert.equal(reply.data?.status, 503, `a busy pool is told apart from a refusal: ${JSON.stringify(reply)}`);
       assert.ok(elapsed < PROMPT_MS, `refused after ${elapsed} ms, not at once (auth_timeout is ${AUTH_TIMEOUT_MS} ms)`);
       assert.equal(await metric(adminPort.value, failed), failedBefore + 1);
       assert.deepEqual(holder.frames.filter((f) => f.channel === heldName), [], 'the held call was still in flight');
