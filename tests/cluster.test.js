@@ -363,6 +363,29 @@ test('sendToUser on node A reaches the user on nodes B and C once per connection
   assert.equal(countOf(other, 'notice'), 0, 'another user received a server-to-user event');
 });
 
+test('terminateUserConnections on node A closes that user\'s connections on nodes B and C, and no one else\'s', async () => {
+  await allBrokers('up', 10_000);
+  const id = uniq('doomed-');
+  const doomed = [];
+  for (const node of [nodeB, nodeC]) {
+    const ws = await RawClient.connect(node);
+    assert.equal((await ws.signin({ id }, node.app)).event, 'pusher:signin_success');
+    doomed.push(ws);
+  }
+  const present = await listener(nodeC, uniq('presence-room-'), { user_id: id, user_info: {} });
+  const spared = await RawClient.connect(nodeB);
+  assert.equal((await spared.signin({ id: uniq('spared-') }, nodeB.app)).event, 'pusher:signin_success');
+
+  const res = await sdkResult(createPublisher(nodeA).terminateUserConnections(id));
+  assert.equal(res.status, 200, res.body);
+  for (const ws of [...doomed, present]) {
+    const closed = await withTimeout(ws.closedPromise, 3000, `the connection of ${id} on ${label(ws.node ?? nodeB)} to close`);
+    assert.equal(closed.code, 4009, JSON.stringify(closed));
+  }
+  await spared.ping();
+  assert.equal(spared.closed, null, 'another user was disconnected');
+});
+
 test('a new subscriber of a cache channel on node B gets the last event published on node A', async () => {
   await allBrokers('up', 10_000);
   const channel = uniq('cache-last-');

@@ -291,7 +291,7 @@ export class Act {
   text: string = "";
   /** SEND: the connection. BROADCAST: every recipient, in order. */
   to: Array<u32> = [];
-  /** CLOSE: the close code. HTTP_RESPONSE: the status. PUBLISH_RESULT: the code. RELAY: the flags. */
+  /** CLOSE: the close code. HTTP_RESPONSE: the status. PUBLISH_RESULT: the code. RELAY: the flags, -2 for a terminate. */
   code: i32 = -1;
   /** RELAY: the channel, the socket id to leave out, and the whole record (to feed back as REMOTE). */
   channel: string = "";
@@ -380,23 +380,33 @@ export function decodeActions(ptr: usize, len: u32): Actions {
       check(<usize>4 + sl + cl == n, "auth request length does not match its record");
       a.text = String.UTF8.decodeUnsafe(pl + 2, sl) + " " + String.UTF8.decodeUnsafe(pl + 4 + sl, cl);
     } else if (kind == <u8>Action.Relay) {
-      check(n >= 7, "relay too short");
-      let q = pl;
+      // An event: its channel, socket id, flags and message. A terminate: its user id in a.text.
+      check(n >= 3, "relay too short");
+      const rk = load<u8>(pl);
+      let q = pl + 1;
       const il = <usize>load<u16>(q);
       q += 2 + il;
       check(q + 2 <= pl + n, "relay app id past the record");
-      const cl = <usize>load<u16>(q);
-      a.channel = String.UTF8.decodeUnsafe(q + 2, cl);
-      q += 2 + cl;
-      check(q + 2 <= pl + n, "relay channel past the record");
-      const sl = <usize>load<u16>(q);
-      a.socketId = String.UTF8.decodeUnsafe(q + 2, sl);
-      q += 2 + sl;
-      check(q + 1 <= pl + n, "relay socket id past the record");
-      a.code = <i32>load<u8>(q);
-      const ml = pl + n - (q + 1);
-      check(validateValue(q + 1, ml), "relay message is not valid JSON");
-      a.text = String.UTF8.decodeUnsafe(q + 1, ml);
+      if (rk == 2) {
+        const ul = <usize>load<u16>(q);
+        check(q + 2 + ul == pl + n, "relay user id does not end the record");
+        a.code = -2;
+        a.text = String.UTF8.decodeUnsafe(q + 2, ul);
+      } else {
+        check(rk == 1, "unknown relay kind");
+        const cl = <usize>load<u16>(q);
+        a.channel = String.UTF8.decodeUnsafe(q + 2, cl);
+        q += 2 + cl;
+        check(q + 2 <= pl + n, "relay channel past the record");
+        const sl = <usize>load<u16>(q);
+        a.socketId = String.UTF8.decodeUnsafe(q + 2, sl);
+        q += 2 + sl;
+        check(q + 1 <= pl + n, "relay socket id past the record");
+        a.code = <i32>load<u8>(q);
+        const ml = pl + n - (q + 1);
+        check(validateValue(q + 1, ml), "relay message is not valid JSON");
+        a.text = String.UTF8.decodeUnsafe(q + 1, ml);
+      }
       a.record = new ArrayBuffer(<i32>n);
       memory.copy(changetype<usize>(a.record), pl, n);
     } else {

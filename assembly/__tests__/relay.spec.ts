@@ -22,14 +22,15 @@ function eventBody(channels: string, event: string, data: string, extra: string)
   return "{\"name\":" + q(event) + ",\"channels\":" + channels + ",\"data\":" + q(data) + extra + "}";
 }
 
-/** A relay record with every field given, for hand-made and malformed records. */
+/** A relay record of kind event with every field given, for hand-made and malformed records. */
 function relayRecord(appId: string, channel: string, sid: string, flags: u8, msg: string): ArrayBuffer {
   const parts = [utf8(appId), utf8(channel), utf8(sid)];
   const m = utf8(msg);
-  let n = 1 + m.byteLength;
+  let n = 2 + m.byteLength;
   for (let i = 0; i < parts.length; i++) n += 2 + parts[i].byteLength;
   const b = new ArrayBuffer(n);
   let p = changetype<usize>(b);
+  store<u8>(p++, 1);
   for (let i = 0; i < parts.length; i++) {
     store<u16>(p, <u16>parts[i].byteLength);
     memory.copy(p + 2, changetype<usize>(parts[i]), <usize>parts[i].byteLength);
@@ -37,6 +38,20 @@ function relayRecord(appId: string, channel: string, sid: string, flags: u8, msg
   }
   store<u8>(p, flags);
   memory.copy(p + 1, changetype<usize>(m), <usize>m.byteLength);
+  return b;
+}
+
+/** A relay record of kind terminate. */
+function terminateRecord(appId: string, user: string): ArrayBuffer {
+  const a = utf8(appId);
+  const u = utf8(user);
+  const b = new ArrayBuffer(5 + a.byteLength + u.byteLength);
+  const p = changetype<usize>(b);
+  store<u8>(p, 2);
+  store<u16>(p + 1, <u16>a.byteLength);
+  memory.copy(p + 3, changetype<usize>(a), <usize>a.byteLength);
+  store<u16>(p + 3 + <usize>a.byteLength, <u16>u.byteLength);
+  memory.copy(p + 5 + <usize>a.byteLength, changetype<usize>(u), <usize>u.byteLength);
   return b;
 }
 
@@ -131,6 +146,14 @@ describe("relaying events published here", () => {
     expect(relays[0].text).toBe("{\"event\":\"client-x\",\"channel\":\"presence-room\",\"data\":1,\"user_id\":\"u7\"}");
   });
 
+  it("should relay terminate_connections with the user id", () => {
+    const app = relayingApp();
+    const relays = app.post("/users/u%201/terminate_connections", "").relays();
+    expect(relays.length).toBe(1);
+    expect(relays[0].code).toBe(-2);
+    expect(relays[0].text).toBe("u 1");
+  });
+
   it("should not relay a refused client event", () => {
     const app = relayingApp();
     const a = app.connect();
@@ -192,6 +215,35 @@ describe("events from other nodes", () => {
     u.signin("{\"id\":\"u1\"}");
     const msg = eventFrame("notice", "#server-to-user-u1", "hi");
     expect(batch().remote(relayRecord(app.id, "#server-to-user-u1", "", 1, msg)).run().log(u.id)).toBe(msg);
+  });
+
+  it("should close the user's connections here on a relayed terminate_connections", () => {
+    const app = relayingApp();
+    const signedIn = app.connect();
+    signedIn.signin("{\"id\":\"u1\"}");
+    const present = app.connect();
+    present.subscribePresence("presence-room", "{\"user_id\":\"u1\"}");
+    const other = app.connect();
+    other.signin("{\"id\":\"u2\"}");
+    const acts = batch().remote(terminateRecord(app.id, "u1")).run();
+    expect(acts.closeCode(signedIn.id)).toBe(4009);
+    expect(acts.closeCode(present.id)).toBe(4009);
+    expect(acts.closeCode(other.id)).toBe(-1);
+    expect(acts.count(Action.Relay)).toBe(0);
+  });
+
+  it("should ignore a terminate for another app, without a user, or of an unknown kind", () => {
+    const app = relayingApp();
+    const c = app.connect();
+    c.signin("{\"id\":\"u1\"}");
+    const unknown = terminateRecord(app.id, "u1");
+    store<u8>(changetype<usize>(unknown), 3);
+    const acts = batch()
+      .remote(terminateRecord("no-such-app", "u1"))
+      .remote(terminateRecord(app.id, ""))
+      .remote(unknown)
+      .run();
+    expect(acts.length).toBe(0);
   });
 
   it("should ignore malformed records and go on with the batch", () => {

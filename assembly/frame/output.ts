@@ -122,6 +122,14 @@ export function publishResult(id: u32, code: u32): void {
   out.u32(code);
 }
 
+/** Relay record kinds. */
+export const enum Relay {
+  /** An event published on one channel. */
+  Event = 1,
+  /** terminate_connections for one user. */
+  Terminate = 2,
+}
+
 /** Relay record flag: the event may be kept as a cache channel's last event. */
 export const RELAY_CACHEABLE: u8 = 1;
 
@@ -133,7 +141,8 @@ export const RELAY_CACHEABLE: u8 = 1;
 export function relay(
   appId: usize, appIdLen: usize, channel: usize, channelLen: usize, sid: usize, sidLen: usize, flags: u8,
 ): void {
-  record(Action.Relay, 0, 2 + <u32>appIdLen + 2 + <u32>channelLen + 2 + <u32>sidLen + 1 + text.len);
+  record(Action.Relay, 0, 1 + 2 + <u32>appIdLen + 2 + <u32>channelLen + 2 + <u32>sidLen + 1 + text.len);
+  out.byte(<u8>Relay.Event);
   out.u16(<u16>appIdLen);
   out.bytes(appId, <u32>appIdLen);
   out.u16(<u16>channelLen);
@@ -142,4 +151,14 @@ export function relay(
   out.bytes(sid, <u32>sidLen);
   out.byte(flags);
   out.bytes(text.ptr, text.len);
+}
+
+/** Hands terminate_connections for user `user` of app `appId` to the host for the other nodes. */
+export function relayTerminate(appId: usize, appIdLen: usize, user: usize, userLen: usize): void {
+  record(Action.Relay, 0, 1 + 2 + <u32>appIdLen + 2 + <u32>userLen);
+  out.byte(<u8>Relay.Terminate);
+  out.u16(<u16>appIdLen);
+  out.bytes(appId, <u32>appIdLen);
+  out.u16(<u16>userLen);
+  out.bytes(user, <u32>userLen);
 }

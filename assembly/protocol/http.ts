@@ -7,14 +7,14 @@ import { md5 } from "../crypto/md5";
 import { hexEncode } from "../crypto/hex";
 import { equalConstantTime } from "../crypto/compare";
 import { ByteBuffer } from "../frame/buffer";
-import { httpResponse, text } from "../frame/output";
+import { httpResponse, relayTerminate, text } from "../frame/output";
 import { ArrayScanner, JsonType, ObjectScanner, unescapeString } from "../json/scanner";
 import { writeString } from "../json/writer";
 import { App, appById } from "./app";
 import { signatureMatches, signBegin, signBytes } from "./auth";
 import { since } from "./clock";
 import { Connection, connectionBySocketId, connections } from "./connection";
-import { terminate } from "./lifecycle";
+import { terminateUser } from "./lifecycle";
 import { isValidChannelName, MAX_CHANNELS, MAX_NAME_LENGTH, spanEquals, spanStartsWith } from "./names";
 import { publish } from "./publish";
 import { percentDecode, Query } from "./query";
@@ -105,6 +105,7 @@ export function handleHttp(req: u32, ptr: usize, len: usize, now: u64): void {
       return error(req, 400, "Malformed user id");
     }
     terminateUser(app, segment.ptr, segment.len, now);
+    if (app.relay) relayTerminate(changetype<usize>(app.id), app.id.byteLength, segment.ptr, segment.len);
     text.reset();
     text.ascii("{}");
     return httpResponse(req, 200);
@@ -518,22 +519,4 @@ function channelUsers(req: u32, app: App): void {
  * Closes every connection of a user: those signed in as the user (Pusher)
  * and those in presence channels under that user id (Reverb).
  */
-function terminateUser(app: App, id: usize, idLen: usize, now: u64): void {
-  for (let i = 0, n = connections.length; i < n; i++) {
-    const conn = unchecked(connections[i]);
-    if (!conn || conn.app != app) continue;
-    if (belongsTo(conn, id, idLen)) terminate(conn, 4009, "Connection terminated by the server", now);
-  }
-}
-
-function belongsTo(conn: Connection, id: usize, idLen: usize): bool {
-  const user = conn.user;
-  if (user && <usize>user.id.byteLength == idLen && memory.compare(changetype<usize>(user.id), id, idLen) == 0) return true;
-  const subs = conn.subscriptions;
-  for (let i = 0, n = subs.length; i < n; i++) {
-    const m = unchecked(subs[i]).member;
-    if (m && <usize>m.key.byteLength == idLen && memory.compare(changetype<usize>(m.key), id, idLen) == 0) return true;
-  }
-  return false;
-}
 

@@ -2,7 +2,7 @@
 
 import { close, send, text } from "../frame/output";
 import { since } from "./clock";
-import { appByKey, apps } from "./app";
+import { App, appByKey, apps } from "./app";
 import { Connection, connectionById, connections, dropConnection, putConnection } from "./connection";
 import { sendError, sendPing } from "./reply";
 import { signOut } from "./signin";
@@ -104,3 +104,25 @@ export function shutdown(now: u64): void {
   }
 }
 
+/**
+ * Closes, with 4009, the connections of app `app` signed in as user `id`
+ * (Pusher) or present as that user on a presence channel (Reverb).
+ */
+export function terminateUser(app: App, id: usize, idLen: usize, now: u64): void {
+  for (let i = 0, n = connections.length; i < n; i++) {
+    const conn = unchecked(connections[i]);
+    if (!conn || conn.app != app) continue;
+    if (belongsTo(conn, id, idLen)) terminate(conn, 4009, "Connection terminated by the server", now);
+  }
+}
+
+function belongsTo(conn: Connection, id: usize, idLen: usize): bool {
+  const user = conn.user;
+  if (user && <usize>user.id.byteLength == idLen && memory.compare(changetype<usize>(user.id), id, idLen) == 0) return true;
+  const subs = conn.subscriptions;
+  for (let i = 0, n = subs.length; i < n; i++) {
+    const m = unchecked(subs[i]).member;
+    if (m && <usize>m.key.byteLength == idLen && memory.compare(changetype<usize>(m.key), id, idLen) == 0) return true;
+  }
+  return false;
+}

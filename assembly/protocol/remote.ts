@@ -1,11 +1,12 @@
-// Events published on another node, relayed by the host's broker: delivered
-// to this node's subscribers exactly as the origin node delivered them to its
-// own, and never relayed again.
+// What another node relays through the host's broker: events, delivered to
+// this node's subscribers exactly as the origin node delivered them to its
+// own, and terminate_connections. Nothing received is relayed again.
 
-import { RELAY_CACHEABLE, text } from "../frame/output";
+import { Relay, RELAY_CACHEABLE, text } from "../frame/output";
 import { JsonType, ObjectScanner } from "../json/scanner";
 import { appById } from "./app";
 import { connectionBySocketId } from "./connection";
+import { terminateUser } from "./lifecycle";
 import { isValidChannelName } from "./names";
 import { deliver } from "./publish";
 import { fields } from "./record";
@@ -19,9 +20,17 @@ const message = new ObjectScanner();
  */
 export function remote(ptr: usize, len: usize, now: u64): bool {
   const f = fields.begin(ptr, len);
+  if (!f.bytes(1)) return false;
+  const kind = load<u8>(f.start);
   if (!f.str16()) return false;
-  const id = f.start, idLen = f.len;
-  if (!f.str16()) return false;
+  const app = appById(f.start, f.len);
+  if (!app) return false;
+  if (kind == Relay.Terminate) {
+    if (!f.str16() || f.len == 0) return false;
+    terminateUser(app, f.start, f.len, now);
+    return true;
+  }
+  if (kind != Relay.Event || !f.str16()) return false;
   const channel = f.start, channelLen = f.len;
   if (!f.str16()) return false;
   const sid = f.start, sidLen = f.len;
@@ -30,8 +39,7 @@ export function remote(ptr: usize, len: usize, now: u64): bool {
   f.rest();
   const msg = f.start, msgLen = f.len;
 
-  const app = appById(id, idLen);
-  if (!app || !isValidChannelName(channel, channelLen)) return false;
+  if (!isValidChannelName(channel, channelLen)) return false;
   // Clients get these bytes as they are: only a JSON object goes out. A
   // cache channel keeps the content of its `data` string.
   if (!message.scan(msg, msgLen)) return false;

@@ -100,9 +100,9 @@ func (n *node) receive(t *testing.T) []byte {
 	}
 }
 
-// record is a relay record of app appID; the broker only reads the app id.
+// record is a relay record of app appID (the broker reads nothing else).
 func record(appID, rest string) []byte {
-	return append([]byte{byte(len(appID)), byte(len(appID) >> 8)}, appID+rest...)
+	return append([]byte{1, byte(len(appID)), byte(len(appID) >> 8)}, appID+rest...)
 }
 
 func TestRecordsReachTheOtherNodesOfTheSameApp(t *testing.T) {

@@ -123,7 +123,10 @@ func (a *Actions) AuthRequest() (socketID, channel []byte, err error) {
 // Relay decodes an ActionRelay: the app id, and the whole relay record to
 // hand to the other nodes' engines (EventRemote). Both alias the action batch.
 func (a *Actions) Relay() (appID, record []byte, err error) {
-	appID, _, ok := string16(a.payload)
+	if len(a.payload) == 0 {
+		return nil, nil, fmt.Errorf("%w: empty relay", ErrMalformedAction)
+	}
+	appID, _, ok := string16(a.payload[1:]) // after the record kind
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: relay without app id", ErrMalformedAction)
 	}
