@@ -15,6 +15,8 @@ export const enum Event {
   Shutdown = 10,
   AuthResult = 11,
   Remote = 12,
+  NodeGone = 13,
+  Sync = 14,
 }
 
 /** Actions, engine to host. */

@@ -6,6 +6,7 @@ import { Event } from "./abi";
 import { ByteBuffer } from "./frame/buffer";
 import { out, publishResult } from "./frame/output";
 import { configureApp } from "./protocol/app";
+import { nodeGone, sync } from "./protocol/cluster";
 import { connectionById, seedSocketIds } from "./protocol/connection";
 import { handleHttp } from "./protocol/http";
 import { activity, closed, open, shutdown, tick } from "./protocol/lifecycle";
@@ -77,7 +78,9 @@ function handle(kind: u8, id: u32, ptr: usize, len: usize, now: u64): void {
     case Event.Http: handleHttp(id, ptr, len, now); break;
     case Event.Tick: tick(now); break;
     case Event.Publish: publishResult(id, nativePublish(ptr, len, now)); break;
-    case Event.Remote: remote(ptr, len, now); break;
+    case Event.Remote: remote(id, ptr, len, now); break;
+    case Event.NodeGone: nodeGone(id); break;
+    case Event.Sync: sync(); break;
     case Event.App: configureApp(id, ptr, len); break;
     case Event.Shutdown: shutdown(now); break;
     case Event.AuthResult: {

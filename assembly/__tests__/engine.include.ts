@@ -251,9 +251,19 @@ export class Batch {
     return this.record(<u8>Event.AuthResult, conn);
   }
 
-  /** REMOTE: a relay record from another node. */
-  remote(record: ArrayBuffer): Batch {
-    return this.rawRecord(<u8>Event.Remote, 0, record);
+  /** REMOTE: a relay record from node `node` (another node's number). */
+  remote(record: ArrayBuffer, node: u32 = 1): Batch {
+    return this.rawRecord(<u8>Event.Remote, node, record);
+  }
+
+  /** NODE_GONE: node `node` stopped answering. */
+  nodeGone(node: u32): Batch {
+    return this.record(<u8>Event.NodeGone, node);
+  }
+
+  /** SYNC: relay every member present here. */
+  sync(): Batch {
+    return this.record(<u8>Event.Sync, 0);
   }
 
   /** Appends bytes as they are, outside any record (for truncated batches). */
@@ -291,7 +301,7 @@ export class Act {
   text: string = "";
   /** SEND: the connection. BROADCAST: every recipient, in order. */
   to: Array<u32> = [];
-  /** CLOSE: the close code. HTTP_RESPONSE: the status. PUBLISH_RESULT: the code. RELAY: the flags, -2 for a terminate. */
+  /** CLOSE: the close code. HTTP_RESPONSE: the status. PUBLISH_RESULT: the code. RELAY: the flags of an event, else -kind. */
   code: i32 = -1;
   /** RELAY: the channel, the socket id to leave out, and the whole record (to feed back as REMOTE). */
   channel: string = "";
@@ -392,6 +402,24 @@ export function decodeActions(ptr: usize, len: u32): Actions {
         check(q + 2 + ul == pl + n, "relay user id does not end the record");
         a.code = -2;
         a.text = String.UTF8.decodeUnsafe(q + 2, ul);
+      } else if (rk == 3 || rk == 4) {
+        // A member: "<key>" when removed, "<key> <user_id JSON> <user_info JSON>" when added.
+        a.code = -<i32>rk;
+        const cl = <usize>load<u16>(q);
+        a.channel = String.UTF8.decodeUnsafe(q + 2, cl);
+        q += 2 + cl;
+        check(q + 2 <= pl + n, "relay member channel past the record");
+        const kl = <usize>load<u16>(q);
+        a.text = String.UTF8.decodeUnsafe(q + 2, kl);
+        q += 2 + kl;
+        if (rk == 4) {
+          check(q == pl + n, "relay member key does not end the record");
+        } else {
+          check(q + 2 <= pl + n, "relay member key past the record");
+          const jl = <usize>load<u16>(q);
+          check(q + 2 + jl <= pl + n, "relay member user_id past the record");
+          a.text += " " + String.UTF8.decodeUnsafe(q + 2, jl) + " " + String.UTF8.decodeUnsafe(q + 2 + jl, pl + n - (q + 2 + jl));
+        }
       } else {
         check(rk == 1, "unknown relay kind");
         const cl = <usize>load<u16>(q);

@@ -229,7 +229,10 @@ describe("events from other nodes", () => {
     expect(acts.closeCode(signedIn.id)).toBe(4009);
     expect(acts.closeCode(present.id)).toBe(4009);
     expect(acts.closeCode(other.id)).toBe(-1);
-    expect(acts.count(Action.Relay)).toBe(0);
+    // Not relayed again; the presence member that left is, as any departure.
+    const relays = acts.relays();
+    expect(relays.length).toBe(1);
+    expect(relays[0].code).toBe(-4);
   });
 
   it("should ignore a terminate for another app, without a user, or of an unknown kind", () => {

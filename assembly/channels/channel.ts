@@ -42,7 +42,10 @@ export class ConnIds {
   }
 }
 
-/** One user in a presence channel, shared by all of that user's connections. */
+/**
+ * One user in a presence channel, shared by all of that user's connections
+ * here, and present while it has some here or on another node.
+ */
 export class Member {
   constructor(
     /** The user id as a hash key: a string's raw content, or a number's text. */
@@ -52,7 +55,34 @@ export class Member {
     /** `user_info` JSON text, or empty when absent. */
     public info: ArrayBuffer,
   ) {}
+  /** Connections here. */
   connections: i32 = 0;
+  /** The other nodes where the user is present, by the host's node numbers. */
+  nodes: Array<u32> | null = null;
+
+  /** Whether the user is present on another node. */
+  get remote(): bool {
+    const n = this.nodes;
+    return n != null && n.length > 0;
+  }
+
+  /** Records that the user is present on `node`. */
+  addNode(node: u32): void {
+    let n = this.nodes;
+    if (!n) this.nodes = n = [];
+    if (!n.includes(node)) n.push(node);
+  }
+
+  /** Records that the user left `node`; returns whether it was there. */
+  removeNode(node: u32): bool {
+    const n = this.nodes;
+    if (!n) return false;
+    const i = n.indexOf(node);
+    if (i < 0) return false;
+    unchecked((n[i] = n[n.length - 1]));
+    n.pop();
+    return true;
+  }
 }
 
 export class Channel {

@@ -55,6 +55,12 @@ export class ByteBuffer {
     this.len += n;
   }
 
+  /** Appends a record field: `n` as a u16, then `n` bytes from `src`. */
+  @inline field16(src: usize, n: usize): void {
+    this.u16(<u16>n);
+    this.bytes(src, <u32>n);
+  }
+
   /** Appends an ASCII string literal, one byte per character. */
   ascii(s: string): void {
     const n = <u32>s.length;

@@ -110,10 +110,8 @@ export function httpResponse(req: u32, status: u16): void {
  */
 export function authRequest(conn: u32, sid: usize, sidLen: usize, name: usize, nameLen: usize): void {
   record(Action.AuthRequest, conn, 4 + <u32>sidLen + <u32>nameLen);
-  out.u16(<u16>sidLen);
-  out.bytes(sid, <u32>sidLen);
-  out.u16(<u16>nameLen);
-  out.bytes(name, <u32>nameLen);
+  out.field16(sid, sidLen);
+  out.field16(name, nameLen);
 }
 
 /** Reports the outcome of native publish `id`. */
@@ -128,6 +126,10 @@ export const enum Relay {
   Event = 1,
   /** terminate_connections for one user. */
   Terminate = 2,
+  /** A user became present on a presence channel on the sending node. */
+  MemberAdded = 3,
+  /** A user left a presence channel on the sending node. */
+  MemberRemoved = 4,
 }
 
 /** Relay record flag: the event may be kept as a cache channel's last event. */
@@ -143,12 +145,9 @@ export function relay(
 ): void {
   record(Action.Relay, 0, 1 + 2 + <u32>appIdLen + 2 + <u32>channelLen + 2 + <u32>sidLen + 1 + text.len);
   out.byte(<u8>Relay.Event);
-  out.u16(<u16>appIdLen);
-  out.bytes(appId, <u32>appIdLen);
-  out.u16(<u16>channelLen);
-  out.bytes(channel, <u32>channelLen);
-  out.u16(<u16>sidLen);
-  out.bytes(sid, <u32>sidLen);
+  out.field16(appId, appIdLen);
+  out.field16(channel, channelLen);
+  out.field16(sid, sidLen);
   out.byte(flags);
   out.bytes(text.ptr, text.len);
 }
@@ -157,8 +156,26 @@ export function relay(
 export function relayTerminate(appId: usize, appIdLen: usize, user: usize, userLen: usize): void {
   record(Action.Relay, 0, 1 + 2 + <u32>appIdLen + 2 + <u32>userLen);
   out.byte(<u8>Relay.Terminate);
-  out.u16(<u16>appIdLen);
-  out.bytes(appId, <u32>appIdLen);
-  out.u16(<u16>userLen);
-  out.bytes(user, <u32>userLen);
+  out.field16(appId, appIdLen);
+  out.field16(user, userLen);
+}
+
+/**
+ * Tells the other nodes that user `key` (`user_id` JSON `idJson`, `user_info`
+ * JSON `info`, possibly empty) joined presence channel `channel` here, or
+ * left it (`added` false: only the channel and the key are sent).
+ */
+export function relayMember(
+  added: bool, appId: usize, appIdLen: usize, channel: usize, channelLen: usize,
+  key: usize, keyLen: usize, idJson: usize, idJsonLen: usize, info: usize, infoLen: usize,
+): void {
+  const extra: u32 = added ? 2 + <u32>idJsonLen + <u32>infoLen : 0;
+  record(Action.Relay, 0, 1 + 2 + <u32>appIdLen + 2 + <u32>channelLen + 2 + <u32>keyLen + extra);
+  out.byte(added ? <u8>Relay.MemberAdded : <u8>Relay.MemberRemoved);
+  out.field16(appId, appIdLen);
+  out.field16(channel, channelLen);
+  out.field16(key, keyLen);
+  if (!added) return;
+  out.field16(idJson, idJsonLen);
+  out.bytes(info, <u32>infoLen);
 }

@@ -6,7 +6,7 @@ import { App, appByKey, apps } from "./app";
 import { Connection, connectionById, connections, dropConnection, putConnection } from "./connection";
 import { sendError, sendPing } from "./reply";
 import { signOut } from "./signin";
-import { flushSubscriptionCount, leave } from "./subscribe";
+import { dropIfVacant, flushSubscriptionCount, leave } from "./subscribe";
 
 /** A socket was upgraded on `/app/{key}`. */
 export function open(id: u32, key: usize, keyLen: usize, now: u64): void {
@@ -85,9 +85,9 @@ export function tick(now: u64): void {
       if (!channel) continue;
       if (channel.countPending) flushSubscriptionCount(channel, now);
       // A vacant cache channel is kept only while its event is fresh.
-      if (channel.subscriptionCount == 0 && since(now, channel.cachedAt) >= <u64>app.cacheTtl) {
-        channels.delete(changetype<usize>(channel.name), channel.name.byteLength);
-        channel.subscribers.free();
+      if (channel.subscriptionCount == 0 && channel.cached != null && since(now, channel.cachedAt) >= <u64>app.cacheTtl) {
+        channel.cached = null;
+        dropIfVacant(app, channel);
       }
     }
   }

@@ -1,10 +1,12 @@
 // What another node relays through the host's broker: events, delivered to
 // this node's subscribers exactly as the origin node delivered them to its
-// own, and terminate_connections. Nothing received is relayed again.
+// own, terminate_connections, and presence members (cluster.ts). Nothing
+// received is relayed again.
 
 import { Relay, RELAY_CACHEABLE, text } from "../frame/output";
 import { JsonType, ObjectScanner } from "../json/scanner";
 import { appById } from "./app";
+import { remoteMember } from "./cluster";
 import { connectionBySocketId } from "./connection";
 import { terminateUser } from "./lifecycle";
 import { isValidChannelName } from "./names";
@@ -14,11 +16,12 @@ import { fields } from "./record";
 const message = new ObjectScanner();
 
 /**
- * Handles a relay record from another node (assembly/README.md). Returns
- * false, having done nothing, when the record is malformed: it came over the
- * network and is checked like any other input.
+ * Handles a relay record from node `node`, a number the host gives each
+ * other node (assembly/README.md). Returns false, having done nothing, when
+ * the record is malformed: it came over the network and is checked like any
+ * other input.
  */
-export function remote(ptr: usize, len: usize, now: u64): bool {
+export function remote(node: u32, ptr: usize, len: usize, now: u64): bool {
   const f = fields.begin(ptr, len);
   if (!f.bytes(1)) return false;
   const kind = load<u8>(f.start);
@@ -29,6 +32,9 @@ export function remote(ptr: usize, len: usize, now: u64): bool {
     if (!f.str16() || f.len == 0) return false;
     terminateUser(app, f.start, f.len, now);
     return true;
+  }
+  if (kind == Relay.MemberAdded || kind == Relay.MemberRemoved) {
+    return remoteMember(app, node, kind == Relay.MemberAdded, f);
   }
   if (kind != Relay.Event || !f.str16()) return false;
   const channel = f.start, channelLen = f.len;

@@ -10,6 +10,7 @@ import { writeString, writeStringContent } from "../json/writer";
 import { App } from "./app";
 import { signBegin, signBytes, signColon, signMatches } from "./auth";
 import { since } from "./clock";
+import { relayMember } from "./cluster";
 import { Connection } from "./connection";
 import { channelType, isCacheChannel, isValidChannelName, USER_CHANNEL_PREFIX } from "./names";
 import { fields } from "./record";
@@ -146,6 +147,7 @@ function join(conn: Connection, name: usize, nameLen: usize, now: u64, mayAskHos
   conn.subscriptions.push(sub);
   if (type != ChannelType.Public) conn.authorized = true;
 
+  // joined: the user was present on no node, so the channel hears of it.
   let joined = false;
   if (member) {
     const members = changetype<Channel>(channel).members!;
@@ -156,7 +158,7 @@ function join(conn: Connection, name: usize, nameLen: usize, now: u64, mayAskHos
       members.set(changetype<usize>(member.key), member.key.byteLength, member);
       joined = true;
     }
-    member.connections++;
+    if (member.connections++ == 0 && app.relay) relayMember(app, channel, member, true);
     sub.member = member;
   }
 
@@ -188,17 +190,29 @@ export function leave(conn: Connection, sub: Subscription, now: u64): void {
   }
   const member = sub.member;
   if (member && --member.connections == 0) {
-    channel.members!.delete(changetype<usize>(member.key), member.key.byteLength);
-    memberEvent(channel, member, false, 0);
+    if (app.relay) relayMember(app, channel, member, false);
+    // Still present on another node: nobody left, as far as clients can tell.
+    if (!member.remote) {
+      channel.members!.delete(changetype<usize>(member.key), member.key.byteLength);
+      memberEvent(channel, member, false, 0);
+    }
   }
   if (channel.subscriptionCount == 0) {
-    if (!channel.cache || channel.cached == null) {
-      app.channels.delete(changetype<usize>(channel.name), channel.name.byteLength);
-      channel.subscribers.free();
-    }
+    dropIfVacant(app, channel);
     return;
   }
   subscriptionCountChanged(app, channel, now);
+}
+
+/**
+ * Forgets a channel with no subscriber, no member on any node and no cached
+ * event; returns whether it did.
+ */
+export function dropIfVacant(app: App, channel: Channel): bool {
+  if (channel.subscriptionCount != 0 || channel.userCount != 0 || (channel.cache && channel.cached != null)) return false;
+  app.channels.delete(changetype<usize>(channel.name), channel.name.byteLength);
+  channel.subscribers.free();
+  return true;
 }
 
 function unescapeInto(buf: ByteBuffer, ptr: usize, len: usize): bool {
@@ -295,7 +309,7 @@ function writeInfo(m: Member): void {
 }
 
 /** `pusher_internal:member_added` / `member_removed` to the other subscribers. */
-function memberEvent(channel: Channel, m: Member, added: bool, exclude: u32): void {
+export function memberEvent(channel: Channel, m: Member, added: bool, exclude: u32): void {
   beginChannelEvent(added ? "pusher_internal:member_added" : "pusher_internal:member_removed", channel);
   inner.reset();
   inner.ascii('{"user_id":');

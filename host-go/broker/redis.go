@@ -2,15 +2,23 @@
 // nodes that serve the same apps, over Redis Pub/Sub.
 //
 // The engine decides what to share: it hands every event published on this
-// node (HTTP API, native publish, client event) to the host as a relay
-// record, one per channel. A Redis broker publishes each record on the Redis
-// channel of its app, `<prefix>:<app id>`, and hands the records other nodes
-// publish there back to the hub, which feeds them to its engine. Delivery
-// between nodes is at most once, like Redis Pub/Sub itself: records sent
-// while Redis is unreachable are lost, and counted.
+// node (HTTP API, native publish, client event), every terminate_connections
+// and every presence arrival or departure to the host as a relay record. A
+// Redis broker publishes each record on the Redis channel of its app,
+// `<prefix>:<app id>`, and hands the records other nodes publish there back
+// to the hub, which feeds them to its engine. Delivery between nodes is at
+// most once, like Redis Pub/Sub itself: records sent while Redis is
+// unreachable are lost, and counted.
 //
-// A message on Redis is one version byte, the sending node's 8-byte id (so
-// that a node skips its own records) and the relay record.
+// Nodes also talk on `<prefix>#nodes`: each sends a heartbeat every ping
+// interval, and a node that was not heard from for three intervals is gone
+// (its presence members leave). A node whose subscription starts, or starts
+// again after an outage, asks every node to relay its presence members, and
+// relays its own.
+//
+// A message on Redis is one kind byte (record, heartbeat, sync request), the
+// sending node's 8-byte id (a node skips its own messages) and, for a
+// record, the relay record.
 package broker
 
 import (
@@ -44,12 +52,20 @@ const (
 	DefaultPingInterval = time.Second
 )
 
+// Kinds of message on Redis, their first byte.
 const (
-	version    = 1
+	kindRecord    = 1
+	kindHeartbeat = 2
+	kindSync      = 3
+)
+
+const (
 	headerSize = 1 + nodeIDSize
 	nodeIDSize = 8
-	// maxPipeline bounds the records sent to Redis in one round trip.
+	// maxPipeline bounds the messages sent to Redis in one round trip.
 	maxPipeline = 256
+	// peerTimeout is the number of ping intervals after which a silent node is gone.
+	peerTimeout = 3
 )
 
 // Config configures a Redis broker. Zero values take the defaults above.
@@ -63,7 +79,8 @@ type Config struct {
 	QueueSize int
 	// Timeout bounds one Redis round trip (connect, publish, ping).
 	Timeout time.Duration
-	// PingInterval is how often Redis is pinged to tell whether it is up.
+	// PingInterval is how often Redis is pinged to tell whether it is up,
+	// and how often this node tells the others it is alive.
 	PingInterval time.Duration
 	// Logger receives the broker's logs; nil discards them.
 	Logger *slog.Logger
@@ -75,9 +92,12 @@ type Redis struct {
 	log      *slog.Logger
 	client   *redis.Client
 	pubsub   *redis.PubSub
-	channels []string
+	channels []string // the apps' channels, then the nodes' channel
+	nodes    string
 	node     [nodeIDSize]byte
 	out      chan outgoing
+	peers    peers
+	sync     func()
 
 	pingOK     atomic.Bool
 	subscribed atomic.Bool
@@ -118,6 +138,9 @@ func New(cfg Config, appIDs []string) (*Redis, error) {
 	for _, id := range appIDs {
 		r.channels = append(r.channels, r.channel(id))
 	}
+	// '#' never appears in an app id: no app's channel can be this one.
+	r.nodes = cfg.Prefix + "#nodes"
+	r.channels = append(r.channels, r.nodes)
 	return r, nil
 }
 
@@ -153,10 +176,15 @@ func (r *Redis) channel(appID string) string {
 	return r.cfg.Prefix + ":" + appID
 }
 
-// Start subscribes to the apps' channels and starts handing the records of
-// the other nodes to deliver, which must not keep them after it returns.
-func (r *Redis) Start(deliver func(record []byte)) {
+// Start subscribes to the apps' channels and starts handing what the other
+// nodes send: their records to deliver (which must not keep them after it
+// returns), with the number of the sending node; gone, when a node has not
+// been heard from for three ping intervals; and sync, when this node must
+// relay its presence members for the others.
+func (r *Redis) Start(deliver func(node uint32, record []byte), gone func(node uint32), sync func()) {
 	r.ctx, r.cancel = context.WithCancel(context.Background())
+	r.peers.gone = gone
+	r.sync = sync
 	// Subscribe only sends the command: the confirmation arrives on the
 	// channel below, and go-redis subscribes again after every reconnect.
 	r.pubsub = r.client.Subscribe(r.ctx, r.channels...)
@@ -173,15 +201,23 @@ func (r *Redis) Start(deliver func(record []byte)) {
 // Send queues relay record of app appID for the other nodes; it copies
 // record and never waits. It fails with ErrQueueFull when the queue is full.
 func (r *Redis) Send(appID, record []byte) error {
+	if err := r.enqueue(r.channel(string(appID)), kindRecord, record); err != nil {
+		metrics.dropped.WithLabelValues("queue_full").Inc()
+		return err
+	}
+	return nil
+}
+
+// enqueue queues a message of kind for Redis channel channel, without waiting.
+func (r *Redis) enqueue(channel string, kind byte, record []byte) error {
 	payload := make([]byte, headerSize+len(record))
-	payload[0] = version
+	payload[0] = kind
 	copy(payload[1:], r.node[:])
 	copy(payload[headerSize:], record)
 	select {
-	case r.out <- outgoing{r.channel(string(appID)), payload}:
+	case r.out <- outgoing{channel, payload}:
 		return nil
 	default:
-		metrics.dropped.WithLabelValues("queue_full").Inc()
 		return ErrQueueFull
 	}
 }
@@ -217,29 +253,43 @@ func (r *Redis) Close() error {
 	return nil
 }
 
-// receive hands the other nodes' records to deliver and tracks the
-// subscription's confirmations.
-func (r *Redis) receive(in <-chan any, deliver func([]byte)) {
+// receive hands the other nodes' records to deliver, keeps track of the
+// other nodes, and of the subscription's confirmations.
+func (r *Redis) receive(in <-chan any, deliver func(uint32, []byte)) {
 	defer r.wg.Done()
 	for v := range in {
 		switch m := v.(type) {
 		case *redis.Subscription:
 			if m.Kind == "subscribe" && !r.subscribed.Swap(true) {
 				r.log.Info("subscribed to redis", "channels", r.channels)
+				r.joined()
 			}
 		case *redis.Message:
 			p := m.Payload
-			switch {
-			case len(p) < headerSize || p[0] != version:
+			if len(p) < headerSize || p[0] < kindRecord || p[0] > kindSync {
 				metrics.received.WithLabelValues("malformed").Inc()
-			case p[1:headerSize] == string(r.node[:]):
-				// Our own record: already delivered here.
-			default:
+				continue
+			}
+			if p[1:headerSize] == string(r.node[:]) {
+				continue // our own: already delivered here
+			}
+			node := r.peers.seen(p[1:headerSize])
+			switch p[0] {
+			case kindRecord:
 				metrics.received.WithLabelValues("delivered").Inc()
-				deliver([]byte(p[headerSize:]))
+				deliver(node, []byte(p[headerSize:]))
+			case kindSync:
+				r.sync()
 			}
 		}
 	}
+}
+
+// joined runs when this node's subscription starts, or starts again after an
+// outage: the others may have forgotten its presence members, and it theirs.
+func (r *Redis) joined() {
+	_ = r.enqueue(r.nodes, kindSync, nil)
+	r.sync()
 }
 
 // send publishes the queued records, as many per round trip as are waiting.
@@ -280,7 +330,8 @@ func (r *Redis) send() {
 	}
 }
 
-// monitor pings Redis, and subscribes again when it comes back.
+// monitor pings Redis, subscribes again when it comes back, sends this
+// node's heartbeat and forgets the nodes that fell silent.
 func (r *Redis) monitor() {
 	defer r.wg.Done()
 	ticker := time.NewTicker(r.cfg.PingInterval)
@@ -301,6 +352,10 @@ func (r *Redis) monitor() {
 		case !r.pingOK.Swap(true):
 			r.log.Info("redis is reachable", "url", redacted(r.cfg.URL))
 		}
+		if r.Up() {
+			_ = r.enqueue(r.nodes, kindHeartbeat, nil)
+		}
+		r.peers.expire(time.Now().Add(-peerTimeout * r.cfg.PingInterval))
 		metrics.up.Set(map[bool]float64{true: 1, false: 0}[r.Up()])
 		select {
 		case <-ticker.C:

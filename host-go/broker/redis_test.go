@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -70,10 +71,13 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// node is a started broker and the records it was handed.
+// node is a started broker and what it was handed.
 type node struct {
 	*Redis
-	got chan []byte
+	got   chan []byte
+	from  chan uint32 // the sender's number of each record in got
+	gone  chan uint32
+	syncs atomic.Int32
 }
 
 func startNode(t *testing.T, cfg Config, apps ...string) *node {
@@ -82,8 +86,12 @@ func startNode(t *testing.T, cfg Config, apps ...string) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &node{Redis: b, got: make(chan []byte, 100)}
-	b.Start(func(record []byte) { n.got <- bytes.Clone(record) })
+	n := &node{Redis: b, got: make(chan []byte, 100), from: make(chan uint32, 100), gone: make(chan uint32, 100)}
+	b.Start(
+		func(from uint32, record []byte) { n.from <- from; n.got <- bytes.Clone(record) },
+		func(node uint32) { n.gone <- node },
+		func() { n.syncs.Add(1) },
+	)
 	t.Cleanup(func() { _ = b.Close() })
 	eventually(t, "the broker is up", b.Up)
 	return n
@@ -140,6 +148,49 @@ func TestRecordsReachTheOtherNodesOfTheSameApp(t *testing.T) {
 	}
 }
 
+func TestNodesAreNumberedAndGoneOnceSilent(t *testing.T) {
+	srv := startRedis(t, 0)
+	fast := Config{URL: srv.url(), PingInterval: 100 * time.Millisecond}
+	a := startNode(t, fast, "app")
+	b := startNode(t, fast, "app")
+	c := startNode(t, fast, "app")
+
+	for _, sender := range []*node{a, c, a} {
+		if err := sender.Send([]byte("app"), record("app", "x")); err != nil {
+			t.Fatal(err)
+		}
+		b.receive(t)
+	}
+	na, nc, na2 := <-b.from, <-b.from, <-b.from
+	if na == 0 || nc == 0 || na == nc || na2 != na {
+		t.Fatalf("numbers of a, c, a = %d, %d, %d: want two distinct non-zero numbers, stable per node", na, nc, na2)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case gone := <-b.gone:
+		if gone != na {
+			t.Fatalf("gone %d, want a's number %d", gone, na)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a never reported gone")
+	}
+	select {
+	case gone := <-b.gone:
+		t.Fatalf("%d gone too, but only a stopped", gone)
+	case <-time.After(500 * time.Millisecond):
+	}
+}
+
+func TestANodeThatSubscribesAsksEveryNodeToSync(t *testing.T) {
+	srv := startRedis(t, 0)
+	a := startNode(t, Config{URL: srv.url()}, "app")
+	eventually(t, "a relays its own members once subscribed", func() bool { return a.syncs.Load() == 1 })
+	b := startNode(t, Config{URL: srv.url()}, "app")
+	eventually(t, "a and b both sync when b joins", func() bool { return a.syncs.Load() == 2 && b.syncs.Load() == 1 })
+}
+
 func TestNodesWithAnotherPrefixNeverSeeTheRecords(t *testing.T) {
 	srv := startRedis(t, 0)
 	a := startNode(t, Config{URL: srv.url(), Prefix: "blue"}, "app")
@@ -165,7 +216,7 @@ func TestForeignMessagesOnTheChannelAreDroppedNotDelivered(t *testing.T) {
 	b := startNode(t, Config{URL: srv.url()}, "app")
 	raw := redis.NewClient(&redis.Options{Addr: srv.addr()})
 	defer raw.Close()
-	for _, junk := range []string{"", "x", "\x02versiontwo-record", "\x01short"} {
+	for _, junk := range []string{"", "x", "\x09unknown-kind", "\x01short"} {
 		if err := raw.Publish(context.Background(), "pogo_websocket:app", junk).Err(); err != nil {
 			t.Fatal(err)
 		}

@@ -29,8 +29,12 @@ const (
 	EventShutdown EventKind = 10
 	// EventAuthResult answers an AUTH_REQUEST; its id is the connection.
 	EventAuthResult EventKind = 11
-	// EventRemote delivers a relay record from another node.
+	// EventRemote delivers a relay record from another node; its id is the node's number.
 	EventRemote EventKind = 12
+	// EventNodeGone tells that the node with that number stopped answering.
+	EventNodeGone EventKind = 13
+	// EventSync asks the engine to relay every presence member present here.
+	EventSync EventKind = 14
 )
 
 // ActionKind is the kind of an action record, engine to host.

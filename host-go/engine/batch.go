@@ -164,13 +164,21 @@ func (b *Batch) AuthResult(conn uint32, channel string, status uint16, body []by
 	return nil
 }
 
-// Remote appends a REMOTE record: record is a relay record another node's
-// engine returned in an ActionRelay. The engine checks it and ignores it if
-// malformed.
-func (b *Batch) Remote(record []byte) {
-	b.record(EventRemote, 0, len(record))
+// Remote appends a REMOTE record: record is a relay record the engine of
+// node (a number the host gives each other node, from 1) returned in an
+// ActionRelay. The engine checks it and ignores it if malformed.
+func (b *Batch) Remote(node uint32, record []byte) {
+	b.record(EventRemote, node, len(record))
 	b.buf = append(b.buf, record...)
 }
+
+// NodeGone appends a NODE_GONE record: node stopped answering, and the
+// presence members it relayed leave.
+func (b *Batch) NodeGone(node uint32) { b.record(EventNodeGone, node, 0) }
+
+// Sync appends a SYNC record: the engine relays every presence member
+// present here, for nodes that lost or never had them.
+func (b *Batch) Sync() { b.record(EventSync, 0, 0) }
 
 // RemoteSize is the number of bytes Remote appends.
 func RemoteSize(record []byte) int { return RecordHeaderSize + len(record) }

@@ -36,15 +36,19 @@ func TestActions_Relay_AppIDAfterTheRecordKind(t *testing.T) {
 	}
 }
 
-func TestBatch_Remote_CarriesTheRecordAsIs(t *testing.T) {
+func TestBatch_Remote_CarriesTheNodeAndTheRecordAsIs(t *testing.T) {
 	var b Batch
 	record := []byte("\x02\x03\x00app\x02\x00u1")
-	b.Remote(record)
-	_, events := decodeEvents(t, b.Bytes())
-	if len(events) != 1 || events[0].kind != EventRemote || !bytes.Equal(events[0].payload, record) {
-		t.Fatalf("events = %+v", events)
-	}
+	b.Remote(7, record)
 	if got, want := RemoteSize(record), b.Len()-BatchHeaderSize; got != want {
 		t.Errorf("RemoteSize = %d, appended %d", got, want)
+	}
+	b.NodeGone(7)
+	b.Sync()
+	_, events := decodeEvents(t, b.Bytes())
+	if len(events) != 3 || events[0].kind != EventRemote || events[0].id != 7 || !bytes.Equal(events[0].payload, record) ||
+		events[1].kind != EventNodeGone || events[1].id != 7 || len(events[1].payload) != 0 ||
+		events[2].kind != EventSync || len(events[2].payload) != 0 {
+		t.Fatalf("events = %+v", events)
 	}
 }

@@ -16,8 +16,11 @@ var ErrBroker = errors.New("hub: the broker cannot carry events to the other nod
 // Broker carries events between the nodes that serve the same apps
 // (package broker). The hub owns it once passed in Config.
 type Broker interface {
-	// Start begins handing the other nodes' relay records to deliver.
-	Start(deliver func(record []byte))
+	// Start begins handing what the other nodes send to the hub: their relay
+	// records to deliver, with a number the broker gives each node (from 1,
+	// never reused); gone, when a node stopped answering; and sync, when a
+	// node needs the presence members of every other.
+	Start(deliver func(node uint32, record []byte), gone func(node uint32), sync func())
 	// Send hands relay record of app appID to the other nodes without
 	// waiting; it copies record.
 	Send(appID, record []byte) error
@@ -74,9 +77,9 @@ func (h *Hub) relay(a *engine.Actions) {
 	}
 }
 
-// remote queues a relay record from another node for the engine. It never
-// waits: with the event queue full, the record is dropped and counted.
-func (h *Hub) remote(record []byte) {
+// remote queues a relay record from node for the engine. It never waits:
+// with the event queue full, the record is dropped and counted.
+func (h *Hub) remote(node uint32, record []byte) {
 	if h.stopping.Load() {
 		return
 	}
@@ -84,6 +87,23 @@ func (h *Hub) remote(record []byte) {
 		metrics.remoteDropped.Inc()
 		return
 	}
-	h.q.cur.batch.Remote(record)
+	h.q.cur.batch.Remote(node, record)
 	h.q.unlock()
+}
+
+// nodeGone queues NODE_GONE: node's presence members leave. It is never
+// dropped, or they would stay forever.
+func (h *Hub) nodeGone(node uint32) {
+	if h.q.lock(0, false, nil, nil) == nil {
+		h.q.cur.batch.NodeGone(node)
+		h.q.unlock()
+	}
+}
+
+// sync queues SYNC: the engine relays the presence members present here.
+func (h *Hub) sync() {
+	if h.q.lock(0, false, nil, nil) == nil {
+		h.q.cur.batch.Sync()
+		h.q.unlock()
+	}
 }

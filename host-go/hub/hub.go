@@ -31,10 +31,13 @@
 // # Other nodes
 //
 // With a Broker (package broker), the engine hands every event published
-// here to the hub as a RELAY action, which the broker sends to the other
-// nodes; their events come back through the broker as REMOTE events in the
-// batch. While the broker cannot carry events, native publishes and HTTP API
-// POSTs are refused with ErrBroker rather than delivered on this node only.
+// here, every terminate_connections and every presence arrival or departure
+// to the hub as a RELAY action, which the broker sends to the other nodes;
+// theirs come back through the broker as REMOTE events in the batch, with
+// NODE_GONE when a node stops answering and SYNC when one needs everyone's
+// presence members. While the broker cannot carry events, native publishes
+// and HTTP API POSTs are refused with ErrBroker rather than delivered on
+// this node only.
 //
 // # Cores
 //
@@ -179,7 +182,7 @@ func New(cfg Config) (*Hub, error) {
 	h.lastBatch.Store(time.Now().UnixNano())
 	go h.run()
 	if cfg.Broker != nil {
-		cfg.Broker.Start(h.remote)
+		cfg.Broker.Start(h.remote, h.nodeGone, h.sync)
 	}
 	h.register()
 	return h, nil

@@ -8,6 +8,7 @@
 // (port, host, url, wsUrl, app), so connectPusher() and friends work on it.
 
 import { existsSync } from 'node:fs';
+import http from 'node:http';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_APP, DEFAULT_MATCHER, freePort, launch, useProcess } from '../../support/server.js';
@@ -83,14 +84,26 @@ export async function startFrankenPHP(config = {}) {
       if (res.status !== 200) throw new Error(`reload: HTTP ${res.status}: ${await res.text()}\n${server.output()}`);
     },
     // POSTs body (JSON-encoded unless a string) to a PHP page; resolves with { status, body, json }.
+    // Each call opens its own connection: a kept-alive one may be closed by a reload under it.
     async php(page, body = undefined) {
-      const res = await fetch(`${server.url}/${page}`, {
-        method: body === undefined ? 'GET' : 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-        signal: AbortSignal.timeout(10_000),
+      const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+      const res = await new Promise((resolve, reject) => {
+        const req = http.request(
+          `${server.url}/${page}`,
+          { method: payload === undefined ? 'GET' : 'POST', agent: false, headers: { 'content-type': 'application/json' }, timeout: 10_000 },
+          (r) => {
+            let text = '';
+            r.setEncoding('utf8');
+            r.on('data', (chunk) => (text += chunk));
+            r.on('end', () => resolve({ status: r.statusCode, text }));
+            r.on('error', reject);
+          },
+        );
+        req.on('timeout', () => req.destroy(new Error(`${page}: no answer within 10 s`)));
+        req.on('error', reject);
+        req.end(payload);
       });
-      const text = await res.text();
+      const text = res.text;
       let json;
       try {
         json = JSON.parse(text);

@@ -1,0 +1,111 @@
+// Presence across nodes. Each node relays when a user becomes present on a
+// presence channel here (first connection) and when it leaves (last one);
+// the others keep that user as a member on the sending node's number. A user
+// is a member while it is present on any node, so the roster, member_added /
+// member_removed, user counts and the member limit hold for the whole
+// cluster. The host numbers the other nodes, tells when one is gone (its
+// members leave) and asks for a SYNC when a node needs everyone's members.
+
+import { copyBytes } from "../channels/bytemap";
+import { Channel, ChannelType, Member } from "../channels/channel";
+import { relayMember as relayMemberRecord } from "../frame/output";
+import { validateValue } from "../json/scanner";
+import { App, apps } from "./app";
+import { isCacheChannel, isValidChannelName, spanStartsWith } from "./names";
+import { Fields } from "./record";
+import { dropIfVacant, memberEvent } from "./subscribe";
+
+/** Tells the other nodes that `m` joined (`added`) or left `channel` here. */
+export function relayMember(app: App, channel: Channel, m: Member, added: bool): void {
+  relayMemberRecord(
+    added, changetype<usize>(app.id), app.id.byteLength, changetype<usize>(channel.name), channel.name.byteLength,
+    changetype<usize>(m.key), m.key.byteLength, changetype<usize>(m.idJson), m.idJson.byteLength,
+    changetype<usize>(m.info), m.info.byteLength,
+  );
+}
+
+/**
+ * Reads the rest of a MemberAdded or MemberRemoved relay record from node
+ * `node` (after its app id) and applies it; false if it is malformed.
+ */
+export function remoteMember(app: App, node: u32, added: bool, f: Fields): bool {
+  if (!f.str16()) return false;
+  const name = f.start, nameLen = f.len;
+  if (!f.str16() || f.len == 0 || f.len > 128) return false;
+  const key = f.start, keyLen = f.len;
+  if (!isValidChannelName(name, nameLen) || !spanStartsWith(name, nameLen, "presence-")) return false;
+  if (!added) {
+    const channel = app.channels.get(name, nameLen);
+    if (channel) leaveNode(app, channel, channel.members!.get(key, keyLen), node);
+    return true;
+  }
+  if (!f.str16() || !validateValue(f.start, f.len)) return false;
+  const idJson = f.start, idJsonLen = f.len;
+  f.rest();
+  if (f.len != 0 && !validateValue(f.start, f.len)) return false;
+
+  let channel = app.channels.get(name, nameLen);
+  if (!channel) {
+    channel = new Channel(copyBytes(name, nameLen), ChannelType.Presence, isCacheChannel(name, nameLen));
+    app.channels.set(name, nameLen, channel);
+  }
+  const members = channel.members!;
+  let m = members.get(key, keyLen);
+  if (!m) {
+    m = new Member(copyBytes(key, keyLen), copyBytes(idJson, idJsonLen), copyBytes(f.start, f.len));
+    members.set(key, keyLen, m);
+    m.addNode(node);
+    memberEvent(channel, m, true, 0);
+    return true;
+  }
+  m.addNode(node);
+  return true;
+}
+
+/** Node `node` is gone: its users leave every presence channel where it was their last node. */
+export function nodeGone(node: u32): void {
+  for (let a = 0, n = apps.length; a < n; a++) {
+    const app = unchecked(apps[a]);
+    // Collected first: leaving deletes from the maps being walked.
+    const channels = new Array<Channel>();
+    for (let i = 0, c = app.channels.capacity; i < c; i++) {
+      const ch = app.channels.valueAt(i);
+      if (ch && ch.members) channels.push(ch);
+    }
+    for (let i = 0; i < channels.length; i++) {
+      const ch = unchecked(channels[i]);
+      const members = ch.members!;
+      const gone = new Array<Member>();
+      for (let j = 0, c = members.capacity; j < c; j++) {
+        const m = members.valueAt(j);
+        if (m && m.nodes) gone.push(m);
+      }
+      for (let j = 0; j < gone.length; j++) leaveNode(app, ch, unchecked(gone[j]), node);
+    }
+  }
+}
+
+/** Relays every member present here, for nodes that lost or never had them. */
+export function sync(): void {
+  for (let a = 0, n = apps.length; a < n; a++) {
+    const app = unchecked(apps[a]);
+    if (!app.relay) continue;
+    for (let i = 0, c = app.channels.capacity; i < c; i++) {
+      const ch = app.channels.valueAt(i);
+      const members = ch ? ch.members : null;
+      if (!members) continue;
+      for (let j = 0, k = members.capacity; j < k; j++) {
+        const m = members.valueAt(j);
+        if (m && m.connections > 0) relayMember(app, ch!, m, true);
+      }
+    }
+  }
+}
+
+/** `m` (if any) is no longer present on `node`; it leaves if that was its last place. */
+function leaveNode(app: App, channel: Channel, m: Member | null, node: u32): void {
+  if (!m || !m.removeNode(node) || m.connections > 0 || m.remote) return;
+  channel.members!.delete(changetype<usize>(m.key), m.key.byteLength);
+  memberEvent(channel, m, false, 0);
+  dropIfVacant(app, channel);
+}
