@@ -69,7 +69,7 @@ test-go: $(ENGINE_WASM) redis-server
 	cd host-go && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 test-e2e: build $(NODE_STAMP) redis-server
-	node --test --test-concurrency=1 tests/*.test.js
+	node --test --test-concurrency=1 --test-timeout=120000 tests/*.test.js
 
 lint:
 	cd host-go && test -z "$$(gofmt -l .)" && $(GO) vet ./... && $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...

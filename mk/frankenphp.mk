@@ -47,4 +47,4 @@ bin/frankenphp: $(ENGINE_WASM) $(GO_SRC) $(FRANKENPHP_SRC) scripts/build-libphp.
 test-frankenphp: bin/frankenphp $(NODE_STAMP)
 	$(WITH_LIBPHP) cd $(FRANKENPHP_DIR) && $(GO) vet -tags $(FRANKENPHP_TAGS) ./... && \
 		$(GO) test -tags $(FRANKENPHP_TAGS) -count=1 ./...
-	POGO_FRANKENPHP_BIN=$(CURDIR)/bin/frankenphp node --test --test-concurrency=1 tests/frankenphp/
+	POGO_FRANKENPHP_BIN=$(CURDIR)/bin/frankenphp node --test --test-concurrency=1 --test-timeout=120000 tests/frankenphp/

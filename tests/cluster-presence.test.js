@@ -193,3 +193,23 @@ test('a node started later lists the members already present on the others', asy
     await late.stop();
   }
 });
+
+test('a departure lost while Redis restarts is repaired once the nodes subscribe again', async () => {
+  const room = uniq('room.');
+  const watcher = await echoOn(nodeA, alice);
+  const seen = await join(watcher, room);
+  const b = await echoOn(nodeB, bob);
+  await join(b, room);
+  await until(seen, () => seen.joining.length === 1, 'joining() of bob');
+
+  await redis.kill();
+  try {
+    await brokerBecomes(nodeB, 'down', 10_000);
+    b.leave(room); // its relay to node A is lost with Redis
+  } finally {
+    await redis.start(); // back within a second, well before node B's heartbeats are missed
+  }
+  await Promise.all([brokerBecomes(nodeA, 'up', 15_000), brokerBecomes(nodeB, 'up', 15_000)]);
+  await until(seen, () => seen.leaving.length === 1, 'leaving() of bob after the restart', 10_000);
+  assert.deepEqual(seen.leaving, [bob]);
+});

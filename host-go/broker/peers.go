@@ -52,3 +52,20 @@ func (p *peers) expire(before time.Time) {
 		p.gone(number)
 	}
 }
+
+// forget drops node id, reporting it gone if it was known: it is about to
+// relay all it has again, under a new number.
+func (p *peers) forget(id string) {
+	p.mu.Lock()
+	n := p.known[id]
+	delete(p.known, id)
+	p.mu.Unlock()
+	if n != nil {
+		p.gone(n.number)
+	}
+}
+
+// forgetAll drops every node, reporting each gone.
+func (p *peers) forgetAll() {
+	p.expire(time.Now().Add(time.Hour))
+}

@@ -13,8 +13,9 @@
 // Nodes also talk on `<prefix>#nodes`: each sends a heartbeat every ping
 // interval, and a node that was not heard from for three intervals is gone
 // (its presence members leave). A node whose subscription starts, or starts
-// again after an outage, asks every node to relay its presence members, and
-// relays its own.
+// again after an outage, forgets the others' members and asks every node to
+// relay its presence members again; they forget what it relayed before, and
+// it relays its own.
 //
 // A message on Redis is one kind byte (record, heartbeat, sync request), the
 // sending node's 8-byte id (a node skips its own messages) and, for a
@@ -270,15 +271,20 @@ func (r *Redis) receive(in <-chan any, deliver func(uint32, []byte)) {
 				metrics.received.WithLabelValues("malformed").Inc()
 				continue
 			}
-			if p[1:headerSize] == string(r.node[:]) {
+			id := p[1:headerSize]
+			if id == string(r.node[:]) {
 				continue // our own: already delivered here
 			}
-			node := r.peers.seen(p[1:headerSize])
 			switch p[0] {
 			case kindRecord:
 				metrics.received.WithLabelValues("delivered").Inc()
-				deliver(node, []byte(p[headerSize:]))
+				deliver(r.peers.seen(id), []byte(p[headerSize:]))
+			case kindHeartbeat:
+				r.peers.seen(id)
 			case kindSync:
+				// It may have missed departures while it was away: what it
+				// relayed before is dropped, and it relays all it has again.
+				r.peers.forget(id)
 				r.sync()
 			}
 		}
@@ -286,8 +292,10 @@ func (r *Redis) receive(in <-chan any, deliver func(uint32, []byte)) {
 }
 
 // joined runs when this node's subscription starts, or starts again after an
-// outage: the others may have forgotten its presence members, and it theirs.
+// outage, during which departures may have been lost both ways: it drops what
+// the others relayed, asks them to relay all they have, and relays its own.
 func (r *Redis) joined() {
+	r.peers.forgetAll()
 	_ = r.enqueue(r.nodes, kindSync, nil)
 	r.sync()
 }

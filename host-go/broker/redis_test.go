@@ -183,12 +183,35 @@ func TestNodesAreNumberedAndGoneOnceSilent(t *testing.T) {
 	}
 }
 
-func TestANodeThatSubscribesAsksEveryNodeToSync(t *testing.T) {
+func TestANodeThatSubscribesAsksEveryNodeToSyncAndIsRenumbered(t *testing.T) {
 	srv := startRedis(t, 0)
 	a := startNode(t, Config{URL: srv.url()}, "app")
 	eventually(t, "a relays its own members once subscribed", func() bool { return a.syncs.Load() == 1 })
 	b := startNode(t, Config{URL: srv.url()}, "app")
 	eventually(t, "a and b both sync when b joins", func() bool { return a.syncs.Load() == 2 && b.syncs.Load() == 1 })
+
+	if err := b.Send([]byte("app"), record("app", "x")); err != nil {
+		t.Fatal(err)
+	}
+	a.receive(t)
+	before := <-a.from
+	// b subscribes again, as after an outage: a forgets what b relayed and numbers it anew.
+	b.joined()
+	select {
+	case gone := <-a.gone:
+		if gone != before {
+			t.Fatalf("gone %d, want b's number %d", gone, before)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a did not drop b's number on its sync request")
+	}
+	if err := b.Send([]byte("app"), record("app", "y")); err != nil {
+		t.Fatal(err)
+	}
+	a.receive(t)
+	if after := <-a.from; after == before {
+		t.Fatalf("b kept number %d after its sync request", after)
+	}
 }
 
 func TestNodesWithAnotherPrefixNeverSeeTheRecords(t *testing.T) {
