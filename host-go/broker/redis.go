@@ -261,8 +261,16 @@ func (r *Redis) receive(in <-chan any, deliver func(uint32, []byte)) {
 	for v := range in {
 		switch m := v.(type) {
 		case *redis.Subscription:
-			if m.Kind == "subscribe" && !r.subscribed.Swap(true) {
+			if m.Kind != "subscribe" {
+				continue
+			}
+			// A fresh connection confirms its channels one by one from 1: it
+			// may follow a Redis restart that the pings never saw.
+			first := !r.subscribed.Swap(true)
+			if first {
 				r.log.Info("subscribed to redis", "channels", r.channels)
+			}
+			if first || m.Count == 1 {
 				r.joined()
 			}
 		case *redis.Message:
