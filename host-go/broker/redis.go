@@ -118,7 +118,7 @@ func New(cfg Config, appIDs []string) (*Redis, error) {
 	cfg = withDefaults(cfg)
 	opts, err := redis.ParseURL(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("broker: parsing redis url: %w", err)
+		return nil, fmt.Errorf("broker: invalid redis url: %w", err)
 	}
 	opts.DialTimeout = cfg.Timeout
 	opts.ReadTimeout = cfg.Timeout
@@ -148,7 +148,7 @@ func New(cfg Config, appIDs []string) (*Redis, error) {
 // CheckURL reports whether raw is a Redis URL New accepts.
 func CheckURL(raw string) error {
 	if _, err := redis.ParseURL(raw); err != nil {
-		return fmt.Errorf("broker: parsing redis url: %w", err)
+		return fmt.Errorf("broker: invalid redis url: %w", err)
 	}
 	return nil
 }

@@ -32,7 +32,7 @@ func (h *Handler) checkBroker() []error {
 		return errs
 	}
 	if err := broker.CheckURL(cfg.URL); err != nil {
-		errs = append(errs, fmt.Errorf("redis: %w", err))
+		errs = append(errs, err)
 	}
 	if strings.ContainsAny(cfg.Prefix, " \t\r\n") {
 		errs = append(errs, fmt.Errorf("redis_prefix %q must not contain spaces", cfg.Prefix))

@@ -1,0 +1,54 @@
+package pogows
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestUnmarshalCaddyfileBrokerOptions(t *testing.T) {
+	h, err := parse(t, `pogo_websocket {
+		app_id 1
+		app_key key
+		app_secret secret
+		redis redis://127.0.0.1:6379/2
+		redis_prefix blue
+		broker_queue 64
+	}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, clustered := h.brokerConfig()
+	if !clustered || cfg.URL != "redis://127.0.0.1:6379/2" || cfg.Prefix != "blue" || cfg.QueueSize != 64 {
+		t.Errorf("broker config = %+v, clustered %v", cfg, clustered)
+	}
+}
+
+func TestBrokerConfigReplacesEnvironmentPlaceholders(t *testing.T) {
+	t.Setenv("POGO_TEST_REDIS_URL", "redis://10.0.0.7:6380")
+	h := &Handler{Redis: "{env.POGO_TEST_REDIS_URL}"}
+	if cfg, clustered := h.brokerConfig(); !clustered || cfg.URL != os.Getenv("POGO_TEST_REDIS_URL") {
+		t.Errorf("broker config = %+v, clustered %v", cfg, clustered)
+	}
+	if _, clustered := (&Handler{}).brokerConfig(); clustered {
+		t.Error("a handler without redis has a broker")
+	}
+}
+
+func TestResolveRejectsBadBrokerOptions(t *testing.T) {
+	for _, tc := range []struct {
+		h    *Handler
+		want string
+	}{
+		{&Handler{RedisPrefix: "blue"}, "need redis"},
+		{&Handler{BrokerQueue: 8}, "need redis"},
+		{&Handler{Redis: "http://127.0.0.1"}, "invalid redis url"},
+		{&Handler{Redis: "redis://127.0.0.1", RedisPrefix: "two words"}, "spaces"},
+		{&Handler{Redis: "redis://127.0.0.1", BrokerQueue: -1}, "broker_queue"},
+	} {
+		tc.h.Apps = []*App{{ID: "1", Key: "k", Secret: "s"}}
+		if _, _, err := tc.h.resolve(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: err = %v, want it to mention %q", tc.h, err, tc.want)
+		}
+	}
+}
