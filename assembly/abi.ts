@@ -60,4 +60,6 @@ export const enum Option {
   AuthFallback = 13,
   /** 1: hand every event published on this node to the host (`RELAY`), for the other nodes. */
   Relay = 14,
+  /** Connections open at once on this node (0: no limit); more are refused with 4004. */
+  MaxConnections = 15,
 }

@@ -176,8 +176,8 @@ export class Batch {
     this.p.bytes(changetype<usize>(u), <u32>u.byteLength);
   }
 
-  /** `APP`: id, key, secret, then (option, value) pairs given flat. */
-  app(index: u32, id: string, key: string, secret: string, options: Array<u32>): Batch {
+  /** `APP`: id, key, secret, (option, value) pairs given flat, then allowed origin patterns. */
+  app(index: u32, id: string, key: string, secret: string, options: Array<u32>, origins: Array<string> = []): Batch {
     this.str16(id);
     this.str16(key);
     this.str16(secret);
@@ -187,11 +187,17 @@ export class Batch {
       this.p.u16(<u16>options[i << 1]);
       this.p.u32(options[(i << 1) + 1]);
     }
+    if (origins.length > 0) {
+      this.p.u16(<u16>origins.length);
+      for (let i = 0; i < origins.length; i++) this.str16(origins[i]);
+    }
     return this.record(<u8>Event.App, index);
   }
 
-  open(conn: u32, key: string): Batch {
-    this.raw(key);
+  /** OPEN: the app key, then the Origin header (empty: none). */
+  open(conn: u32, key: string, origin: string = ""): Batch {
+    this.str16(key);
+    this.raw(origin);
     return this.record(<u8>Event.Open, conn);
   }
 
@@ -625,14 +631,14 @@ export class TestApp {
   /** Actions answering the APP event (expected: none). */
   configured: Actions = new Actions();
 
-  constructor(options: Array<u32>) {
+  constructor(options: Array<u32>, origins: Array<string> = []) {
     const index = nextAppIndex++;
     const n = index.toString();
     this.index = index;
     this.id = "10" + n;
     this.key = "key-" + n + "-278d425bdf";
     this.secret = "secret-" + n + "-7ad3773142";
-    this.configured = batch().app(this.index, this.id, this.key, this.secret, options).run();
+    this.configured = batch().app(this.index, this.id, this.key, this.secret, options, origins).run();
   }
 
   /** `key:hex(hmac_sha256(secret, toSign))` */
@@ -685,9 +691,9 @@ export class TestApp {
   }
 }
 
-/** Configures a new app; `options` are flat (option, value) pairs. */
-export function newApp(options: Array<u32> = []): TestApp {
-  return new TestApp(options);
+/** Configures a new app; `options` are flat (option, value) pairs, `origins` its allowed origin patterns. */
+export function newApp(options: Array<u32> = [], origins: Array<string> = []): TestApp {
+  return new TestApp(options, origins);
 }
 
 export function subscribeMessage(channel: string, auth: string, channelData: string | null): string {

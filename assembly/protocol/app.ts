@@ -34,6 +34,9 @@ export class App {
   pongWait: u32 = 60000;
   authFallback: bool = false;
   relay: bool = false;
+  maxConnections: u32 = 0;
+  /** Origin host patterns (`*` wildcards) a connection must match; empty: any origin. */
+  origins: Array<ArrayBuffer> = [];
 
   channels: ByteMap<Channel> = new ByteMap<Channel>();
   users: ByteMap<User> = new ByteMap<User>();
@@ -71,6 +74,7 @@ export class App {
       case Option.PongWait: this.pongWait = value; break;
       case Option.AuthFallback: this.authFallback = value != 0; break;
       case Option.Relay: this.relay = value != 0; break;
+      case Option.MaxConnections: this.maxConnections = value; break;
     }
   }
 }
@@ -98,6 +102,14 @@ export function configureApp(index: u32, ptr: usize, len: usize): bool {
   for (let i: usize = 0; i < count; i++) {
     app.setOption(load<u16>(p), load<u32>(p, 2));
     p += 6;
+  }
+  // Allowed origins, optional: `u16 count`, then count × `u16 len, pattern`.
+  if (f.bytes(2)) {
+    const origins = <usize>load<u16>(f.start);
+    for (let i: usize = 0; i < origins; i++) {
+      if (!f.str16()) return false;
+      app.origins.push(copyBytes(f.start, f.len));
+    }
   }
   while (<u32>apps.length <= index) apps.push(app);
   apps[index] = app;

@@ -4,17 +4,24 @@ import { close, send, text } from "../frame/output";
 import { since } from "./clock";
 import { App, appByKey, apps } from "./app";
 import { Connection, connectionById, connections, dropConnection, putConnection } from "./connection";
+import { originAllowed } from "./origins";
+import { fields } from "./record";
 import { sendError, sendPing } from "./reply";
 import { signOut } from "./signin";
 import { dropIfVacant, flushSubscriptionCount, leave } from "./subscribe";
 
-/** A socket was upgraded on `/app/{key}`. */
-export function open(id: u32, key: usize, keyLen: usize, now: u64): void {
-  const app = appByKey(key, keyLen);
-  if (!app) {
-    sendError(id, 4001, "Application does not exist");
-    close(id, 4001, "Application does not exist");
-    return;
+/**
+ * A socket was upgraded on `/app/{key}`: the record is `u16 len, key`, then
+ * the request's Origin header (possibly empty).
+ */
+export function open(id: u32, ptr: usize, len: usize, now: u64): void {
+  const f = fields.begin(ptr, len);
+  const app = f.str16() ? appByKey(f.start, f.len) : null;
+  if (!app) return refuse(id, 4001, "Application does not exist");
+  f.rest();
+  if (!originAllowed(app.origins, f.start, f.len)) return refuse(id, 4009, "Origin not allowed");
+  if (app.maxConnections != 0 && <u32>app.connections >= app.maxConnections) {
+    return refuse(id, 4004, "Application is over connection quota");
   }
   const conn = new Connection(id, app, now);
   putConnection(conn);
@@ -26,6 +33,12 @@ export function open(id: u32, key: usize, keyLen: usize, now: u64): void {
   text.decimal(app.handshakeActivityTimeout);
   text.ascii('}"}');
   send(id);
+}
+
+/** Refuses a new connection: `pusher:error`, then close, with `code`. */
+function refuse(id: u32, code: u16, message: string): void {
+  sendError(id, code, message);
+  close(id, code, message);
 }
 
 /** The socket is gone: leave every channel, sign out. */

@@ -55,6 +55,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		subscription_count     on|off      # default: off
 //		user_auth_timeout      <duration>  # default: 0 (off)
 //		cache_ttl              <duration>  # default: 30m
+//		allowed_origins        <host>...   # e.g. app.example.com *.example.com; default: any origin
+//		max_connections        <n>         # per node, default: 0 (no limit)
 //
 //		# server-wide
 //		ping_period <duration>  # default: 54s
@@ -204,6 +206,14 @@ func (o *AppOptions) unmarshalOption(d *caddyfile.Dispenser) error {
 		return nil
 	case "cache_ttl":
 		return durationArg(d, &o.CacheTTL)
+	case "allowed_origins":
+		o.AllowedOrigins = d.RemainingArgs()
+		if len(o.AllowedOrigins) == 0 {
+			return d.ArgErr()
+		}
+		return nil
+	case "max_connections":
+		return intArg(d, &o.MaxConnections)
 	default:
 		return d.Errf("unknown pogo_websocket option %q", d.Val())
 	}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/pogo-websocket/pogo-websocket/host-go/engine"
 )
 
 func parse(t *testing.T, input string) (*Handler, error) {
@@ -53,6 +55,47 @@ func TestUnmarshalCaddyfileFlatForm(t *testing.T) {
 	case h.PingPeriod != caddy.Duration(20*time.Second) || h.PongWait != caddy.Duration(30*time.Second) ||
 		h.WriteWait != caddy.Duration(5*time.Second) || h.MaxQueue != 2<<20:
 		t.Errorf("server options = %+v", h)
+	}
+}
+
+func TestUnmarshalCaddyfileAdmissionOptions(t *testing.T) {
+	t.Parallel()
+	h, err := parse(t, `pogo_websocket {
+		allowed_origins app.example.com *.example.com
+		max_connections 500
+		app 1 {
+			key k1
+			secret s1
+		}
+		app 2 {
+			key k2
+			secret s2
+			allowed_origins *
+			max_connections 10
+		}
+	}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := h.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, second := cfg.Apps[0], cfg.Apps[1]
+	if strings.Join(first.AllowedOrigins, " ") != "app.example.com *.example.com" || option(first.Options, engine.OptionMaxConnections) != 500 {
+		t.Errorf("app 1 inherits = %q, %d", first.AllowedOrigins, option(first.Options, engine.OptionMaxConnections))
+	}
+	if strings.Join(second.AllowedOrigins, " ") != "*" || option(second.Options, engine.OptionMaxConnections) != 10 {
+		t.Errorf("app 2 overrides = %q, %d", second.AllowedOrigins, option(second.Options, engine.OptionMaxConnections))
+	}
+	for _, bad := range []string{"allowed_origins", "allowed_origins https://app.example.com/", "max_connections -1"} {
+		h, err := parse(t, "pogo_websocket {\n app_id 1\n app_key k\n app_secret s\n "+bad+"\n}")
+		if err == nil {
+			_, _, err = h.resolve()
+		}
+		if err == nil {
+			t.Errorf("%q: accepted", bad)
+		}
 	}
 }
 

@@ -183,6 +183,12 @@ type AppOptions struct {
 	UserAuthTimeout *caddy.Duration `json:"user_auth_timeout,omitempty"`
 	// How long a cache channel keeps its last event. Default: 30m.
 	CacheTTL caddy.Duration `json:"cache_ttl,omitempty"`
+	// Host patterns (`*` wildcards, as Reverb's allowed_origins) the Origin
+	// header of a connection must match, else it is refused with 4009.
+	// Default: any origin.
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
+	// Connections open at once on this node; more are refused with 4004. Default: 0 (no limit).
+	MaxConnections int `json:"max_connections,omitempty"`
 }
 
 // CaddyModule returns the Caddy module information.
@@ -478,6 +484,11 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 		check(activity >= time.Second && activity.Seconds() <= math.MaxUint32, "%s: activity_timeout %s must be at least 1s", name, activity)
 		check(userAuth >= 0 && userAuth.Milliseconds() <= math.MaxUint32, "%s: user_auth_timeout %s out of range", name, userAuth)
 		check(cacheTTL > 0 && cacheTTL.Milliseconds() <= math.MaxUint32, "%s: cache_ttl %s out of range", name, cacheTTL)
+		check(o.MaxConnections >= 0 && o.MaxConnections <= math.MaxInt32, "%s: max_connections %d out of range", name, o.MaxConnections)
+		for _, origin := range o.AllowedOrigins {
+			check(origin != "" && !strings.Contains(origin, "/"), "%s: allowed_origins %q must be a host pattern, like app.example.com or *.example.com", name, origin)
+		}
+		app.AllowedOrigins = o.AllowedOrigins
 
 		app.Options = []engine.AppOption{
 			{ID: engine.OptionActivityTimeout, Value: uint32(activity / time.Second)},
@@ -492,6 +503,7 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 			{ID: engine.OptionCacheTTL, Value: uint32(cacheTTL.Milliseconds())},
 			{ID: engine.OptionPingPeriod, Value: uint32(pingPeriod.Milliseconds())},
 			{ID: engine.OptionPongWait, Value: uint32(pongWait.Milliseconds())},
+			{ID: engine.OptionMaxConnections, Value: uint32(o.MaxConnections)},
 		}
 		if h.AuthScript != "" {
 			app.Options = append(app.Options, engine.AppOption{ID: engine.OptionAuthFallback, Value: 1})
@@ -538,6 +550,12 @@ func (o AppOptions) inherit(defaults AppOptions) AppOptions {
 	}
 	if o.CacheTTL == 0 {
 		o.CacheTTL = defaults.CacheTTL
+	}
+	if o.AllowedOrigins == nil {
+		o.AllowedOrigins = defaults.AllowedOrigins
+	}
+	if o.MaxConnections == 0 {
+		o.MaxConnections = defaults.MaxConnections
 	}
 	return o
 }

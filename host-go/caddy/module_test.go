@@ -44,6 +44,7 @@ func TestResolveDefaults(t *testing.T) {
 		engine.OptionCacheTTL:            30 * 60 * 1000,
 		engine.OptionPingPeriod:          54000,
 		engine.OptionPongWait:            60000,
+		engine.OptionMaxConnections:      0,
 	}
 	opts := cfg.Apps[0].Options
 	if len(opts) != len(want) {
@@ -56,6 +57,9 @@ func TestResolveDefaults(t *testing.T) {
 	}
 	if cfg.WriteWait != 10*time.Second || cfg.MaxQueue != 1<<20 || cfg.ReadLimit != 10240 {
 		t.Errorf("hub config = %+v", cfg)
+	}
+	if cfg.Apps[0].AllowedOrigins != nil {
+		t.Errorf("allowed origins = %q, want none (any origin)", cfg.Apps[0].AllowedOrigins)
 	}
 	if maxBody < 10240 {
 		t.Errorf("max body %d", maxBody)

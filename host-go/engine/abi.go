@@ -9,7 +9,7 @@ type EventKind uint8
 const (
 	// EventApp configures one app; its id is the app index.
 	EventApp EventKind = 1
-	// EventOpen announces a WebSocket connection; the payload is the app key.
+	// EventOpen announces a WebSocket connection: the app key and the Origin header.
 	EventOpen EventKind = 2
 	// EventMessage carries one complete, unmasked text message.
 	EventMessage EventKind = 3
@@ -93,6 +93,9 @@ const (
 	// OptionRelay is 1 to have every event published here handed to the host
 	// (ActionRelay), for the other nodes.
 	OptionRelay Option = 14
+	// OptionMaxConnections is the number of connections open at once on this
+	// node (0: no limit); more are refused with 4004.
+	OptionMaxConnections Option = 15
 )
 
 // App is the configuration of one Pusher app, sent to the engine in an app record.
@@ -105,6 +108,9 @@ type App struct {
 	Secret string
 	// Options overrides the engine's defaults; options not listed keep them.
 	Options []AppOption
+	// AllowedOrigins are host patterns (`*` wildcards) the Origin header of
+	// a connection must match, else it is refused with 4009; empty: any.
+	AllowedOrigins []string
 }
 
 // AppOption is one option id and its value.

@@ -61,9 +61,13 @@ func (b *Batch) Bytes() []byte {
 }
 
 // Open appends an OPEN event: connection conn asked for the app key.
-func (b *Batch) Open(conn uint32, key string) {
-	b.record(EventOpen, conn, len(key))
-	b.buf = append(b.buf, key...)
+func (b *Batch) Open(conn uint32, key, origin string) {
+	if len(key) > math.MaxUint16 {
+		key = "" // no app has such a key: refused as unknown
+	}
+	b.record(EventOpen, conn, 2+len(key)+len(origin))
+	b.buf = appendString16(b.buf, key)
+	b.buf = append(b.buf, origin...)
 }
 
 // Message appends a MESSAGE event with one complete text message.
@@ -93,10 +97,17 @@ func (b *Batch) Shutdown() { b.record(EventShutdown, 0, 0) }
 // App appends an APP event configuring the app at index.
 func (b *Batch) App(index uint32, app App) error {
 	if len(app.ID) > math.MaxUint16 || len(app.Key) > math.MaxUint16 ||
-		len(app.Secret) > math.MaxUint16 || len(app.Options) > math.MaxUint16 {
+		len(app.Secret) > math.MaxUint16 || len(app.Options) > math.MaxUint16 ||
+		len(app.AllowedOrigins) > math.MaxUint16 {
 		return fmt.Errorf("app record %q: %w", app.ID, ErrFieldTooLong)
 	}
-	n := 2 + len(app.ID) + 2 + len(app.Key) + 2 + len(app.Secret) + 2 + 6*len(app.Options)
+	n := 2 + len(app.ID) + 2 + len(app.Key) + 2 + len(app.Secret) + 2 + 6*len(app.Options) + 2
+	for _, o := range app.AllowedOrigins {
+		if len(o) > math.MaxUint16 {
+			return fmt.Errorf("app record %q: allowed origin: %w", app.ID, ErrFieldTooLong)
+		}
+		n += 2 + len(o)
+	}
 	b.record(EventApp, index, n)
 	b.buf = appendString16(b.buf, app.ID)
 	b.buf = appendString16(b.buf, app.Key)
@@ -105,6 +116,10 @@ func (b *Batch) App(index uint32, app App) error {
 	for _, o := range app.Options {
 		b.buf = binary.LittleEndian.AppendUint16(b.buf, uint16(o.ID))
 		b.buf = binary.LittleEndian.AppendUint32(b.buf, o.Value)
+	}
+	b.buf = binary.LittleEndian.AppendUint16(b.buf, uint16(len(app.AllowedOrigins)))
+	for _, o := range app.AllowedOrigins {
+		b.buf = appendString16(b.buf, o)
 	}
 	return nil
 }

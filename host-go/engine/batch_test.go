@@ -61,7 +61,7 @@ func fields(t *testing.T, p []byte, widths ...int) [][]byte {
 
 func TestBatch_Events_RoundTrip(t *testing.T) {
 	var b Batch
-	b.Open(7, "app-key")
+	b.Open(7, "app-key", "https://app.test")
 	b.Message(7, []byte(`{"event":"pusher:ping","data":{}}`))
 	b.Activity(7)
 	b.TooLarge(7, 123456)
@@ -75,7 +75,7 @@ func TestBatch_Events_RoundTrip(t *testing.T) {
 		t.Errorf("now = %d", now)
 	}
 	want := []event{
-		{EventOpen, 7, []byte("app-key")},
+		{EventOpen, 7, []byte("\x07\x00app-keyhttps://app.test")},
 		{EventMessage, 7, []byte(`{"event":"pusher:ping","data":{}}`)},
 		{EventActivity, 7, nil},
 		{EventTooLarge, 7, binary.LittleEndian.AppendUint32(nil, 123456)},
@@ -101,7 +101,7 @@ func TestBatch_App_Encoding(t *testing.T) {
 	var b Batch
 	err := b.App(2, App{ID: "1", Key: "key", Secret: "secret", Options: []AppOption{
 		{OptionMaxMessageSize, 10240}, {OptionPongWait, 60000},
-	}})
+	}, AllowedOrigins: []string{"*.test", "a.b"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,8 +116,9 @@ func TestBatch_App_Encoding(t *testing.T) {
 	}
 	opts := p[2+1+2+3+2+6:]
 	want := []byte{2, 0, 2, 0, 0x00, 0x28, 0, 0, 12, 0, 0x60, 0xea, 0, 0}
+	want = append(want, "\x02\x00\x06\x00*.test\x03\x00a.b"...)
 	if !bytes.Equal(opts, want) {
-		t.Errorf("options = % x, want % x", opts, want)
+		t.Errorf("options and origins = % x, want % x", opts, want)
 	}
 }
 
