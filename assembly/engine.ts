@@ -79,7 +79,7 @@ function handle(kind: u8, id: u32, ptr: usize, len: usize, now: u64): void {
     case Event.Tick: tick(now); break;
     case Event.Publish: publishResult(id, nativePublish(ptr, len, now)); break;
     case Event.Remote: remote(id, ptr, len, now); break;
-    case Event.NodeGone: nodeGone(id); break;
+    case Event.NodeGone: nodeGone(id, now); break;
     case Event.Sync: sync(); break;
     case Event.App: configureApp(id, ptr, len); break;
     case Event.Shutdown: shutdown(now); break;

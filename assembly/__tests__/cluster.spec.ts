@@ -40,6 +40,26 @@ function memberRecord(appId: string, channel: string, key: string, idJson: strin
   return b;
 }
 
+/** A ChannelCount relay record: `count` subscriptions to `channel` on the sending node. */
+function countRecord(appId: string, channel: string, count: u32): ArrayBuffer {
+  const a = utf8(appId);
+  const c = utf8(channel);
+  const b = new ArrayBuffer(1 + 2 + a.byteLength + 2 + c.byteLength + 4);
+  let p = changetype<usize>(b);
+  store<u8>(p, 5);
+  store<u16>(p + 1, <u16>a.byteLength);
+  memory.copy(p + 3, changetype<usize>(a), <usize>a.byteLength);
+  p += 3 + <usize>a.byteLength;
+  store<u16>(p, <u16>c.byteLength);
+  memory.copy(p + 2, changetype<usize>(c), <usize>c.byteLength);
+  store<u32>(p + 2 + <usize>c.byteLength, count);
+  return b;
+}
+
+function countFrame(channel: string, n: i32): string {
+  return eventFrame("pusher_internal:subscription_count", channel, "{\"subscription_count\":" + n.toString() + "}");
+}
+
 /** Node `node` relays that `user` joined `channel` there. */
 function added(app: TestApp, channel: string, user: string, node: u32, info: string = "{\"n\":1}"): void {
   batch().remote(memberRecord(app.id, channel, user, "\"" + user + "\"", info), node).run();
@@ -75,9 +95,12 @@ describe("relaying presence members", () => {
     app.connect().subscribePresence("presence-a", "{\"user_id\":1}");
     app.connect().subscribePresence("presence-b", "{\"user_id\":\"x\",\"user_info\":\"X\"}");
     added(app, "presence-a", "remote", 5);
-    const relays = batch().sync().run().relays();
-    expect(relays.length).toBe(2);
-    const texts = [relays[0].channel + " " + relays[0].text, relays[1].channel + " " + relays[1].text];
+    // SYNC covers every app of the engine: keep this test's channels.
+    const all = batch().sync().run().relays();
+    const texts = new Array<string>();
+    for (let i = 0; i < all.length; i++) {
+      if (all[i].channel == "presence-a" || all[i].channel == "presence-b") texts.push(all[i].channel + " " + all[i].text);
+    }
     texts.sort();
     expect(texts.join("|")).toBe("presence-a 1 1 |presence-b x \"x\" \"X\"");
   });
@@ -169,5 +192,66 @@ describe("members of other nodes", () => {
     b.remote(memberRecord("no-such-app", "presence-room", "r1", "\"r1\""), 1);
     expect(b.run().log(c.id)).toBe("");
     expect(app.get("/channels/presence-room/users", "").body()).toBe("{\"users\":[{\"id\":\"l1\"}]}");
+  });
+});
+
+describe("subscription counts across nodes", () => {
+  it("should relay this node's count of a channel whenever it changes, and none for #server-to-user-", () => {
+    const app = relayingApp();
+    const a = app.connect();
+    const b = app.connect();
+    expect(a.subscribe("news").countRelays()).toBe("news 1");
+    expect(b.subscribe("news").countRelays()).toBe("news 2");
+    expect(a.unsubscribe("news").countRelays()).toBe("news 1");
+    expect(b.close().countRelays()).toBe("news 0");
+    expect(app.connect().signin("{\"id\":\"u1\"}").countRelays()).toBe("");
+  });
+
+  it("should add other nodes' subscriptions to subscription_count, the HTTP API's counts, occupied and channel list", () => {
+    const app = relayingApp([<u32>Option.SubscriptionCount, 1]);
+    const c = app.connect();
+    c.subscribe("news");
+    expect(batch().remote(countRecord(app.id, "news", 5), 1).run().log(c.id)).toBe(countFrame("news", 6));
+    batch().remote(countRecord(app.id, "elsewhere", 2), 2).run();
+    expect(app.get("/channels/news", "info=subscription_count").body()).toBe("{\"occupied\":true,\"subscription_count\":6}");
+    expect(app.get("/channels/elsewhere", "info=subscription_count").body()).toBe("{\"occupied\":true,\"subscription_count\":2}");
+    expectOneOf(app.get("/channels", "").body(), ["{\"channels\":{\"news\":{},\"elsewhere\":{}}}", "{\"channels\":{\"elsewhere\":{},\"news\":{}}}"]);
+  });
+
+  it("should forget a gone node's subscriptions, and a channel nobody subscribes to anymore", () => {
+    const app = relayingApp([<u32>Option.SubscriptionCount, 1]);
+    const c = app.connect();
+    c.subscribe("news");
+    batch().remote(countRecord(app.id, "news", 5), 1).run();
+    batch().remote(countRecord(app.id, "elsewhere", 2), 1).run();
+    expect(batch().nodeGone(1).run().log(c.id)).toBe(countFrame("news", 1));
+    expect(app.get("/channels", "").body()).toBe("{\"channels\":{\"news\":{}}}");
+    expect(app.get("/channels/elsewhere", "info=subscription_count").body()).toBe("{\"occupied\":false,\"subscription_count\":0}");
+    batch().remote(countRecord(app.id, "news", 3), 2).run();
+    batch().remote(countRecord(app.id, "news", 0), 2).run();
+    expect(app.get("/channels/news", "info=subscription_count").body()).toBe("{\"occupied\":true,\"subscription_count\":1}");
+  });
+
+  it("should relay on SYNC the count of every channel with subscriptions here", () => {
+    const app = relayingApp();
+    app.connect().subscribe("sync-a");
+    app.connect().subscribe("sync-a");
+    app.connect().subscribe("sync-b");
+    batch().remote(countRecord(app.id, "sync-c", 4), 1).run();
+    // SYNC covers every app of the engine: keep this test's channels.
+    const counts = batch().sync().run().countRelays().split(",").filter((c: string): bool => c.startsWith("sync-"));
+    counts.sort();
+    expect(counts.join(",")).toBe("sync-a 2,sync-b 1");
+  });
+
+  it("should ignore malformed count records", () => {
+    const app = relayingApp();
+    const good = countRecord(app.id, "news", 3);
+    const b = batch();
+    for (let n = 0; n < good.byteLength; n++) b.remote(good.slice(0, n), 1);
+    b.remote(countRecord(app.id, "bad name", 3), 1);
+    b.remote(countRecord(app.id, "#server-to-user-u1", 3), 1);
+    b.run();
+    expect(app.get("/channels", "").body()).toBe("{\"channels\":{}}");
   });
 });

@@ -408,6 +408,13 @@ export function decodeActions(ptr: usize, len: u32): Actions {
         check(q + 2 + ul == pl + n, "relay user id does not end the record");
         a.code = -2;
         a.text = String.UTF8.decodeUnsafe(q + 2, ul);
+      } else if (rk == 5) {
+        // A subscription count: "<count>".
+        const cl = <usize>load<u16>(q);
+        a.channel = String.UTF8.decodeUnsafe(q + 2, cl);
+        check(q + 2 + cl + 4 == pl + n, "relay count does not end the record");
+        a.code = -5;
+        a.text = load<u32>(q + 2 + cl).toString();
       } else if (rk == 3 || rk == 4) {
         // A member: "<key>" when removed, "<key> <user_id JSON> <user_info JSON>" when added.
         a.code = -<i32>rk;
@@ -511,11 +518,24 @@ export class Actions {
     return n;
   }
 
-  /** The RELAY actions, in order. */
+  /** The RELAY actions but subscription counts, in order. */
   relays(): Array<Act> {
     const r = new Array<Act>();
-    for (let i = 0; i < this.list.length; i++) if (this.list[i].kind == <u8>Action.Relay) r.push(this.list[i]);
+    for (let i = 0; i < this.list.length; i++) {
+      const a = this.list[i];
+      if (a.kind == <u8>Action.Relay && a.code != -5) r.push(a);
+    }
     return r;
+  }
+
+  /** The subscription counts relayed, in order, as "<channel> <count>". */
+  countRelays(): string {
+    const r = new Array<string>();
+    for (let i = 0; i < this.list.length; i++) {
+      const a = this.list[i];
+      if (a.kind == <u8>Action.Relay && a.code == -5) r.push(a.channel + " " + a.text);
+    }
+    return r.join(",");
   }
 
   /** Frames delivered in all, counting each recipient of a broadcast. */

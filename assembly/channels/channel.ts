@@ -100,6 +100,11 @@ export class Channel {
   /** Subscription-count throttling. */
   countSentAt: u64 = 0;
   countPending: bool = false;
+  /** Subscriptions on other nodes: node numbers and their counts, in step. */
+  private remoteNodes: Array<u32> | null = null;
+  private remoteCounts: Array<u32> | null = null;
+  /** The sum of `remoteCounts`. */
+  remoteCount: u32 = 0;
 
   constructor(public name: ArrayBuffer, public type: ChannelType, public cache: bool) {
     if (type == ChannelType.Presence) this.members = new ByteMap<Member>();
@@ -107,6 +112,39 @@ export class Channel {
 
   @inline get subscriptionCount(): u32 {
     return this.subscribers.count;
+  }
+
+  /** Subscriptions here and on every other node. */
+  @inline get clusterCount(): u32 {
+    return this.subscribers.count + this.remoteCount;
+  }
+
+  /** Records that node `node` has `count` subscriptions; returns whether the sum changed. */
+  setRemoteCount(node: u32, count: u32): bool {
+    let nodes = this.remoteNodes;
+    let counts = this.remoteCounts;
+    if (!nodes || !counts) {
+      if (count == 0) return false;
+      this.remoteNodes = nodes = [];
+      this.remoteCounts = counts = [];
+    }
+    const i = nodes.indexOf(node);
+    const old = i >= 0 ? unchecked(counts[i]) : 0;
+    if (old == count) return false;
+    if (count == 0) {
+      const last = nodes.length - 1;
+      unchecked((nodes[i] = nodes[last]));
+      unchecked((counts[i] = counts[last]));
+      nodes.pop();
+      counts.pop();
+    } else if (i >= 0) {
+      unchecked((counts[i] = count));
+    } else {
+      nodes.push(node);
+      counts.push(count);
+    }
+    this.remoteCount = this.remoteCount - old + count;
+    return true;
   }
 
   @inline get userCount(): i32 {

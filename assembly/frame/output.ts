@@ -130,6 +130,8 @@ export const enum Relay {
   MemberAdded = 3,
   /** A user left a presence channel on the sending node. */
   MemberRemoved = 4,
+  /** The sending node's number of subscriptions to a channel changed. */
+  ChannelCount = 5,
 }
 
 /** Relay record flag: the event may be kept as a cache channel's last event. */
@@ -178,4 +180,13 @@ export function relayMember(
   if (!added) return;
   out.field16(idJson, idJsonLen);
   out.bytes(info, <u32>infoLen);
+}
+
+/** Tells the other nodes that `channel` of app `appId` has `count` subscriptions here. */
+export function relayChannelCount(appId: usize, appIdLen: usize, channel: usize, channelLen: usize, count: u32): void {
+  record(Action.Relay, 0, 1 + 2 + <u32>appIdLen + 2 + <u32>channelLen + 4);
+  out.byte(<u8>Relay.ChannelCount);
+  out.field16(appId, appIdLen);
+  out.field16(channel, channelLen);
+  out.u32(count);
 }

@@ -1,19 +1,21 @@
-// Presence across nodes. Each node relays when a user becomes present on a
-// presence channel here (first connection) and when it leaves (last one);
-// the others keep that user as a member on the sending node's number. A user
-// is a member while it is present on any node, so the roster, member_added /
-// member_removed, user counts and the member limit hold for the whole
-// cluster. The host numbers the other nodes, tells when one is gone (its
-// members leave) and asks for a SYNC when a node needs everyone's members.
+// Presence and subscription counts across nodes. Each node relays when a
+// user becomes present on a presence channel here (first connection) and
+// when it leaves (last one), and its number of subscriptions to a channel
+// whenever it changes; the others keep them on the sending node's number.
+// A user is a member while it is present on any node, so the roster,
+// member_added / member_removed, user counts and the member limit hold for
+// the whole cluster, and so do subscription counts and occupied channels.
+// The host numbers the other nodes, tells when one is gone (its members and
+// subscriptions leave) and asks for a SYNC when a node needs everyone's.
 
 import { copyBytes } from "../channels/bytemap";
 import { Channel, ChannelType, Member } from "../channels/channel";
-import { relayMember as relayMemberRecord } from "../frame/output";
+import { relayChannelCount, relayMember as relayMemberRecord } from "../frame/output";
 import { validateValue } from "../json/scanner";
 import { App, apps } from "./app";
-import { isCacheChannel, isValidChannelName, spanStartsWith } from "./names";
+import { channelType, isCacheChannel, isValidChannelName, spanStartsWith } from "./names";
 import { Fields } from "./record";
-import { dropIfVacant, memberEvent } from "./subscribe";
+import { dropIfVacant, memberEvent, subscriptionCountChanged } from "./subscribe";
 
 /** Tells the other nodes that `m` joined (`added`) or left `channel` here. */
 export function relayMember(app: App, channel: Channel, m: Member, added: bool): void {
@@ -22,6 +24,42 @@ export function relayMember(app: App, channel: Channel, m: Member, added: bool):
     changetype<usize>(m.key), m.key.byteLength, changetype<usize>(m.idJson), m.idJson.byteLength,
     changetype<usize>(m.info), m.info.byteLength,
   );
+}
+
+/** Tells the other nodes how many subscriptions `channel` has here. */
+export function relayCount(app: App, channel: Channel): void {
+  relayChannelCount(
+    changetype<usize>(app.id), app.id.byteLength, changetype<usize>(channel.name), channel.name.byteLength,
+    channel.subscriptionCount,
+  );
+}
+
+/**
+ * Reads the rest of a ChannelCount relay record from node `node` (after its
+ * app id) and applies it; false if it is malformed.
+ */
+export function remoteCount(app: App, node: u32, f: Fields, now: u64): bool {
+  if (!f.str16()) return false;
+  const name = f.start, nameLen = f.len;
+  if (!f.bytes(4) || !isValidChannelName(name, nameLen)) return false;
+  const count = load<u32>(f.start);
+  const type = channelType(name, nameLen);
+  if (type == ChannelType.User) return false;
+  let channel = app.channels.get(name, nameLen);
+  if (!channel) {
+    if (count == 0) return true;
+    channel = new Channel(copyBytes(name, nameLen), type, isCacheChannel(name, nameLen));
+    app.channels.set(name, nameLen, channel);
+  }
+  countChanged(app, channel, node, count, now);
+  return true;
+}
+
+/** Node `node` has `count` subscriptions to `channel`: tell its subscribers here, forget it when vacant. */
+function countChanged(app: App, channel: Channel, node: u32, count: u32, now: u64): void {
+  if (!channel.setRemoteCount(node, count)) return;
+  if (channel.subscriptionCount > 0) subscriptionCountChanged(app, channel, now);
+  else dropIfVacant(app, channel);
 }
 
 /**
@@ -62,41 +100,49 @@ export function remoteMember(app: App, node: u32, added: bool, f: Fields): bool 
   return true;
 }
 
-/** Node `node` is gone: its users leave every presence channel where it was their last node. */
-export function nodeGone(node: u32): void {
+/**
+ * Node `node` is gone: its subscriptions no longer count, and its users leave
+ * every presence channel where it was their last node.
+ */
+export function nodeGone(node: u32, now: u64): void {
   for (let a = 0, n = apps.length; a < n; a++) {
     const app = unchecked(apps[a]);
     // Collected first: leaving deletes from the maps being walked.
     const channels = new Array<Channel>();
     for (let i = 0, c = app.channels.capacity; i < c; i++) {
       const ch = app.channels.valueAt(i);
-      if (ch && ch.members) channels.push(ch);
+      if (ch && (ch.remoteCount > 0 || ch.members != null)) channels.push(ch);
     }
     for (let i = 0; i < channels.length; i++) {
       const ch = unchecked(channels[i]);
-      const members = ch.members!;
-      const gone = new Array<Member>();
-      for (let j = 0, c = members.capacity; j < c; j++) {
-        const m = members.valueAt(j);
-        if (m && m.nodes) gone.push(m);
+      const members = ch.members;
+      if (members) {
+        const gone = new Array<Member>();
+        for (let j = 0, c = members.capacity; j < c; j++) {
+          const m = members.valueAt(j);
+          if (m && m.nodes) gone.push(m);
+        }
+        for (let j = 0; j < gone.length; j++) leaveNode(app, ch, unchecked(gone[j]), node);
       }
-      for (let j = 0; j < gone.length; j++) leaveNode(app, ch, unchecked(gone[j]), node);
+      countChanged(app, ch, node, 0, now);
     }
   }
 }
 
-/** Relays every member present here, for nodes that lost or never had them. */
+/** Relays every subscription count and member here, for nodes that lost or never had them. */
 export function sync(): void {
   for (let a = 0, n = apps.length; a < n; a++) {
     const app = unchecked(apps[a]);
     if (!app.relay) continue;
     for (let i = 0, c = app.channels.capacity; i < c; i++) {
       const ch = app.channels.valueAt(i);
-      const members = ch ? ch.members : null;
+      if (!ch || ch.subscriptionCount == 0 || ch.type == ChannelType.User) continue;
+      relayCount(app, ch);
+      const members = ch.members;
       if (!members) continue;
       for (let j = 0, k = members.capacity; j < k; j++) {
         const m = members.valueAt(j);
-        if (m && m.connections > 0) relayMember(app, ch!, m, true);
+        if (m && m.connections > 0) relayMember(app, ch, m, true);
       }
     }
   }

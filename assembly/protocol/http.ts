@@ -354,7 +354,7 @@ function writeChannelInfo(app: App, name: usize, nameLen: usize, r: EventRequest
   if (r.subscriptionCount && !presence) {
     if (!first) text.byte(0x2c);
     text.ascii('"subscription_count":');
-    text.decimal(channel ? channel.subscriptionCount : 0);
+    text.decimal(channel ? channel.clusterCount : 0);
   }
   text.byte(0x7d);
 }
@@ -435,7 +435,7 @@ function listChannels(req: u32, app: App): void {
   const channels = app.channels;
   for (let i = 0, n = channels.capacity; i < n; i++) {
     const ch = channels.valueAt(i);
-    if (!ch || ch.subscriptionCount == 0 || ch.type == ChannelType.User) continue;
+    if (!ch || ch.clusterCount == 0 || ch.type == ChannelType.User) continue;
     const name = changetype<usize>(ch.name);
     const nameLen = <usize>ch.name.byteLength;
     if (prefixLen > 0 && (nameLen < prefixLen || memory.compare(name, prefix, prefixLen) != 0)) continue;
@@ -462,7 +462,7 @@ function channelInfo(req: u32, app: App, now: u64): void {
   const wantCache = query.lists("info", "cache");
   if (wantUsers && !presence) return error(req, 400, "user_count is only available for presence channels");
   const ch = app.channels.get(name, nameLen);
-  const occupied = ch != null && ch.subscriptionCount > 0;
+  const occupied = ch != null && ch.clusterCount > 0;
   text.reset();
   text.ascii(occupied ? '{"occupied":true' : '{"occupied":false');
   if (wantUsers) {
@@ -471,7 +471,7 @@ function channelInfo(req: u32, app: App, now: u64): void {
   }
   if (wantSubs) {
     text.ascii(',"subscription_count":');
-    text.decimal(ch ? ch.subscriptionCount : 0);
+    text.decimal(ch ? ch.clusterCount : 0);
   }
   if (wantCache && ch) writeCache(app, ch, now);
   text.byte(0x7d);

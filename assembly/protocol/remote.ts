@@ -1,12 +1,12 @@
 // What another node relays through the host's broker: events, delivered to
 // this node's subscribers exactly as the origin node delivered them to its
-// own, terminate_connections, and presence members (cluster.ts). Nothing
-// received is relayed again.
+// own, terminate_connections, presence members and subscription counts
+// (cluster.ts). Nothing received is relayed again.
 
 import { Relay, RELAY_CACHEABLE, text } from "../frame/output";
 import { JsonType, ObjectScanner } from "../json/scanner";
 import { appById } from "./app";
-import { remoteMember } from "./cluster";
+import { remoteCount, remoteMember } from "./cluster";
 import { connectionBySocketId } from "./connection";
 import { terminateUser } from "./lifecycle";
 import { isValidChannelName } from "./names";
@@ -36,6 +36,7 @@ export function remote(node: u32, ptr: usize, len: usize, now: u64): bool {
   if (kind == Relay.MemberAdded || kind == Relay.MemberRemoved) {
     return remoteMember(app, node, kind == Relay.MemberAdded, f);
   }
+  if (kind == Relay.ChannelCount) return remoteCount(app, node, f, now);
   if (kind != Relay.Event || !f.str16()) return false;
   const channel = f.start, channelLen = f.len;
   if (!f.str16()) return false;

@@ -10,7 +10,7 @@ import { writeString, writeStringContent } from "../json/writer";
 import { App } from "./app";
 import { signBegin, signBytes, signColon, signMatches } from "./auth";
 import { since } from "./clock";
-import { relayMember } from "./cluster";
+import { relayCount, relayMember } from "./cluster";
 import { Connection } from "./connection";
 import { channelType, isCacheChannel, isValidChannelName, USER_CHANNEL_PREFIX } from "./names";
 import { fields } from "./record";
@@ -165,6 +165,7 @@ function join(conn: Connection, name: usize, nameLen: usize, now: u64, mayAskHos
   sendSucceeded(channel, conn.id);
   if (joined) memberEvent(channel, member!, true, conn.id);
   if (channel.cache) sendCached(channel, conn.id, app.cacheTtl, now);
+  if (app.relay && type != ChannelType.User) relayCount(app, channel);
   subscriptionCountChanged(app, channel, now);
 }
 
@@ -197,6 +198,7 @@ export function leave(conn: Connection, sub: Subscription, now: u64): void {
       memberEvent(channel, member, false, 0);
     }
   }
+  if (app.relay && channel.type != ChannelType.User) relayCount(app, channel);
   if (channel.subscriptionCount == 0) {
     dropIfVacant(app, channel);
     return;
@@ -209,7 +211,7 @@ export function leave(conn: Connection, sub: Subscription, now: u64): void {
  * event; returns whether it did.
  */
 export function dropIfVacant(app: App, channel: Channel): bool {
-  if (channel.subscriptionCount != 0 || channel.userCount != 0 || (channel.cache && channel.cached != null)) return false;
+  if (channel.clusterCount != 0 || channel.userCount != 0 || (channel.cache && channel.cached != null)) return false;
   app.channels.delete(changetype<usize>(channel.name), channel.name.byteLength);
   channel.subscribers.free();
   return true;
@@ -359,9 +361,10 @@ function sendCached(channel: Channel, conn: u32, ttl: u32, now: u64): void {
  * `pusher_internal:subscription_count` after a change, when the app asks for
  * it; never on presence channels, and at most every 5 s above 100 subscribers.
  */
-function subscriptionCountChanged(app: App, channel: Channel, now: u64): void {
+/** The channel's subscription count changed, here or on another node. */
+export function subscriptionCountChanged(app: App, channel: Channel, now: u64): void {
   if (!app.subscriptionCount || channel.type == ChannelType.Presence || channel.type == ChannelType.User) return;
-  if (channel.subscriptionCount > COUNT_THROTTLE_ABOVE && since(now, channel.countSentAt) < COUNT_THROTTLE_MS) {
+  if (channel.clusterCount > COUNT_THROTTLE_ABOVE && since(now, channel.countSentAt) < COUNT_THROTTLE_MS) {
     channel.countPending = true;
     return;
   }
@@ -378,7 +381,7 @@ function sendSubscriptionCount(channel: Channel, now: u64): void {
   channel.countSentAt = now;
   beginChannelEvent("pusher_internal:subscription_count", channel);
   text.ascii('"{\\"subscription_count\\":');
-  text.decimal(channel.subscriptionCount);
+  text.decimal(channel.clusterCount);
   text.ascii('}"}');
   broadcast(channel.subscribers.ptr, channel.subscriptionCount, 0);
 }
