@@ -174,6 +174,28 @@ test('the members of a node that dies leave on the other nodes within a few seco
   }
 });
 
+test('the members of a node that stops gracefully leave at once, well before its heartbeats are missed', async () => {
+  const room = uniq('room.');
+  const stopping = await startServer({ name: 'node E', options: [`redis ${(await redis.started).url}`] });
+  try {
+    await brokerBecomes(stopping, 'up', 10_000);
+    const watcher = await echoOn(nodeA, alice);
+    const seen = await join(watcher, room);
+    const onE = await echoOn(stopping, carol);
+    await join(onE, room);
+    await until(seen, () => seen.joining.length === 1, 'joining() of carol from node E');
+
+    // SIGTERM: node E closes its connections and relays the departures before it exits. A node
+    // that is only missed is dropped 3 to 4 s after its last heartbeat.
+    const started = Date.now();
+    await stopping.stop();
+    await until(seen, () => seen.leaving.length === 1, 'leaving() of carol once node E stopped', 1500 - (Date.now() - started));
+    assert.deepEqual(seen.leaving, [carol]);
+  } finally {
+    await stopping.stop();
+  }
+});
+
 test('a node started later lists the members already present on the others', async () => {
   const room = uniq('room.');
   const a = await echoOn(nodeA, alice);

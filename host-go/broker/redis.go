@@ -103,14 +103,18 @@ type Redis struct {
 	pingOK     atomic.Bool
 	subscribed atomic.Bool
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
 }
 
 type outgoing struct {
 	channel string
 	payload []byte
+	// flushed, set on a marker instead of a message, is closed once what
+	// was queued before the marker has been sent (or has failed).
+	flushed chan struct{}
 }
 
 // New returns a broker for the apps appIDs. It does not connect: Start does.
@@ -216,7 +220,7 @@ func (r *Redis) enqueue(channel string, kind byte, record []byte) error {
 	copy(payload[1:], r.node[:])
 	copy(payload[headerSize:], record)
 	select {
-	case r.out <- outgoing{channel, payload}:
+	case r.out <- outgoing{channel: channel, payload: payload}:
 		return nil
 	default:
 		return ErrQueueFull
@@ -240,18 +244,26 @@ func (r *Redis) Up() bool {
 	return r.pingOK.Load() && r.subscribed.Load()
 }
 
-// Close stops the broker; records still queued are dropped.
+// Close sends what is queued, such as the departures of a node shutting
+// down, while Redis answers (for up to the broker's timeout), then stops the
+// broker. Later calls do nothing.
 func (r *Redis) Close() error {
-	if r.cancel != nil {
-		r.cancel()
-		// Closing the PubSub ends the receive loop's channel.
-		_ = r.pubsub.Close()
-		r.wg.Wait()
-	}
-	if err := r.client.Close(); err != nil {
-		return fmt.Errorf("broker: closing redis client: %w", err)
-	}
-	return nil
+	var err error
+	r.closeOnce.Do(func() {
+		if r.cancel != nil {
+			if r.Up() {
+				r.flush()
+			}
+			r.cancel()
+			// Closing the PubSub ends the receive loop's channel.
+			_ = r.pubsub.Close()
+			r.wg.Wait()
+		}
+		if cerr := r.client.Close(); cerr != nil {
+			err = fmt.Errorf("broker: closing redis client: %w", cerr)
+		}
+	})
+	return err
 }
 
 // receive hands the other nodes' records to deliver, keeps track of the
@@ -308,6 +320,22 @@ func (r *Redis) joined() {
 	r.sync()
 }
 
+// flush waits until what is queued now has been sent, for up to the timeout.
+func (r *Redis) flush() {
+	done := make(chan struct{})
+	timeout := time.NewTimer(r.cfg.Timeout)
+	defer timeout.Stop()
+	select {
+	case r.out <- outgoing{flushed: done}:
+	case <-timeout.C:
+		return
+	}
+	select {
+	case <-done:
+	case <-timeout.C:
+	}
+}
+
 // send publishes the queued records, as many per round trip as are waiting.
 func (r *Redis) send() {
 	defer r.wg.Done()
@@ -328,22 +356,37 @@ func (r *Redis) send() {
 				break fill
 			}
 		}
-		ctx, cancel := context.WithTimeout(r.ctx, r.cfg.Timeout)
-		pipe := r.client.Pipeline()
+		r.publish(batch)
 		for _, m := range batch {
+			if m.flushed != nil {
+				close(m.flushed)
+			}
+		}
+	}
+}
+
+// publish sends the messages of batch in one round trip; flush markers are skipped.
+func (r *Redis) publish(batch []outgoing) {
+	ctx, cancel := context.WithTimeout(r.ctx, r.cfg.Timeout)
+	defer cancel()
+	pipe := r.client.Pipeline()
+	for _, m := range batch {
+		if m.flushed == nil {
 			pipe.Publish(ctx, m.channel, m.payload)
 		}
-		_, err := pipe.Exec(ctx)
-		cancel()
-		if err != nil {
-			metrics.dropped.WithLabelValues("publish_failed").Add(float64(len(batch)))
-			if r.ctx.Err() == nil {
-				r.setDown(err)
-			}
-			continue
-		}
-		metrics.sent.Add(float64(len(batch)))
 	}
+	n := pipe.Len()
+	if n == 0 {
+		return
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		metrics.dropped.WithLabelValues("publish_failed").Add(float64(n))
+		if r.ctx.Err() == nil {
+			r.setDown(err)
+		}
+		return
+	}
+	metrics.sent.Add(float64(n))
 }
 
 // monitor pings Redis, subscribes again when it comes back, sends this

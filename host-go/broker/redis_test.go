@@ -86,7 +86,8 @@ func startNode(t *testing.T, cfg Config, apps ...string) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &node{Redis: b, got: make(chan []byte, 100), from: make(chan uint32, 100), gone: make(chan uint32, 100)}
+	// Buffers larger than any test sends: the broker's receive loop must not block on them.
+	n := &node{Redis: b, got: make(chan []byte, 1024), from: make(chan uint32, 1024), gone: make(chan uint32, 100)}
 	b.Start(
 		func(from uint32, record []byte) { n.from <- from; n.got <- bytes.Clone(record) },
 		func(node uint32) { n.gone <- node },
@@ -211,6 +212,26 @@ func TestANodeThatSubscribesAsksEveryNodeToSyncAndIsRenumbered(t *testing.T) {
 	a.receive(t)
 	if after := <-a.from; after == before {
 		t.Fatalf("b kept number %d after its sync request", after)
+	}
+}
+
+func TestCloseSendsWhatIsQueuedFirst(t *testing.T) {
+	srv := startRedis(t, 0)
+	a := startNode(t, Config{URL: srv.url()}, "app")
+	b := startNode(t, Config{URL: srv.url()}, "app")
+	const n = 500
+	for i := range n {
+		if err := a.Send([]byte("app"), record("app", fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if got := b.receive(t); !bytes.Equal(got, record("app", fmt.Sprint(i))) {
+			t.Fatalf("record %d = %q", i, got)
+		}
 	}
 }
 
