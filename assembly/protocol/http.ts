@@ -13,7 +13,6 @@ import { writeString } from "../json/writer";
 import { App, appById } from "./app";
 import { signatureMatches, signBegin, signBytes } from "./auth";
 import { since } from "./clock";
-import { Connection, connectionBySocketId, connections } from "./connection";
 import { terminateUser } from "./lifecycle";
 import { isValidChannelName, MAX_CHANNELS, MAX_NAME_LENGTH, spanEquals, spanStartsWith } from "./names";
 import { publish } from "./publish";
@@ -195,8 +194,7 @@ class EventRequest {
   nameLen: usize = 0;
   data: usize = 0;
   dataLen: usize = 0;
-  /** The connection to leave out here (0: nobody), and its socket id for the other nodes. */
-  exclude: u32 = 0;
+  /** The socket id of the connection to leave out (may be empty). */
   sid: usize = 0;
   sidLen: usize = 0;
   /** A single `channel` member, or the span of the `channels` array. */
@@ -262,15 +260,12 @@ function readEvent(app: App, s: ObjectScanner, r: EventRequest): bool {
   } else {
     return refuse(400, "The event needs a channel or channels");
   }
-  r.exclude = 0;
   r.sidLen = 0;
   const sid = s.find("socket_id");
   if (sid >= 0 && s.type(sid) == JsonType.String) {
     if (!isSocketId(s.valueStart(sid), s.valueLen(sid))) return refuse(400, "Invalid socket_id");
     r.sid = s.valueStart(sid);
     r.sidLen = s.valueLen(sid);
-    const conn = connectionBySocketId(r.sid, r.sidLen);
-    if (conn) r.exclude = conn.id;
   }
   r.userCount = false;
   r.subscriptionCount = false;
@@ -327,12 +322,12 @@ function isSocketId(ptr: usize, len: usize): bool {
 /** Publishes a validated event on each of its channels. */
 function deliver(app: App, r: EventRequest, now: u64): void {
   if (!r.channelsArray) {
-    publish(app, r.channel, r.channelLen, r.name, r.nameLen, true, r.data, r.dataLen, true, r.exclude, r.sid, r.sidLen, now);
+    publish(app, r.channel, r.channelLen, r.name, r.nameLen, true, r.data, r.dataLen, true, r.sid, r.sidLen, now);
     return;
   }
   list.begin(r.channel, r.channelLen);
   while (list.next()) {
-    publish(app, list.start, list.len, r.name, r.nameLen, true, r.data, r.dataLen, true, r.exclude, r.sid, r.sidLen, now);
+    publish(app, list.start, list.len, r.name, r.nameLen, true, r.data, r.dataLen, true, r.sid, r.sidLen, now);
   }
 }
 

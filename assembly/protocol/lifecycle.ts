@@ -1,5 +1,6 @@
 // Connection lifecycle: open, close, liveness and shutdown.
 
+import { bytesEqual } from "../channels/bytemap";
 import { close, send, text } from "../frame/output";
 import { since } from "./clock";
 import { App, appByKey, apps } from "./app";
@@ -131,11 +132,11 @@ export function terminateUser(app: App, id: usize, idLen: usize, now: u64): void
 
 function belongsTo(conn: Connection, id: usize, idLen: usize): bool {
   const user = conn.user;
-  if (user && <usize>user.id.byteLength == idLen && memory.compare(changetype<usize>(user.id), id, idLen) == 0) return true;
+  if (user && bytesEqual(user.id, id, idLen)) return true;
   const subs = conn.subscriptions;
   for (let i = 0, n = subs.length; i < n; i++) {
     const m = unchecked(subs[i]).member;
-    if (m && <usize>m.key.byteLength == idLen && memory.compare(changetype<usize>(m.key), id, idLen) == 0) return true;
+    if (m && bytesEqual(m.key, id, idLen)) return true;
   }
   return false;
 }

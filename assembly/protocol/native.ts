@@ -3,7 +3,6 @@
 
 import { ArrayScanner, JsonType } from "../json/scanner";
 import { appById } from "./app";
-import { connectionBySocketId } from "./connection";
 import { isValidChannelName, MAX_CHANNELS, MAX_NAME_LENGTH } from "./names";
 import { publish } from "./publish";
 import { fields } from "./record";
@@ -45,14 +44,9 @@ export function nativePublish(ptr: usize, len: usize, now: u64): u32 {
     count++;
   }
   if (count == 0 || count > MAX_CHANNELS) return PublishCode.Malformed;
-  let exclude: u32 = 0;
-  if (sidLen > 0) {
-    const conn = connectionBySocketId(sid, sidLen);
-    if (conn) exclude = conn.id;
-  }
   channels.begin(list, listLen);
   while (channels.next()) {
-    publish(app, channels.start, channels.len, name, nameLen, false, data, dataLen, false, exclude, sid, sidLen, now);
+    publish(app, channels.start, channels.len, name, nameLen, false, data, dataLen, false, sid, sidLen, now);
   }
   return PublishCode.Ok;
 }

@@ -7,18 +7,19 @@ import { Channel } from "../channels/channel";
 import { broadcast, relay, RELAY_CACHEABLE, text } from "../frame/output";
 import { writeString, writeStringContent } from "../json/writer";
 import { App } from "./app";
+import { connectionBySocketId } from "./connection";
 import { channelType, isCacheChannel, spanStartsWith, USER_CHANNEL_PREFIX } from "./names";
 
 /**
  * Delivers event `name` with `data` on one channel (name already validated),
- * leaving out connection `exclude` (0: nobody) here and the connection with
- * socket id `sid` (may be empty) on the other nodes. The `escaped` flags say
+ * leaving out the connection with socket id `sid` (may be empty), here or on
+ * another node. The `escaped` flags say
  * whether a value is the raw content of a JSON string from a request (copied
  * as is: the scanner validated it) or plain bytes to escape.
  */
 export function publish(
   app: App, channel: usize, channelLen: usize, name: usize, nameLen: usize, nameEscaped: bool,
-  data: usize, dataLen: usize, dataEscaped: bool, exclude: u32, sid: usize, sidLen: usize, now: u64,
+  data: usize, dataLen: usize, dataEscaped: bool, sid: usize, sidLen: usize, now: u64,
 ): void {
   text.reset();
   text.ascii('{"event":"');
@@ -33,20 +34,22 @@ export function publish(
   const dataEnd = text.len;
   text.ascii('"}');
 
-  deliver(app, channel, channelLen, exclude, true, dataOffset, dataEnd - dataOffset, now);
+  deliver(app, channel, channelLen, sid, sidLen, true, dataOffset, dataEnd - dataOffset, now);
   if (app.relay) relay(changetype<usize>(app.id), app.id.byteLength, channel, channelLen, sid, sidLen, RELAY_CACHEABLE);
 }
 
 /**
  * Sends the message in `text` to this node's subscribers of one channel,
- * leaving out connection `exclude` (0: nobody). When `cacheable`, a cache
- * channel keeps it as its last event, whose data is `dataLen` bytes at
- * `dataOffset` in `text`.
+ * leaving out the connection with socket id `sid` (may be empty, or name a
+ * connection of another node). When `cacheable`, a cache channel keeps it as
+ * its last event, whose data is `dataLen` bytes at `dataOffset` in `text`.
  */
 export function deliver(
-  app: App, channel: usize, channelLen: usize, exclude: u32,
+  app: App, channel: usize, channelLen: usize, sid: usize, sidLen: usize,
   cacheable: bool, dataOffset: u32, dataLen: u32, now: u64,
 ): void {
+  const excluded = connectionBySocketId(sid, sidLen);
+  const exclude = excluded ? excluded.id : 0;
   if (spanStartsWith(channel, channelLen, USER_CHANNEL_PREFIX)) {
     const prefix = <usize>USER_CHANNEL_PREFIX.length;
     const user = app.users.get(channel + prefix, channelLen - prefix);

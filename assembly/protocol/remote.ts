@@ -7,7 +7,6 @@ import { Relay, RELAY_CACHEABLE, text } from "../frame/output";
 import { JsonType, ObjectScanner } from "../json/scanner";
 import { appById } from "./app";
 import { remoteCount, remoteMember } from "./cluster";
-import { connectionBySocketId } from "./connection";
 import { terminateUser } from "./lifecycle";
 import { isValidChannelName } from "./names";
 import { deliver } from "./publish";
@@ -53,15 +52,10 @@ export function remote(node: u32, ptr: usize, len: usize, now: u64): bool {
   const d = message.find("data");
   if (cacheable && message.type(d) != JsonType.String) return false;
 
-  let exclude: u32 = 0;
-  if (sidLen > 0) {
-    const conn = connectionBySocketId(sid, sidLen);
-    if (conn) exclude = conn.id;
-  }
   text.reset();
   text.bytes(msg, <u32>msgLen);
   const dataOffset = cacheable ? <u32>(message.valueStart(d) - msg) : 0;
   const dataLen = cacheable ? <u32>message.valueLen(d) : 0;
-  deliver(app, channel, channelLen, exclude, cacheable, dataOffset, dataLen, now);
+  deliver(app, channel, channelLen, sid, sidLen, cacheable, dataOffset, dataLen, now);
   return true;
 }

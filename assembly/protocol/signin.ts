@@ -49,7 +49,7 @@ export function signin(conn: Connection, ptr: usize, len: usize, now: u64): void
   const idLen = userData.valueLen(i);
   const current = conn.user;
   if (current) {
-    if (<usize>current.id.byteLength != idLen || memory.compare(changetype<usize>(current.id), idPtr, idLen) != 0) {
+    if (!bytesEqual(current.id, idPtr, idLen)) {
       sendError(conn.id, 4009, "The connection is already signed in as another user");
       return;
     }

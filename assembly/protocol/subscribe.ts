@@ -1,7 +1,7 @@
 // pusher:subscribe and pusher:unsubscribe: authorisation, presence members,
 // cache channels and subscription counts.
 
-import { copyBytes } from "../channels/bytemap";
+import { bytesEqual, copyBytes } from "../channels/bytemap";
 import { Channel, ChannelType, Member, Subscription } from "../channels/channel";
 import { ByteBuffer } from "../frame/buffer";
 import { authRequest, broadcast, send, text } from "../frame/output";
@@ -97,8 +97,7 @@ function join(conn: Connection, name: usize, nameLen: usize, now: u64, mayAskHos
   if (type == ChannelType.User) {
     const user = conn.user;
     const prefix = <usize>USER_CHANNEL_PREFIX.length;
-    if (!user || <usize>user.id.byteLength != nameLen - prefix ||
-        memory.compare(changetype<usize>(user.id), name + prefix, nameLen - prefix) != 0) {
+    if (!user || !bytesEqual(user.id, name + prefix, nameLen - prefix)) {
       sendSubscriptionError(conn.id, name, nameLen, "AuthError",
         "Only a connection signed in as this user may subscribe", 403);
       return;

@@ -93,7 +93,8 @@ type Redis struct {
 	log      *slog.Logger
 	client   *redis.Client
 	pubsub   *redis.PubSub
-	channels []string // the apps' channels, then the nodes' channel
+	channels []string          // the apps' channels, then the nodes' channel
+	byApp    map[string]string // app id → its channel, so that Send builds no name
 	nodes    string
 	node     [nodeIDSize]byte
 	out      chan outgoing
@@ -140,8 +141,10 @@ func New(cfg Config, appIDs []string) (*Redis, error) {
 	if _, err := rand.Read(r.node[:]); err != nil {
 		return nil, fmt.Errorf("broker: node id: %w", err)
 	}
+	r.byApp = make(map[string]string, len(appIDs))
 	for _, id := range appIDs {
-		r.channels = append(r.channels, r.channel(id))
+		r.byApp[id] = cfg.Prefix + ":" + id
+		r.channels = append(r.channels, r.byApp[id])
 	}
 	// '#' never appears in an app id: no app's channel can be this one.
 	r.nodes = cfg.Prefix + "#nodes"
@@ -176,11 +179,6 @@ func withDefaults(cfg Config) Config {
 	return cfg
 }
 
-// channel is the Redis channel of app appID.
-func (r *Redis) channel(appID string) string {
-	return r.cfg.Prefix + ":" + appID
-}
-
 // Start subscribes to the apps' channels and starts handing what the other
 // nodes send: their records to deliver (which must not keep them after it
 // returns), with the number of the sending node; gone, when a node has not
@@ -206,7 +204,11 @@ func (r *Redis) Start(deliver func(node uint32, record []byte), gone func(node u
 // Send queues relay record of app appID for the other nodes; it copies
 // record and never waits. It fails with ErrQueueFull when the queue is full.
 func (r *Redis) Send(appID, record []byte) error {
-	if err := r.enqueue(r.channel(string(appID)), kindRecord, record); err != nil {
+	channel, ok := r.byApp[string(appID)]
+	if !ok {
+		return fmt.Errorf("broker: app %q is not served by this broker", appID)
+	}
+	if err := r.enqueue(channel, kindRecord, record); err != nil {
 		metrics.dropped.WithLabelValues("queue_full").Inc()
 		return err
 	}

@@ -33,7 +33,7 @@ const (
 	EventRemote EventKind = 12
 	// EventNodeGone tells that the node with that number stopped answering.
 	EventNodeGone EventKind = 13
-	// EventSync asks the engine to relay every presence member present here.
+	// EventSync asks the engine to relay its subscription counts and presence members.
 	EventSync EventKind = 14
 )
 
@@ -54,7 +54,8 @@ const (
 	ActionPublishResult ActionKind = 5
 	// ActionAuthRequest asks the host to authorise a subscribe that came without `auth`.
 	ActionAuthRequest ActionKind = 6
-	// ActionRelay hands an event published here to the other nodes (as their EventRemote).
+	// ActionRelay hands the other nodes (as their EventRemote) an event published
+	// here, a terminate_connections, a presence change or a subscription count.
 	ActionRelay ActionKind = 7
 )
 
@@ -90,8 +91,8 @@ const (
 	// OptionAuthFallback is 1 to have a private or presence subscribe without
 	// `auth` authorised by the host (AUTH_REQUEST) instead of refused.
 	OptionAuthFallback Option = 13
-	// OptionRelay is 1 to have every event published here handed to the host
-	// (ActionRelay), for the other nodes.
+	// OptionRelay is 1 to have what the other nodes must know handed to the
+	// host (ActionRelay): events published here, presence, subscription counts.
 	OptionRelay Option = 14
 	// OptionMaxConnections is the number of connections open at once on this
 	// node (0: no limit); more are refused with 4004.

@@ -119,7 +119,6 @@ func (a *Actions) AuthRequest() (socketID, channel []byte, err error) {
 	return socketID, channel, nil
 }
 
-// string16 splits a u16-length-prefixed string off p.
 // Relay decodes an ActionRelay: the app id, and the whole relay record to
 // hand to the other nodes' engines (EventRemote). Both alias the action batch.
 func (a *Actions) Relay() (appID, record []byte, err error) {
@@ -133,6 +132,7 @@ func (a *Actions) Relay() (appID, record []byte, err error) {
 	return appID, a.payload, nil
 }
 
+// string16 splits a u16-length-prefixed string off p.
 func string16(p []byte) (s, rest []byte, ok bool) {
 	if len(p) < 2 {
 		return nil, nil, false

@@ -188,11 +188,11 @@ func (b *Batch) Remote(node uint32, record []byte) {
 }
 
 // NodeGone appends a NODE_GONE record: node stopped answering, and the
-// presence members it relayed leave.
+// subscriptions and presence members it relayed leave.
 func (b *Batch) NodeGone(node uint32) { b.record(EventNodeGone, node, 0) }
 
-// Sync appends a SYNC record: the engine relays every presence member
-// present here, for nodes that lost or never had them.
+// Sync appends a SYNC record: the engine relays its subscription counts and
+// presence members, for nodes that lost or never had them.
 func (b *Batch) Sync() { b.record(EventSync, 0, 0) }
 
 // RemoteSize is the number of bytes Remote appends.

@@ -19,7 +19,7 @@ type Broker interface {
 	// Start begins handing what the other nodes send to the hub: their relay
 	// records to deliver, with a number the broker gives each node (from 1,
 	// never reused); gone, when a node stopped answering; and sync, when a
-	// node needs the presence members of every other.
+	// node needs every other's subscription counts and presence members.
 	Start(deliver func(node uint32, record []byte), gone func(node uint32), sync func())
 	// Send hands relay record of app appID to the other nodes without
 	// waiting; it copies record.
@@ -34,7 +34,7 @@ type Broker interface {
 }
 
 // withRelay returns apps with the engine's Relay option set, so that the
-// engine hands every event published here to the broker.
+// engine hands what the other nodes must know to the broker.
 func withRelay(apps []engine.App) []engine.App {
 	out := make([]engine.App, len(apps))
 	for i, app := range apps {
@@ -91,8 +91,9 @@ func (h *Hub) remote(node uint32, record []byte) {
 	h.q.unlock()
 }
 
-// nodeGone queues NODE_GONE: node's presence members leave. It is never
-// dropped, or they would stay forever.
+// nodeGone queues NODE_GONE: node's subscriptions and presence members
+// leave. Like the other unbounded events it is never refused while the hub
+// runs, or they would stay forever.
 func (h *Hub) nodeGone(node uint32) {
 	if h.q.lock(0, false, nil, nil) == nil {
 		h.q.cur.batch.NodeGone(node)
@@ -100,7 +101,8 @@ func (h *Hub) nodeGone(node uint32) {
 	}
 }
 
-// sync queues SYNC: the engine relays the presence members present here.
+// sync queues SYNC: the engine relays its subscription counts and presence
+// members.
 func (h *Hub) sync() {
 	if h.q.lock(0, false, nil, nil) == nil {
 		h.q.cur.batch.Sync()

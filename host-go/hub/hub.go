@@ -31,11 +31,11 @@
 // # Other nodes
 //
 // With a Broker (package broker), the engine hands every event published
-// here, every terminate_connections and every presence arrival or departure
-// to the hub as a RELAY action, which the broker sends to the other nodes;
-// theirs come back through the broker as REMOTE events in the batch, with
-// NODE_GONE when a node stops answering and SYNC when one needs everyone's
-// presence members. While the broker cannot carry events, native publishes
+// here, every terminate_connections, presence arrival or departure and
+// change of a channel's subscription count to the hub as a RELAY action,
+// which the broker sends to the other nodes; theirs come back through the
+// broker as REMOTE events in the batch, with NODE_GONE when a node stops
+// answering and SYNC when one needs everyone's counts and members. While the broker cannot carry events, native publishes
 // and HTTP API POSTs are refused with ErrBroker rather than delivered on
 // this node only.
 //
