@@ -434,6 +434,18 @@ test('terminate_connections: a pusher-js client signed in as that user is discon
   await withTimeout(left, 3000, 'pusher-js to leave the connected state');
 });
 
+test('terminate_connections without a user id answers 400 and the server keeps serving', async () => {
+  // Signed by hand: the SDKs refuse an empty user id before sending.
+  const res = await signedRequest(server, { path: `/apps/${APP().id}/users/terminate_connections`, body: {} });
+  assertHttpError(res, 400);
+  const channel = uniq('after-terminate-');
+  const ws = await listener(channel);
+  assertHttpOk(await sdkResult(sdk().trigger(channel, 'still-alive', { ok: true })), {});
+  const msg = await ws.next((m) => m.event === 'still-alive');
+  assert.equal(msg.channel, channel);
+  assert.equal((await httpRequest(server, { path: '/pogo/health' })).status, 200);
+});
+
 // ---------------------------------------------------------------------------------------------
 // Health
 

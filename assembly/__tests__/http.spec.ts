@@ -676,4 +676,12 @@ describe("POST /apps/{id}/users/{user_id}/terminate_connections", () => {
   it("should answer 405 to GET", () => {
     expect(newApp().get("/users/42/terminate_connections", "").status()).toBe(405);
   });
+
+  it("should answer 400, not hang, when the user id segment is missing", () => {
+    const app = newApp();
+    expect(app.post("/users/terminate_connections", "{}").status()).toBe(400);
+    expect(app.post("/users//terminate_connections", "{}").status()).toBe(400);
+    // The engine still answers afterwards.
+    expect(app.post("/users/42/terminate_connections", "{}").status()).toBe(200);
+  });
 });

@@ -2,6 +2,9 @@
 // space for JSON are written here with explicit lengths and no per-write
 // allocation. It grows by doubling and never shrinks.
 
+/** The largest buffer the engine will hold: 1 GiB, far above any host input. */
+export const MAX_BUFFER_SIZE: u32 = 1 << 30;
+
 export class ByteBuffer {
   ptr: usize;
   len: u32 = 0;
@@ -14,16 +17,25 @@ export class ByteBuffer {
 
   /** Makes room for `n` more bytes and returns the write position. */
   @inline ensure(n: u32): usize {
-    const need = this.len + n;
-    if (need > this.cap) this.grow(need);
+    // In u64, so that len + n cannot wrap around to a small number.
+    const need = <u64>this.len + <u64>n;
+    if (need > <u64>this.cap) this.grow(need);
     return this.ptr + <usize>this.len;
   }
 
-  grow(need: u32): void {
-    let cap = this.cap << 1;
+  /**
+   * Doubles the capacity until `need` fits. Sizes past MAX_BUFFER_SIZE cannot
+   * come from the host, whose inputs are bounded far below it: they abort the
+   * call (the host recovers the engine) instead of looping on a capacity that
+   * can no longer double.
+   */
+  grow(need: u64): void {
+    if (need > <u64>MAX_BUFFER_SIZE) unreachable();
+    let cap = max<u64>(<u64>this.cap << 1, 16);
     while (cap < need) cap <<= 1;
+    if (cap > <u64>MAX_BUFFER_SIZE) cap = <u64>MAX_BUFFER_SIZE;
     this.ptr = heap.realloc(this.ptr, <usize>cap);
-    this.cap = cap;
+    this.cap = <u32>cap;
   }
 
   @inline reset(): void {

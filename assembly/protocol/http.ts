@@ -99,6 +99,9 @@ export function handleHttp(req: u32, ptr: usize, len: usize, now: u64): void {
   }
   if (spanStartsWith(route, routeLen, "/users/") && spanEndsWith(route, routeLen, "/terminate_connections")) {
     if (!isPost) return error(req, 405, "Method not allowed");
+    // "/users/terminate_connections" matches both ends with the slash shared:
+    // the user id lies strictly between them, so check before subtracting.
+    if (routeLen <= 7 + 22) return error(req, 400, "Malformed user id");
     segment.reset();
     if (!percentDecode(segment, route + 7, routeLen - 7 - 22, false, false) || segment.len == 0) {
       return error(req, 400, "Malformed user id");
