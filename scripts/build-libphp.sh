@@ -25,8 +25,11 @@ PHP_DEB_VERSION=${PHP_DEB_VERSION:-8.2.32-1~deb12u1}
 CACHE=${POGO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pogo-websocket}
 JOBS=${JOBS:-$(nproc)}
 
-# Keep this list minimal: every extension costs build time. FrankenPHP's four
-# mandatory flags come first; the rest is what the tests and gen_stub.php use.
+# FrankenPHP's four mandatory flags come first; the rest is what Laravel's
+# documented server requirements list (ctype, curl, DOM, fileinfo, filter,
+# hash, mbstring, openssl, PCRE, PDO, session, tokenizer, XML; hash and PCRE
+# are always built), plus pdo_sqlite for the Laravel tests. Every extension
+# costs build time, so nothing else.
 CONFIGURE_FLAGS=(
 	--enable-zts
 	--enable-embed
@@ -36,16 +39,31 @@ CONFIGURE_FLAGS=(
 	--disable-cgi
 	--disable-phpdbg
 	--enable-ctype
+	--with-curl
+	--enable-dom
+	--enable-fileinfo
 	--enable-filter
+	--enable-mbstring
+	--with-openssl
+	--enable-pdo
+	--with-pdo-sqlite
 	--enable-session
 	--enable-tokenizer
+	--enable-xml
+	--enable-simplexml
+	--enable-xmlwriter
+	--with-libxml
 )
+# Debian packages the extensions above build against.
+BUILD_DEPS=(libcurl4-openssl-dev libxml2-dev libonig-dev libssl-dev libsqlite3-dev)
+# Debian's PHP libraries (php-laravel-framework & co.) live here.
+INCLUDE_PATH=".:/usr/share/php"
 # No debug info: a third faster to build, and a smaller libphp.
 BUILD_CFLAGS="-O2"
 # Changing this script's build steps without changing the flags? Bump it.
 BUILD_REVISION=1
 
-key=$(printf '%s\n' "$BUILD_REVISION" "$BUILD_CFLAGS" "${CONFIGURE_FLAGS[@]}" | sha256sum | cut -c1-10)
+key=$(printf '%s\n' "$BUILD_REVISION" "$BUILD_CFLAGS" "${CONFIGURE_FLAGS[@]}" "$INCLUDE_PATH" | sha256sum | cut -c1-10)
 ROOT=$CACHE/php-zts
 LOG=$ROOT/build.log
 
@@ -133,7 +151,7 @@ if ! apt-cache showsrc "php$PHP_SERIES" 2>/dev/null | grep -q '^Version:'; then
 	run $SUDO apt-get update || fail "apt-get update failed"
 fi
 run $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-	build-essential pkg-config xz-utils ||
+	build-essential pkg-config xz-utils "${BUILD_DEPS[@]}" ||
 	fail "installing build tools failed"
 
 work=$ROOT/work
@@ -170,6 +188,9 @@ rm -rf "$prefix"
 run ./configure --prefix="$prefix" CFLAGS="$BUILD_CFLAGS" "${CONFIGURE_FLAGS[@]}" || fail "configure failed"
 run nice make -j"$JOBS" || fail "make failed"
 run make install || fail "make install failed"
+
+# The embed SAPI and the CLI read php.ini from lib/ (PHP_CONFIG_FILE_PATH).
+printf 'include_path = "%s"\n' "$INCLUDE_PATH" >"$prefix/lib/php.ini"
 
 install -m 644 build/gen_stub.php "$prefix/lib/php/build/gen_stub.php"
 add_php_parser "$prefix" || log "warning: PHP-Parser unavailable; gen_stub.php will try to download it"
