@@ -45,9 +45,21 @@ func TestResolveDefaults(t *testing.T) {
 		engine.OptionPingPeriod:          54000,
 		engine.OptionPongWait:            60000,
 		engine.OptionMaxConnections:      0,
+		engine.OptionAuthFallback:        0,
+		engine.OptionRelay:               0,
 	}
+	// Every option is sent, once: the engine's own initial values never apply.
 	opts := cfg.Apps[0].Options
-	if len(opts) != len(want) {
+	sent := map[engine.Option]int{}
+	for _, o := range opts {
+		sent[o.ID]++
+	}
+	for id := engine.Option(1); id <= engine.NumOptions; id++ {
+		if sent[id] != 1 {
+			t.Errorf("option %d sent %d times, want once", id, sent[id])
+		}
+	}
+	if len(opts) != len(want) || len(opts) != engine.NumOptions {
 		t.Errorf("%d options sent, want %d", len(opts), len(want))
 	}
 	for id, v := range want {

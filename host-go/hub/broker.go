@@ -33,13 +33,18 @@ type Broker interface {
 	Close() error
 }
 
-// withRelay returns apps with the engine's Relay option set, so that the
-// engine hands what the other nodes must know to the broker.
+// withRelay returns apps with the engine's Relay option set to 1, so that
+// the engine hands what the other nodes must know to the broker.
 func withRelay(apps []engine.App) []engine.App {
 	out := make([]engine.App, len(apps))
 	for i, app := range apps {
-		app.Options = append(append([]engine.AppOption(nil), app.Options...),
-			engine.AppOption{ID: engine.OptionRelay, Value: 1})
+		opts := make([]engine.AppOption, 0, len(app.Options)+1)
+		for _, o := range app.Options {
+			if o.ID != engine.OptionRelay {
+				opts = append(opts, o)
+			}
+		}
+		app.Options = append(opts, engine.AppOption{ID: engine.OptionRelay, Value: 1})
 		out[i] = app
 	}
 	return out

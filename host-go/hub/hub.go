@@ -77,7 +77,7 @@ var (
 
 // Defaults for the zero values of Config.
 const (
-	DefaultReadLimit     = 10240
+	DefaultReadLimit     = engine.DefaultMaxMessageSize
 	DefaultWriteWait     = 10 * time.Second
 	DefaultMaxQueue      = 1 << 20
 	DefaultQueueLimit    = 4 << 20
@@ -364,7 +364,7 @@ func (h *Hub) dispatch(out []byte) {
 		case engine.ActionRelay:
 			h.relay(&a)
 		case engine.ActionPublishResult:
-			if code, err := a.PublishResult(); err != nil || code != 0 {
+			if code, err := a.PublishResult(); err != nil || code != engine.PublishOK {
 				h.log.Debug("publish not accepted", "code", code, "error", err)
 			}
 		default:
@@ -407,8 +407,8 @@ func (h *Hub) Publish(appID string, channelsJSON []byte, event, data []byte, soc
 }
 
 // MaxEventPayload returns the max_event_payload option of app appID in
-// bytes, or 0 when the hub does not serve that app or leaves the option to
-// the engine's default.
+// bytes (engine.DefaultMaxEventPayload when its config leaves it out), or 0
+// when the hub does not serve that app.
 func (h *Hub) MaxEventPayload(appID string) int {
 	for _, app := range h.cfg.Apps {
 		if app.ID != appID {
@@ -419,7 +419,7 @@ func (h *Hub) MaxEventPayload(appID string) int {
 				return int(o.Value)
 			}
 		}
-		return 0
+		return engine.DefaultMaxEventPayload
 	}
 	return 0
 }

@@ -481,8 +481,8 @@ func TestHub_MaxEventPayload(t *testing.T) {
 	if got := h.MaxEventPayload("payload"); got != 1000 {
 		t.Errorf("configured app: %d, want 1000", got)
 	}
-	if got := h.MaxEventPayload(testApp.ID); got != 0 {
-		t.Errorf("app without the option: %d, want 0", got)
+	if got := h.MaxEventPayload(testApp.ID); got != engine.DefaultMaxEventPayload {
+		t.Errorf("app without the option: %d, want the engine's default %d", got, engine.DefaultMaxEventPayload)
 	}
 	if got := h.MaxEventPayload("unknown"); got != 0 {
 		t.Errorf("unknown app: %d, want 0", got)
