@@ -110,7 +110,7 @@ func (h *Hub) authRequest(c *conn, socketID, channel []byte) {
 		go func() {
 			select {
 			case <-c.done:
-			case <-h.done:
+			case <-h.hubClosed:
 			case <-ctx.Done():
 			}
 			cancel()
@@ -130,7 +130,7 @@ func (h *Hub) authRequest(c *conn, socketID, channel []byte) {
 // authResult queues AUTH_RESULT for c unless its CLOSED is already queued
 // (its id may then belong to a new connection by the time the engine reads it).
 func (h *Hub) authResult(c *conn, channel string, status uint16, body []byte) {
-	if err := h.q.lock(0, false, nil, nil); err != nil {
+	if err := h.q.lockAlways(); err != nil {
 		return
 	}
 	if !c.gone {

@@ -88,7 +88,7 @@ func (h *Hub) remote(node uint32, record []byte) {
 	if h.stopping.Load() {
 		return
 	}
-	if err := h.q.lock(engine.RemoteSize(record), false, nil, nil); err != nil {
+	if err := h.q.lockOrFail(engine.RemoteSize(record)); err != nil {
 		metrics.remoteDropped.Inc()
 		return
 	}
@@ -97,10 +97,10 @@ func (h *Hub) remote(node uint32, record []byte) {
 }
 
 // nodeGone queues NODE_GONE: node's subscriptions and presence members
-// leave. Like the other unbounded events it is never refused while the hub
-// runs, or they would stay forever.
+// leave. Like the other lockAlways events it is accepted whatever the
+// batch's size while the hub runs, or they would stay forever.
 func (h *Hub) nodeGone(node uint32) {
-	if h.q.lock(0, false, nil, nil) == nil {
+	if h.q.lockAlways() == nil {
 		h.q.cur.batch.NodeGone(node)
 		h.q.unlock()
 	}
@@ -109,7 +109,7 @@ func (h *Hub) nodeGone(node uint32) {
 // sync queues SYNC: the engine relays its subscription counts and presence
 // members.
 func (h *Hub) sync() {
-	if h.q.lock(0, false, nil, nil) == nil {
+	if h.q.lockAlways() == nil {
 		h.q.cur.batch.Sync()
 		h.q.unlock()
 	}
