@@ -96,9 +96,9 @@ func newAuthWorkers(ctx caddy.Context, cfg pogows.AuthWorkersConfig) (pogows.Aut
 	}, nil
 }
 
-// errRefused is returned, in a *hub.AuthRefusal with the script's status,
+// errScriptDenied is returned, in a *hub.AuthError with the script's status,
 // by Authorize when the script answered with a status other than 200.
-var errRefused = errors.New("pogo websocket: the auth script refused the subscribe")
+var errScriptDenied = errors.New("pogo websocket: the auth script denied the subscribe")
 
 // Authorize runs a subscribe without `auth` through the script as if
 // pusher-js had posted it to the auth endpoint, with the connection's cookies
@@ -121,10 +121,10 @@ func (a *authWorkers) Authorize(ctx context.Context, r hub.AuthRequest) ([]byte,
 	res, err := a.serveAuth(ctx, req)
 	if err != nil {
 		status, _ := authErrorStatus(err)
-		return nil, &hub.AuthRefusal{Status: status, Err: err}
+		return nil, &hub.AuthError{Status: status, Err: err}
 	}
 	if res.Status != http.StatusOK {
-		return nil, &hub.AuthRefusal{Status: res.Status, Err: fmt.Errorf("%w: status %d", errRefused, res.Status)}
+		return nil, &hub.AuthError{Status: res.Status, Err: fmt.Errorf("%w: status %d", errScriptDenied, res.Status)}
 	}
 	return res.Body, nil
 }
