@@ -47,9 +47,12 @@ func newConn(h *Hub, nc net.Conn) *conn {
 }
 
 // send queues one frame. When the queue would exceed the hub's MaxQueue
-// bytes, the client is too slow: the connection is closed instead, and its
-// reader reports CLOSED. The frame is not copied: the caller must not modify
-// it, and may queue the same slice on other connections.
+// bytes, the client is too slow: the frames not yet written are dropped
+// (and counted), and the connection is closed with 4100 (over capacity, so
+// that the client backs off before reconnecting) once the frames being
+// written are out, or without a close frame if they never get out. The
+// frame is not copied: the caller must not modify it, and may queue the
+// same slice on other connections.
 func (c *conn) send(frame []byte) {
 	c.mu.Lock()
 	if c.closing || c.closed {
@@ -57,28 +60,38 @@ func (c *conn) send(frame []byte) {
 		return
 	}
 	if c.queued > 0 && c.queued+len(frame) > c.hub.cfg.MaxQueue {
-		c.closed = true
+		dropped := len(c.queue) + 1
+		for _, f := range c.queue {
+			c.queued -= len(f)
+		}
+		clear(c.queue)
+		c.queue = c.queue[:0]
 		queued := c.queued
 		c.mu.Unlock()
 		metrics.slowCloses.Inc()
-		c.hub.log.Debug("closing slow client", "conn", c.id, "queued", queued)
-		// Closing a TLS connection may write; never block the caller on it.
-		go c.closeSocket()
+		metrics.droppedMessages.Add(float64(dropped))
+		c.hub.log.Debug("closing slow client", "conn", c.id, "dropped", dropped, "writing", queued)
+		c.closeWith(4100, "Over capacity: the client does not read its messages fast enough")
 		return
 	}
 	c.enqueueLocked(frame)
 }
 
-// closeAfter queues a close frame after the frames already queued; the
-// socket is closed once it is written. Later frames are dropped.
-func (c *conn) closeAfter(frame []byte) {
+// closeAfter queues frames, the last one a close frame, after the frames
+// already queued; the socket is closed once they are written. Later frames
+// are dropped.
+func (c *conn) closeAfter(frames ...[]byte) {
 	c.mu.Lock()
 	if c.closing || c.closed {
 		c.mu.Unlock()
 		return
 	}
 	c.closing = true
-	c.enqueueLocked(frame)
+	for _, f := range frames[:len(frames)-1] {
+		c.queue = append(c.queue, f)
+		c.queued += len(f)
+	}
+	c.enqueueLocked(frames[len(frames)-1])
 }
 
 // enqueueLocked appends frame, starts the writer if needed and unlocks c.mu.
