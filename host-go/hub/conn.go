@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -35,10 +36,11 @@ type conn struct {
 
 	closeOnce sync.Once
 	done      chan struct{} // closed once the socket is closed
+	flushed   chan struct{} // closed once a close frame is written and the write side shut
 }
 
 func newConn(h *Hub, nc net.Conn) *conn {
-	c := &conn{hub: h, nc: nc, done: make(chan struct{})}
+	c := &conn{hub: h, nc: nc, done: make(chan struct{}), flushed: make(chan struct{})}
 	switch nc.(type) {
 	case *net.TCPConn, *net.UnixConn:
 		c.writev = true
@@ -122,6 +124,36 @@ func (c *conn) closeSocket() {
 	})
 }
 
+// closeLinger bounds how long, and closeLingerBytes how much, a connection
+// whose close frame is written is still read (and discarded) before its
+// socket is closed.
+const (
+	closeLinger      = 2 * time.Second
+	closeLingerBytes = 4 << 20
+)
+
+// closeGracefully ends a connection whose close frame is written: it shuts
+// the write side (the client reads the close frame, then EOF) and leaves the
+// socket to the reader, which reads on, for up to closeLinger, until the
+// client closes too. Closing it at once while the client still sends would
+// turn the close into a TCP reset, and the client could lose the close
+// frame. Sockets without a write side to shut are closed.
+func (c *conn) closeGracefully() {
+	cw, ok := c.nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil || c.nc.SetReadDeadline(time.Now().Add(closeLinger)) != nil {
+		c.closeSocket()
+		return
+	}
+	close(c.flushed)
+}
+
+// linger reads and discards what the client still sends after a close
+// frame was written, until it closes, closeLinger passes (the read deadline
+// closeGracefully set) or closeLingerBytes are read.
+func (c *conn) linger() {
+	_, _ = io.CopyN(io.Discard, c.nc, closeLingerBytes)
+}
+
 // writeLoop writes queued frames until the queue is empty.
 func (c *conn) writeLoop() {
 	for {
@@ -140,7 +172,7 @@ func (c *conn) writeLoop() {
 			}
 			c.mu.Unlock()
 			if closeNow {
-				c.closeSocket()
+				c.closeGracefully()
 			}
 			return
 		}

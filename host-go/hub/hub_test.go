@@ -324,7 +324,7 @@ func TestHub_ServeWebSocket_PipelinedFrame(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	req := "GET /app/" + testApp.Key + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+	req := "GET /app/" + testApp.Key + "?protocol=7 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 	ping := ws.MustCompileFrame(ws.MaskFrameInPlace(ws.NewPingFrame([]byte("early"))))
 	if _, err := nc.Write(append([]byte(req), ping...)); err != nil {
@@ -702,5 +702,55 @@ func TestIsWebSocketUpgrade(t *testing.T) {
 	r.Header.Del("Upgrade")
 	if IsWebSocketUpgrade(r) {
 		t.Error("request without Upgrade recognized")
+	}
+}
+
+func TestHub_ServeWebSocket_ProtocolVersion(t *testing.T) {
+	_, srv := newTestHub(t, Config{})
+	for _, tc := range []struct {
+		query string
+		code  ws.StatusCode
+	}{
+		{"", 4008},
+		{"?protocol=", 4008},
+		{"?protocol=6", 4007},
+		{"?protocol=99", 4007},
+		{"?protocol=7x", 4007},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+			defer cancel()
+			nc, br, _, err := ws.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/app/"+testApp.Key+tc.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			if br == nil {
+				br = bufio.NewReader(nc)
+			}
+			c := &client{t: t, nc: nc, br: br}
+			data := c.expectEvent("pusher:error")
+			if !strings.Contains(string(data), fmt.Sprintf(`"code":%d`, tc.code)) {
+				t.Errorf("pusher:error data = %s, want code %d", data, tc.code)
+			}
+			c.expectClose(tc.code)
+		})
+	}
+}
+
+func TestHub_ServeWebSocket_NotGET405(t *testing.T) {
+	_, srv := newTestHub(t, Config{})
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/app/"+testApp.Key+"?protocol=7", nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET" {
+		t.Errorf("POST upgrade: %d Allow %q, want 405 Allow GET", resp.StatusCode, resp.Header.Get("Allow"))
 	}
 }

@@ -342,19 +342,27 @@ func (c *conn) fail(code ws.StatusCode, reason string) (stop, graceful bool) {
 	return true, true
 }
 
-// finish waits for a queued close frame to be written (graceful), closes the
-// socket and reports CLOSED.
+// finish waits for a queued close frame to be written (graceful) and for the
+// client to close in turn, closes the socket and reports CLOSED.
 func (c *conn) finish(graceful bool) {
 	if graceful {
-		t := time.NewTimer(c.hub.cfg.WriteWait)
-		select {
-		case <-c.done:
-		case <-t.C:
-		}
-		t.Stop()
+		c.awaitClose()
 	}
 	c.abort()
 	c.hub.closed(c)
+}
+
+// awaitClose waits, for up to WriteWait, until the queued close frame is
+// written, then reads on until the client closes too (see closeGracefully).
+func (c *conn) awaitClose() {
+	t := time.NewTimer(c.hub.cfg.WriteWait)
+	defer t.Stop()
+	select {
+	case <-c.flushed:
+		c.linger()
+	case <-c.done:
+	case <-t.C:
+	}
 }
 
 func getMsg(size int) *[]byte {
