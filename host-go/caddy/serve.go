@@ -18,6 +18,13 @@ import (
 )
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if len(r.TransferEncoding) > 0 {
+		// Go's server drops a Content-Length sent with Transfer-Encoding
+		// before the handler sees it, and keeps the connection: closing
+		// after every chunked request closes after those too, so that no
+		// request smuggled behind one is read (RFC 9112 section 6.1).
+		w.Header().Set("Connection", "close")
+	}
 	path := r.URL.Path
 	switch path {
 	case "/up":
@@ -35,7 +42,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	}
 	if i := strings.LastIndex(path, "/app/"); i >= 0 && hub.IsWebSocketUpgrade(r) {
-		if key := path[i+len("/app/"):]; key != "" && !strings.Contains(key, "/") {
+		// An empty key too reaches the engine, which refuses it with 4001.
+		if key := path[i+len("/app/"):]; !strings.Contains(key, "/") {
 			return h.serveWebSocket(w, r, key)
 		}
 	}

@@ -23,6 +23,8 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/sys"
 )
 
 // Names of the engine's exports (assembly/README.md).
@@ -49,6 +51,10 @@ var ErrMissingExport = errors.New("engine: module lacks a required export")
 
 // ErrClosed is returned by Process after Close.
 var ErrClosed = errors.New("engine: closed")
+
+// ErrDeadline is returned by a call interrupted because it overran the
+// timeout set with SetTimeout; the instance is closed.
+var ErrDeadline = errors.New("engine: call overran its deadline")
 
 // AbortError is the trap raised when the engine calls an imported `abort`
 // (an AssemblyScript `throw` or failed assertion). The call that raised it
@@ -82,7 +88,9 @@ type Engine struct {
 	process api.Function
 	output  api.Function
 	collect api.Function
+	rt      wazero.Runtime // owned by this instance (NewInstrumented), or nil
 	stack   []uint64
+	timeout time.Duration
 
 	inPtr, inCap uint32
 
@@ -116,11 +124,30 @@ func New() (*Engine, error) {
 	return embedded.p.instantiate()
 }
 
+// NewInstrumented instantiates the embedded engine compiled with the wazero
+// function listeners of factory (tracing, profiling, fault injection). Unlike
+// New, it compiles the module again, for this instance only.
+func NewInstrumented(factory experimental.FunctionListenerFactory) (*Engine, error) {
+	ctx := experimental.WithFunctionListenerFactory(context.Background(), factory)
+	p, err := compile(ctx, Wasm)
+	if err != nil {
+		return nil, err
+	}
+	e, err := p.instantiate()
+	if err != nil {
+		_ = p.rt.Close(ctx)
+		return nil, err
+	}
+	e.rt = p.rt
+	return e, nil
+}
+
 // compile compiles wasm in a new runtime and satisfies its imports.
 func compile(ctx context.Context, wasm []byte) (*program, error) {
 	// The default config uses the compiler where wazero supports it
-	// (amd64, arm64) and the interpreter elsewhere.
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig())
+	// (amd64, arm64) and the interpreter elsewhere. Closing on context done
+	// lets a call's deadline interrupt it, even in a loop that never returns.
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(true))
 	compiled, err := rt.CompileModule(ctx, wasm)
 	if err != nil {
 		_ = rt.Close(ctx)
@@ -223,12 +250,17 @@ func (p *program) instantiate() (*Engine, error) {
 	return e, nil
 }
 
+// SetTimeout bounds each later Process or Collect call to d (0: no bound).
+// A call that overruns it is interrupted and fails with ErrDeadline, and the
+// instance is closed: its state may be half updated.
+func (e *Engine) SetTimeout(d time.Duration) { e.timeout = d }
+
 // Process hands one event batch to the engine and returns its action batch.
 //
 // The returned slice is a view of the engine's memory, valid until the next
-// call of any Engine method; copy what must outlive it. On error (a trap) the
-// batch is lost but the instance, with its state, stays usable: log the
-// error and carry on.
+// call of any Engine method; copy what must outlive it. On error (a trap)
+// the batch is lost; after ErrDeadline the instance is closed, after another
+// trap it stays usable but its state may be half updated by the batch.
 func (e *Engine) Process(batch []byte) ([]byte, error) {
 	if e.closed {
 		return nil, ErrClosed
@@ -236,8 +268,36 @@ func (e *Engine) Process(batch []byte) ([]byte, error) {
 	if uint64(len(batch)) > math.MaxUint32 {
 		return nil, fmt.Errorf("engine: batch of %d bytes: %w", len(batch), ErrFieldTooLong)
 	}
+	ctx, cancel := e.callContext()
+	defer cancel()
+	out, err := e.processWithin(ctx, batch)
+	return out, e.callError(ctx, err)
+}
+
+// callContext returns the context of one call, with the instance's timeout.
+func (e *Engine) callContext() (context.Context, context.CancelFunc) {
+	if e.timeout <= 0 {
+		return e.ctx, func() {}
+	}
+	return context.WithTimeout(e.ctx, e.timeout)
+}
+
+// callError marks err as ErrDeadline, and the instance closed, when the call
+// failed because ctx's deadline passed.
+func (e *Engine) callError(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	if exit, ok := errors.AsType[*sys.ExitError](err); !ok || exit.ExitCode() != sys.ExitCodeDeadlineExceeded {
+		return err
+	}
+	_ = e.Close()
+	return fmt.Errorf("%w after %s: %w", ErrDeadline, e.timeout, err)
+}
+
+func (e *Engine) processWithin(ctx context.Context, batch []byte) ([]byte, error) {
 	if e.collectNext {
-		if err := e.Collect(); err != nil {
+		if err := e.collectWithin(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -245,7 +305,7 @@ func (e *Engine) Process(batch []byte) ([]byte, error) {
 	if n > e.inCap {
 		size := reserveSize(n)
 		e.stack[0] = api.EncodeU32(size)
-		if err := e.reserve.CallWithStack(e.ctx, e.stack); err != nil {
+		if err := e.reserve.CallWithStack(ctx, e.stack); err != nil {
 			e.collectNext = true
 			return nil, fmt.Errorf("engine: reserve(%d): %w", size, err)
 		}
@@ -255,7 +315,7 @@ func (e *Engine) Process(batch []byte) ([]byte, error) {
 		return nil, fmt.Errorf("engine: input area at %d is outside memory of %d bytes", e.inPtr, e.mem.Size())
 	}
 	e.stack[0] = api.EncodeU32(n)
-	if err := e.process.CallWithStack(e.ctx, e.stack); err != nil {
+	if err := e.process.CallWithStack(ctx, e.stack); err != nil {
 		e.collectNext = true
 		return nil, fmt.Errorf("engine: process(%d): %w", n, err)
 	}
@@ -264,7 +324,7 @@ func (e *Engine) Process(batch []byte) ([]byte, error) {
 	if outLen == 0 {
 		return nil, nil
 	}
-	if err := e.output.CallWithStack(e.ctx, e.stack); err != nil {
+	if err := e.output.CallWithStack(ctx, e.stack); err != nil {
 		e.collectNext = true
 		return nil, fmt.Errorf("engine: output(): %w", err)
 	}
@@ -282,11 +342,17 @@ func (e *Engine) Collect() error {
 	if e.closed {
 		return ErrClosed
 	}
+	ctx, cancel := e.callContext()
+	defer cancel()
+	return e.callError(ctx, e.collectWithin(ctx))
+}
+
+func (e *Engine) collectWithin(ctx context.Context) error {
 	e.collectNext = false
 	if e.collect == nil {
 		return nil
 	}
-	if err := e.collect.CallWithStack(e.ctx, e.stack); err != nil {
+	if err := e.collect.CallWithStack(ctx, e.stack); err != nil {
 		return fmt.Errorf("engine: __collect(): %w", err)
 	}
 	e.memAtGC = e.mem.Size()
@@ -303,7 +369,11 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
-	if err := e.mod.Close(e.ctx); err != nil {
+	err := e.mod.Close(e.ctx)
+	if e.rt != nil {
+		err = errors.Join(err, e.rt.Close(e.ctx))
+	}
+	if err != nil {
 		return fmt.Errorf("closing engine: %w", err)
 	}
 	return nil

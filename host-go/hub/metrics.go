@@ -14,8 +14,10 @@ var metrics = struct {
 	messages        prometheus.Counter
 	framesSent      prometheus.Counter
 	slowCloses      prometheus.Counter
+	droppedMessages prometheus.Counter
 	batches         prometheus.Counter
 	engineErrors    prometheus.Counter
+	engineRecovery  prometheus.Counter
 	batchDuration   prometheus.Histogram
 	publishRejected prometheus.Counter
 	remoteDropped   prometheus.Counter
@@ -37,6 +39,10 @@ var metrics = struct {
 		Namespace: "pogo_websocket", Name: "slow_client_closes_total",
 		Help: "Connections closed because their outbound queue was full.",
 	}),
+	droppedMessages: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "pogo_websocket", Name: "client_dropped_messages_total",
+		Help: "Frames dropped, unwritten, when a slow client's outbound queue overflowed.",
+	}),
 	batches: prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "pogo_websocket", Name: "engine_batches_total",
 		Help: "Event batches processed by the engine.",
@@ -44,6 +50,10 @@ var metrics = struct {
 	engineErrors: prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "pogo_websocket", Name: "engine_errors_total",
 		Help: "Engine calls that trapped, and malformed action batches.",
+	}),
+	engineRecovery: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "pogo_websocket", Name: "engine_recoveries_total",
+		Help: "Engine calls that overran their deadline or trapped, each followed by a fresh engine instance.",
 	}),
 	batchDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: "pogo_websocket", Name: "engine_batch_duration_seconds",
@@ -70,7 +80,8 @@ var metrics = struct {
 func RegisterMetrics(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{
 		metrics.connections, metrics.messages, metrics.framesSent, metrics.slowCloses,
-		metrics.batches, metrics.engineErrors, metrics.batchDuration, metrics.publishRejected,
+		metrics.droppedMessages, metrics.batches, metrics.engineErrors, metrics.engineRecovery,
+		metrics.batchDuration, metrics.publishRejected,
 		metrics.remoteDropped, metrics.authRequests,
 	} {
 		if err := reg.Register(c); err != nil && !errors.As(err, &prometheus.AlreadyRegisteredError{}) {
