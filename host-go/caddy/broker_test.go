@@ -40,11 +40,16 @@ func TestResolveRejectsBadBrokerOptions(t *testing.T) {
 		h    *Handler
 		want string
 	}{
-		{&Handler{RedisPrefix: "blue"}, "need redis"},
-		{&Handler{BrokerQueue: 8}, "need redis"},
+		{&Handler{RedisPrefix: "blue"}, "redis_prefix needs redis or redis_host"},
+		{&Handler{Redis: "redis://127.0.0.1", RedisHost: "127.0.0.1:6379"}, "set one of them"},
+		{&Handler{RedisPassword: "p"}, "need redis_host"},
+		{&Handler{RedisTLS: true}, "need redis_host"},
+		{&Handler{RedisDB: 2}, "need redis_host"},
+		{&Handler{RedisHost: "127.0.0.1:0"}, "must be host or host:port"},
+		{&Handler{RedisHost: "redis://127.0.0.1"}, "must be host or host:port"},
 		{&Handler{Redis: "http://127.0.0.1"}, "invalid redis url"},
 		{&Handler{Redis: "redis://127.0.0.1", RedisPrefix: "two words"}, "spaces"},
-		{&Handler{Redis: "redis://127.0.0.1", BrokerQueue: -1}, "broker_queue"},
+		{&Handler{Redis: "redis://127.0.0.1", BrokerQueue: -1}, "broker_queue_size"},
 	} {
 		tc.h.Apps = []*App{{ID: "1", Key: "k", Secret: "s"}}
 		if _, _, err := tc.h.resolve(); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -46,6 +46,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.maxBody = maxBody
+	h.throttle = newThrottle(intOr(h.HandshakeRate, defaultHandshakeRate), intOr(h.HandshakeBurst, defaultHandshakeBurst))
 	bcfg, clustered := h.brokerConfig()
 	key, err := poolKey(cfg, bcfg)
 	if err != nil {
@@ -53,9 +54,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	cfg.Logger = h.logger
 	if acfg, ok := h.authWorkersConfig(); ok {
-		if NewAuthWorkers == nil {
-			return fmt.Errorf("pogo_websocket: auth_script needs the FrankenPHP build (bin/frankenphp)")
-		}
+		// resolve refused auth_script without NewAuthWorkers.
 		// FrankenPHP restarts its threads at every config load: the workers
 		// are registered again each time, and the hub (kept across reloads)
 		// gets the new ones below.
@@ -124,10 +123,17 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 	}
 	pingPeriod := durationOr(h.PingPeriod, defaultPingPeriod)
 	pongWait := durationOr(h.PongWait, defaultPongWait)
+	shutdown := durationOr(h.ShutdownTimeout, defaultShutdownTimeout)
 	cfg := hub.Config{
-		WriteWait:  durationOr(h.WriteWait, defaultWriteWait),
-		MaxQueue:   h.MaxQueue,
-		QueueLimit: h.QueueLimit,
+		WriteWait:      durationOr(h.WriteWait, defaultWriteWait),
+		MaxQueue:       h.MaxQueue,
+		QueueLimit:     h.QueueLimit,
+		MaxConnections: h.MaxConnections,
+		// The whole stop takes at most shutdown_timeout; clients get all
+		// of it but the last tenth (at most a second), which is left for
+		// closing the sockets and stopping the engine.
+		ShutdownTimeout: shutdown,
+		ShutdownGrace:   shutdown - min(shutdown/10, time.Second),
 	}
 	if cfg.MaxQueue == 0 {
 		cfg.MaxQueue = defaultMaxQueue
@@ -143,6 +149,10 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 	check(cfg.WriteWait > 0, "write_wait %s must be positive", cfg.WriteWait)
 	check(cfg.MaxQueue > 0, "max_queue %d must be positive", cfg.MaxQueue)
 	check(cfg.QueueLimit >= 0, "queue_limit %d must be positive", cfg.QueueLimit)
+	check(h.MaxConnections >= 0 && h.MaxConnections <= math.MaxInt32, "max_connections %d must be a number of connections (0: no limit)", h.MaxConnections)
+	check(h.HandshakeRate >= 0 && h.HandshakeRate <= math.MaxInt32, "handshake_rate %d must be a positive number of upgrades per second", h.HandshakeRate)
+	check(h.HandshakeBurst >= 0 && h.HandshakeBurst <= math.MaxInt32, "handshake_burst %d must be a positive number of upgrades", h.HandshakeBurst)
+	check(shutdown > 0, "shutdown_timeout %s must be a positive duration, like 10s", shutdown)
 	errs = append(errs, h.checkAuth()...)
 	errs = append(errs, h.checkBroker()...)
 
@@ -162,6 +172,10 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 			app.ID = orEnv(app.ID, envAppID)
 			app.Key = orEnv(app.Key, envAppKey)
 			app.Secret = orEnv(app.Secret, envAppSecret)
+		}
+		if app.Key == "" {
+			// As the documentation's VITE_POGO_APP_KEY="${WS_APP_ID}".
+			app.Key = app.ID
 		}
 		name := fmt.Sprintf("app %d (%q)", i+1, app.ID)
 		check(app.ID != "", "%s: app id is required (or %s)", name, envAppID)
@@ -270,24 +284,26 @@ func (o AppOptions) inherit(defaults AppOptions) AppOptions {
 	if o.AllowedOrigins == nil {
 		o.AllowedOrigins = defaults.AllowedOrigins
 	}
-	if o.MaxConnections == 0 {
-		o.MaxConnections = defaults.MaxConnections
-	}
+	// MaxConnections is not inherited: at the handler's level it is the
+	// node's capacity (Handler.MaxConnections), not every app's quota.
 	return o
 }
 
 // poolKey identifies a hub configuration, broker included.
 func poolKey(cfg hub.Config, bcfg broker.Config) (string, error) {
 	b, err := json.Marshal(struct {
-		Apps        []engine.App
-		ReadLimit   int
-		WriteWait   time.Duration
-		MaxQueue    int
-		QueueLimit  int
-		Redis       string
-		RedisPrefix string
-		BrokerQueue int
-	}{cfg.Apps, cfg.ReadLimit, cfg.WriteWait, cfg.MaxQueue, cfg.QueueLimit, bcfg.URL, bcfg.Prefix, bcfg.QueueSize})
+		Apps            []engine.App
+		ReadLimit       int
+		WriteWait       time.Duration
+		MaxQueue        int
+		QueueLimit      int
+		MaxConnections  int
+		ShutdownTimeout time.Duration
+		Redis           string
+		RedisPrefix     string
+		BrokerQueue     int
+	}{cfg.Apps, cfg.ReadLimit, cfg.WriteWait, cfg.MaxQueue, cfg.QueueLimit, cfg.MaxConnections, cfg.ShutdownTimeout,
+		bcfg.URL, bcfg.Prefix, bcfg.QueueSize})
 	if err != nil {
 		return "", fmt.Errorf("hashing pogo_websocket config: %w", err)
 	}
@@ -300,6 +316,13 @@ type hubDestructor struct{ *hub.Hub }
 
 func (d hubDestructor) Destruct() error {
 	return d.Shutdown(context.Background())
+}
+
+func intOr(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 func durationOr(d caddy.Duration, def time.Duration) time.Duration {

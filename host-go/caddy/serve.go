@@ -70,6 +70,10 @@ func (h *Handler) serveHealth(w http.ResponseWriter) {
 }
 
 func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, key string) error {
+	// Before the upgrade: a refused client costs no connection.
+	if !h.throttle.admit(w, r) {
+		return nil
+	}
 	err := h.hub.ServeWebSocket(w, r, key)
 	switch {
 	case err == nil:

@@ -63,6 +63,9 @@ type Config struct {
 	EngineTimeout time.Duration
 	// ShutdownTimeout bounds Shutdown, whatever the engine and the clients do.
 	ShutdownTimeout time.Duration
+	// MaxConnections is the node's capacity: the connection over it gets
+	// pusher:error 4100 "Over capacity" and is closed. 0: no limit.
+	MaxConnections int
 	// Logger receives the hub's logs; nil discards them.
 	Logger *slog.Logger
 	// Authorizer answers the engine's AUTH_REQUESTs (apps with
@@ -444,6 +447,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	case <-readersDone:
 	case <-time.After(time.Second):
 		h.log.Warn("connection readers still running after shutdown")
+	case <-ctx.Done():
 	}
 
 	close(h.stopEngine)

@@ -71,22 +71,20 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, key string)
 	}
 	c := newConn(h, nc)
 	if code, message := protocolError(r); code != 0 {
-		// The engine never hears of it: the client gets the error and the
-		// close frame, then the socket is closed.
-		c.closeWith(code, message)
-		go func() {
-			c.awaitClose()
-			c.abort()
-		}()
+		c.refuse(code, message)
 		return fmt.Errorf("websocket upgrade: %s", message)
+	}
+	if !h.admit() {
+		c.refuse(4100, "Over capacity")
+		return fmt.Errorf("websocket upgrade: %w", ErrOverCapacity)
 	}
 	h.saveAuthHeaders(c, r)
 	if !h.conns.add(c) {
+		h.openConns.Add(-1)
 		_ = nc.Close()
 		return fmt.Errorf("websocket upgrade: %w", ErrTooManyConnections)
 	}
 	h.readers.Add(1)
-	h.openConns.Add(1)
 	metrics.connections.Inc()
 	if err := h.open(c, key, r.Header.Get("Origin")); err != nil {
 		// Only during shutdown: the reader still reports CLOSED.
