@@ -85,6 +85,9 @@ export class Member {
   }
 }
 
+/** Subscriptions on this node, over every app and channel (exported to the host, which reads it after each batch). */
+export let subscriptionsActive: u32 = 0;
+
 export class Channel {
   subscribers: ConnIds = new ConnIds();
   /** Parallel to `subscribers`: the subscription at the same index. */
@@ -155,6 +158,7 @@ export class Channel {
   add(sub: Subscription): void {
     sub.index = this.subscribers.push(sub.conn);
     this.subscriptions.push(sub);
+    subscriptionsActive++;
   }
 
   remove(sub: Subscription): void {
@@ -167,6 +171,7 @@ export class Channel {
       unchecked((this.subscriptions[i] = moved));
     }
     this.subscriptions.pop();
+    subscriptionsActive--;
   }
 }
 

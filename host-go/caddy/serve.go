@@ -105,26 +105,60 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, path string) 
 		return caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("reading request body: %w", err))
 	}
 	if int64(buf.Len()) > h.maxBody {
+		h.countPublishFailure(r, path, hub.PublishPayloadTooLarge)
 		writeError(w, http.StatusRequestEntityTooLarge, "Payload too large")
 		return nil
 	}
 	resp, err := h.hub.HTTP(r.Context(), r.Method, path, r.URL.RawQuery, buf.Bytes())
 	switch {
 	case err == nil:
+		if resp.Status >= 400 {
+			h.countPublishFailure(r, path, publishRefusal(resp.Status))
+		}
 		writeJSON(w, resp.Status, resp.Body)
 	case errors.Is(err, hub.ErrTimeout):
+		h.countPublishFailure(r, path, hub.PublishTimeout)
 		writeError(w, http.StatusServiceUnavailable, "The server did not answer in time")
 	case errors.Is(err, hub.ErrClosed):
 		writeError(w, http.StatusServiceUnavailable, "Server is shutting down")
 	case errors.Is(err, broker.ErrQueueFull):
+		h.countPublishFailure(r, path, hub.PublishBrokerQueueFull)
 		writeError(w, http.StatusServiceUnavailable, "Too many events waiting for the other nodes: try again")
 	case errors.Is(err, hub.ErrBroker):
+		h.countPublishFailure(r, path, hub.PublishBrokerPublishFailed)
 		writeError(w, http.StatusServiceUnavailable, "Events cannot reach the other nodes: Redis is unavailable")
 	case r.Context().Err() != nil: // the client left
 	default:
 		return caddyhttp.Error(http.StatusInternalServerError, err)
 	}
 	return nil
+}
+
+// countPublishFailure counts a refused POST to /apps/{id}/events or
+// /apps/{id}/batch_events of an app this handler serves (other ids are not
+// counted: a label per unknown id would grow without bound).
+func (h *Handler) countPublishFailure(r *http.Request, path, reason string) {
+	if r.Method != http.MethodPost {
+		return
+	}
+	id, rest, _ := strings.Cut(strings.TrimPrefix(path, "/apps/"), "/")
+	if (rest == "events" || rest == "batch_events") && h.hub.Serves(id) {
+		hub.CountPublishFailure(id, reason)
+	}
+}
+
+// publishRefusal is the publish_failures_total reason of an HTTP API status.
+func publishRefusal(status int) string {
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return hub.PublishUnauthorized
+	case http.StatusRequestEntityTooLarge:
+		return hub.PublishPayloadTooLarge
+	case http.StatusServiceUnavailable:
+		return hub.PublishBrokerPublishFailed
+	default:
+		return hub.PublishInvalidRequest
+	}
 }
 
 // writeJSON writes a JSON response with its length.

@@ -34,6 +34,8 @@ const (
 	exportProcess = "process"
 	exportOutput  = "output"
 	exportCollect = "__collect"
+	// exportSubscriptions is a global, read without a call.
+	exportSubscriptions = "subscriptionsActive"
 )
 
 const (
@@ -88,6 +90,7 @@ type Engine struct {
 	process api.Function
 	output  api.Function
 	collect api.Function
+	subs    api.Global     // subscriptionsActive, or nil in engines without it
 	rt      wazero.Runtime // owned by this instance (NewInstrumented), or nil
 	stack   []uint64
 	timeout time.Duration
@@ -232,6 +235,7 @@ func (p *program) instantiate() (*Engine, error) {
 		process: mod.ExportedFunction(exportProcess),
 		output:  mod.ExportedFunction(exportOutput),
 		collect: mod.ExportedFunction(exportCollect),
+		subs:    mod.ExportedGlobal(exportSubscriptions),
 		stack:   make([]uint64, 2),
 		lastGC:  time.Now(),
 	}
@@ -358,6 +362,16 @@ func (e *Engine) collectWithin(ctx context.Context) error {
 	e.memAtGC = e.mem.Size()
 	e.lastGC = time.Now()
 	return nil
+}
+
+// Subscriptions returns the number of channel subscriptions the engine
+// holds, as of the end of the last Process call (0 when the engine does not
+// export the count).
+func (e *Engine) Subscriptions() uint32 {
+	if e.subs == nil || e.closed {
+		return 0
+	}
+	return api.DecodeU32(e.subs.Get())
 }
 
 // MemorySize returns the size of the engine's linear memory in bytes.

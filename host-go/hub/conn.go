@@ -98,6 +98,9 @@ func (c *conn) closeAfter(frames ...[]byte) {
 
 // enqueueLocked appends frame, starts the writer if needed and unlocks c.mu.
 func (c *conn) enqueueLocked(frame []byte) {
+	if hot != nil {
+		hot.queueDepth.Observe(float64(c.queued))
+	}
 	c.queue = append(c.queue, frame)
 	c.queued += len(frame)
 	start := !c.writing
@@ -180,7 +183,14 @@ func (c *conn) writeLoop() {
 		c.queue, c.spare = c.spare[:0], nil
 		c.mu.Unlock()
 
+		var start time.Time
+		if hot != nil {
+			start = time.Now()
+		}
 		n, err := c.write(frames)
+		if hot != nil {
+			hot.writeDuration.Observe(time.Since(start).Seconds())
+		}
 		metrics.framesSent.Add(float64(len(frames)))
 		clear(frames)
 

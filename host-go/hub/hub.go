@@ -94,6 +94,8 @@ type Hub struct {
 	conns     table
 	readers   sync.WaitGroup
 	openConns atomic.Int64
+	// subscriptions is the engine's count the gauge last saw (engine goroutine).
+	subscriptions int64
 
 	life      sync.RWMutex // held for writing to start the shutdown
 	stopping  atomic.Bool
@@ -139,6 +141,7 @@ func New(cfg Config) (*Hub, error) {
 		cfg.Broker.Start(h.remote, h.nodeGone, h.sync)
 	}
 	h.register()
+	initPublishFailures(cfg.Apps)
 	return h, nil
 }
 
@@ -229,6 +232,7 @@ func (h *Hub) process(p *pending) {
 		h.dispatch(out)
 	}
 	metrics.batches.Inc()
+	h.countSubscriptions()
 	// A fresh engine never saw the connections it replaced: either way, the
 	// slots of these CLOSED events can be reused.
 	for _, id := range p.closed {
@@ -281,6 +285,10 @@ func (h *Hub) dispatch(out []byte) {
 				metrics.engineErrors.Inc()
 				h.log.Error("malformed broadcast", "error", err)
 				continue
+			}
+			metrics.broadcasts.Inc()
+			if hot != nil {
+				hot.fanout.Observe(float64(conns.Len()))
 			}
 			var shared []byte
 			for i := range conns.Len() {
@@ -339,9 +347,6 @@ func (h *Hub) Publish(appID string, channelsJSON []byte, event, data []byte, soc
 		return err
 	}
 	if err := h.q.lockOrFail(engine.PublishSize(appID, channelsJSON, event, data, socketID)); err != nil {
-		if errors.Is(err, ErrQueueFull) {
-			metrics.publishRejected.Inc()
-		}
 		return err
 	}
 	err := h.q.cur.batch.Publish(appID, channelsJSON, event, data, socketID)
@@ -350,6 +355,16 @@ func (h *Hub) Publish(appID string, channelsJSON []byte, event, data []byte, soc
 		return fmt.Errorf("publishing to app %q: %w", appID, err)
 	}
 	return nil
+}
+
+// Serves reports whether appID is one of the hub's apps.
+func (h *Hub) Serves(appID string) bool {
+	for _, app := range h.cfg.Apps {
+		if app.ID == appID {
+			return true
+		}
+	}
+	return false
 }
 
 // MaxEventPayload returns the max_event_payload option of app appID in
@@ -459,6 +474,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		if h.eng != nil {
 			errs = append(errs, h.eng.Close())
 		}
+		h.countSubscriptions()
 	case <-ctx.Done():
 		h.log.Error("the engine goroutine did not stop in time; the hub stops without it")
 	}
