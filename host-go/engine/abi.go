@@ -57,6 +57,9 @@ const (
 	// ActionRelay hands the other nodes (as their EventRemote) an event published
 	// here, a terminate_connections, a presence change or a subscription count.
 	ActionRelay ActionKind = 7
+	// ActionWebhook reports a webhook event (channel_occupied, client_event,
+	// ...) of an app with OptionWebhooks, for the host to deliver.
+	ActionWebhook ActionKind = 8
 )
 
 // Option is the id of a per-app option carried by an app record; every value is a u32.
@@ -97,6 +100,10 @@ const (
 	// OptionMaxConnections is the number of connections open at once on this
 	// node (0: no limit); more are refused with 4004.
 	OptionMaxConnections Option = 15
+	// OptionWebhooks is a bit mask of the webhook event types the engine
+	// reports (ActionWebhook), bit 1<<type with the types of package
+	// webhook (1 channel_occupied ... 7 subscription_count); 0: none.
+	OptionWebhooks Option = 16
 )
 
 // App is the configuration of one Pusher app, sent to the engine in an app record.
