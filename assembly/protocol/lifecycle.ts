@@ -7,9 +7,10 @@ import { App, appByKey, apps } from "./app";
 import { Connection, connectionById, connections, dropConnection, putConnection } from "./connection";
 import { originAllowed } from "./origins";
 import { fields } from "./record";
+import { dropIfVacant, flushSubscriptionCount } from "./channel_events";
 import { sendError, sendPing } from "./reply";
 import { signOut } from "./signin";
-import { dropIfVacant, flushSubscriptionCount, leave } from "./subscribe";
+import { leave } from "./subscribe";
 
 /**
  * A socket was upgraded on `/app/{key}`: the record is `u16 len, key`, then

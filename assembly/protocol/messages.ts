@@ -3,6 +3,7 @@
 import { JsonType, ObjectScanner } from "../json/scanner";
 import { clientEvent } from "./client_events";
 import { Connection } from "./connection";
+import { terminate } from "./lifecycle";
 import { spanEquals, spanStartsWith } from "./names";
 import { sendError, sendPong } from "./reply";
 import { signin } from "./signin";
@@ -45,7 +46,8 @@ export function handleMessage(conn: Connection, ptr: usize, len: usize, now: u64
   } else if (spanEquals(name, nameLen, "pusher:unsubscribe")) {
     unsubscribe(conn, dataStart, dataLen, now);
   } else if (spanEquals(name, nameLen, "pusher:signin")) {
-    signin(conn, dataStart, dataLen, now);
+    const refusal = signin(conn, dataStart, dataLen);
+    if (refusal != null) terminate(conn, 4009, refusal, now, "Connection is unauthorized");
   } else {
     sendError(conn.id, 4200, "Invalid message format: unsupported event");
   }
