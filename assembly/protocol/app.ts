@@ -35,6 +35,8 @@ export class App {
   authFallback: bool = false;
   relay: bool = false;
   maxConnections: u32 = 0;
+  /** Webhook event types reported to the host, bit `1 << type` (webhooks.ts); 0: none. */
+  webhooks: u32 = 0;
   /** Origin host patterns (`*` wildcards) a connection must match; empty: any origin. */
   origins: Array<ArrayBuffer> = [];
 
@@ -75,6 +77,7 @@ export class App {
       case Option.AuthFallback: this.authFallback = value != 0; break;
       case Option.Relay: this.relay = value != 0; break;
       case Option.MaxConnections: this.maxConnections = value; break;
+      case Option.Webhooks: this.webhooks = value; break;
     }
   }
 }

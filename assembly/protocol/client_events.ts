@@ -9,6 +9,7 @@ import { writeString } from "../json/writer";
 import { Connection } from "./connection";
 import { MAX_NAME_LENGTH } from "./names";
 import { sendError } from "./reply";
+import { hookClientEvent } from "./webhooks";
 
 /**
  * Relays the client event in `msg` (already scanned; `e` is its `event` member).
@@ -67,4 +68,8 @@ export function clientEvent(conn: Connection, msg: ObjectScanner, e: i32, now: u
       changetype<usize>(conn.socketId), conn.socketId.byteLength, 0,
     );
   }
+  hookClientEvent(
+    app, channel, msg.rawStart(e), msg.rawLen(e), d < 0 ? 0 : msg.rawStart(d), d < 0 ? 0 : msg.rawLen(d),
+    d >= 0 && msg.type(d) == JsonType.String, conn.socketId, member,
+  );
 }
