@@ -9,10 +9,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer, brokerBecomes } from './support/server.js';
+import { useServer, startServer, brokerBecomes } from './support/server.js';
 import { useRedis } from './support/redis.js';
 import { useWebhookReceiver } from './support/webhooks.js';
-import { RawClient, connectPusher, subscribe, nextEvent, createPublisher, sdkResult, hmacHex, uniq } from './support/clients.js';
+import { RawClient, connectPusher, subscribe, nextEvent, createPublisher, sdkResult, signedRequest, hmacHex, uniq } from './support/clients.js';
 import { assertSubscribed } from './support/assert.js';
 
 const HOLD_BACK = 3000; // the window channel_vacated and member_removed wait for their pair
@@ -47,14 +47,13 @@ const single = useServer(async () => {
 });
 
 // Two nodes of one deployment: the webhook is a block-level default, as the docs write it.
-const clusterNode = (name) =>
-  useServer(async () => ({
-    name,
-    app: CLUSTER,
-    options: [`redis ${(await redis.started).url}`, `webhook ${(await hooks.started).url('/cluster')}`],
-  }));
-const nodeA = clusterNode('node A');
-const nodeB = clusterNode('node B');
+const clusterConfig = async (name) => ({
+  name,
+  app: CLUSTER,
+  options: [`redis ${(await redis.started).url}`, `webhook ${(await hooks.started).url('/cluster')}`],
+});
+const nodeA = useServer(() => clusterConfig('node A'));
+const nodeB = useServer(() => clusterConfig('node B'));
 
 const main = () => ({ ...single, app: MAIN });
 const plain = () => ({ ...single, app: PLAIN });
@@ -267,9 +266,11 @@ test('with two nodes, channel_occupied fires once when the cluster\'s first subs
   assert.equal(hooks.events(is('channel_vacated', channel)).length, 1, 'channel_vacated once for the cluster');
 });
 
+// Both nodes may see a 0→1 before hearing of each other; the Redis claim keeps it to one webhook.
+// The test after it forces that case.
 test('with two nodes, subscribers arriving on both at the same moment send one channel_occupied', async () => {
   await Promise.all([brokerBecomes(nodeA, 'up'), brokerBecomes(nodeB, 'up')]);
-  const channels = [uniq('race-a-'), uniq('race-b-'), uniq('race-c-')];
+  const channels = Array.from({ length: 20 }, (_, i) => uniq(`race-${i}-`));
   const [a, b] = await Promise.all([RawClient.connect(nodeA), RawClient.connect(nodeB)]);
   for (const channel of channels) {
     a.send({ event: 'pusher:subscribe', data: { channel, auth: '' } });
@@ -310,4 +311,33 @@ test('with two nodes, a client that reconnects to the other node within 3 s send
   assert.equal(hooks.events(is('channel_vacated', channel)).length, 0, 'channel_vacated was sent for a move');
   assert.equal(hooks.events(is('channel_occupied', channel)).length, 1, 'channel_occupied was sent again');
   await onB.close();
+});
+
+test('when a node dies, the nodes left send the channel_vacated and member_removed it causes once for the cluster', async () => {
+  await Promise.all([brokerBecomes(nodeA, 'up'), brokerBecomes(nodeB, 'up')]);
+  const nodeC = await startServer(await clusterConfig('node C'));
+  try {
+    await brokerBecomes(nodeC, 'up');
+    const channel = uniq('orphan-');
+    const presence = uniq('presence-orphan-');
+    await subscriber(nodeC, channel);
+    const erin = await RawClient.connect(nodeC);
+    await erin.subscribePresence(presence, { user_id: uniq('erin-'), user_info: {} }, CLUSTER);
+    await hooks.nextEvent(is('channel_occupied', channel), { path: '/cluster' });
+    await hooks.nextEvent(is('member_added', presence), { path: '/cluster' });
+    for (const node of [nodeA, nodeB]) {
+      const res = await signedRequest(node, { path: `/apps/${CLUSTER.id}/channels/${channel}`, query: { info: 'subscription_count' } });
+      assert.equal(res.json?.subscription_count, 1, `${node.name} knows node C's subscriber: ${res.body}`);
+    }
+    nodeC.child.kill('SIGKILL');
+    // Both remaining nodes see node C go, and both report what it leaves as their own.
+    await hooks.nextEvent(is('channel_vacated', channel), { path: '/cluster', timeout: 15000 });
+    await hooks.nextEvent(is('member_removed', presence), { path: '/cluster', timeout: 15000 });
+    await settle(nodeA, nodeB);
+    assert.equal(hooks.events(is('channel_vacated', channel)).length, 1, 'channel_vacated once for the cluster');
+    assert.equal(hooks.events(is('member_removed', presence)).length, 1, 'member_removed once for the cluster');
+    assert.equal(hooks.events(is('channel_vacated', presence)).length, 1, 'the presence channel vacated once');
+  } finally {
+    await nodeC.stop();
+  }
 });
