@@ -341,7 +341,9 @@ func (s *Sender) accept(it *item, held map[string]*item, order *[]*item) {
 		if _, dup := held[it.pair]; dup {
 			return
 		}
-		if len(held) >= s.cfg.QueueSize {
+		// order also keeps cancelled items until their deadline: bounding it
+		// bounds both.
+		if len(*order) >= s.cfg.QueueSize {
 			if it.local {
 				metrics.dropped.WithLabelValues(ReasonQueueFull).Inc()
 			}
