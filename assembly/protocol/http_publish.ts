@@ -6,6 +6,7 @@ import { httpResponse, text } from "../frame/output";
 import { ArrayScanner, JsonType, ObjectScanner, unescapeString } from "../json/scanner";
 import { writeString } from "../json/writer";
 import { App } from "./app";
+import { HttpStatus } from "./codes";
 import { error } from "./http_reply";
 import { isValidChannelName, MAX_CHANNELS, MAX_NAME_LENGTH, spanEquals, spanStartsWith } from "./names";
 import { publish } from "./publish";
@@ -55,49 +56,51 @@ function invalid(status: u16, message: string): bool {
 /** Validates one event object (scanned into `s`) into `r`. */
 function readEvent(app: App, s: ObjectScanner, r: EventRequest): bool {
   const n = s.find("name");
-  if (n < 0 || s.type(n) != JsonType.String || s.valueLen(n) == 0) return invalid(400, "The event needs a name");
-  if (s.valueLen(n) > MAX_NAME_LENGTH) return invalid(400, "Event names are at most 200 characters");
+  if (n < 0 || s.type(n) != JsonType.String || s.valueLen(n) == 0) {
+    return invalid(HttpStatus.BadRequest, "The event needs a name");
+  }
+  if (s.valueLen(n) > MAX_NAME_LENGTH) return invalid(HttpStatus.BadRequest, "Event names are at most 200 characters");
   r.name = s.valueStart(n);
   r.nameLen = s.valueLen(n);
   const d = s.find("data");
-  if (s.type(d) != JsonType.String) return invalid(400, "The event needs data, as a string");
+  if (s.type(d) != JsonType.String) return invalid(HttpStatus.BadRequest, "The event needs data, as a string");
   r.data = s.valueStart(d);
   r.dataLen = s.valueLen(d);
   if (<u32>r.dataLen > app.maxEventPayload && decodedLength(s, d) > <i32>app.maxEventPayload) {
-    return invalid(413, "Payload too large: data is over max_event_payload");
+    return invalid(HttpStatus.PayloadTooLarge, "Payload too large: data is over max_event_payload");
   }
   const c = s.find("channel");
   const cs = s.find("channels");
   r.channelsArray = false;
   if (cs >= 0) {
     if (s.type(cs) != JsonType.Array || !list.begin(s.valueStart(cs), s.valueLen(cs))) {
-      return invalid(400, "channels must be an array of channel names");
+      return invalid(HttpStatus.BadRequest, "channels must be an array of channel names");
     }
     let count = 0;
     while (list.next()) {
       if (list.type != JsonType.String || list.escaped || !isValidChannelName(list.start, list.len)) {
-        return invalid(400, "Invalid channel name");
+        return invalid(HttpStatus.BadRequest, "Invalid channel name");
       }
       count++;
     }
-    if (count == 0) return invalid(400, "The event needs at least one channel");
-    if (count > MAX_CHANNELS) return invalid(400, "Cannot broadcast to more than 100 channels at once");
+    if (count == 0) return invalid(HttpStatus.BadRequest, "The event needs at least one channel");
+    if (count > MAX_CHANNELS) return invalid(HttpStatus.BadRequest, "Cannot broadcast to more than 100 channels at once");
     r.channel = s.valueStart(cs);
     r.channelLen = s.valueLen(cs);
     r.channelsArray = true;
   } else if (c >= 0) {
     if (s.type(c) != JsonType.String || s.valueEscaped(c) || !isValidChannelName(s.valueStart(c), s.valueLen(c))) {
-      return invalid(400, "Invalid channel name");
+      return invalid(HttpStatus.BadRequest, "Invalid channel name");
     }
     r.channel = s.valueStart(c);
     r.channelLen = s.valueLen(c);
   } else {
-    return invalid(400, "The event needs a channel or channels");
+    return invalid(HttpStatus.BadRequest, "The event needs a channel or channels");
   }
   r.sidLen = 0;
   const sid = s.find("socket_id");
   if (sid >= 0 && s.type(sid) == JsonType.String) {
-    if (!isSocketId(s.valueStart(sid), s.valueLen(sid))) return invalid(400, "Invalid socket_id");
+    if (!isSocketId(s.valueStart(sid), s.valueLen(sid))) return invalid(HttpStatus.BadRequest, "Invalid socket_id");
     r.sid = s.valueStart(sid);
     r.sidLen = s.valueLen(sid);
   }
@@ -189,14 +192,14 @@ function writeChannelInfo(app: App, name: usize, nameLen: usize, r: EventRequest
 
 /** POST /events: one event, on one channel or up to 100. */
 export function events(req: u32, app: App, ptr: usize, len: usize, now: u64): void {
-  if (!body.scan(ptr, len)) return error(req, 400, "The body must be a JSON object");
+  if (!body.scan(ptr, len)) return error(req, HttpStatus.BadRequest, "The body must be a JSON object");
   const r = unchecked(requests[0]);
   if (!readEvent(app, body, r)) return error(req, refusedStatus, refusedMessage);
   publishRequest(app, r, now);
   text.reset();
   if (!r.userCount && !r.subscriptionCount) {
     text.ascii("{}");
-    return httpResponse(req, 200);
+    return httpResponse(req, HttpStatus.OK);
   }
   text.ascii('{"channels":{');
   if (r.channelsArray) {
@@ -211,27 +214,27 @@ export function events(req: u32, app: App, ptr: usize, len: usize, now: u64): vo
     writeChannelInfo(app, r.channel, r.channelLen, r, true);
   }
   text.ascii("}}");
-  httpResponse(req, 200);
+  httpResponse(req, HttpStatus.OK);
 }
 
 /** POST /batch_events: up to 10 events, each on one channel; all valid or none delivered. */
 export function batchEvents(req: u32, app: App, ptr: usize, len: usize, now: u64): void {
-  if (!body.scan(ptr, len)) return error(req, 400, "The body must be a JSON object");
+  if (!body.scan(ptr, len)) return error(req, HttpStatus.BadRequest, "The body must be a JSON object");
   const b = body.find("batch");
   if (b < 0 || body.type(b) != JsonType.Array || !batch.begin(body.valueStart(b), body.valueLen(b))) {
-    return error(req, 400, "batch must be an array of events");
+    return error(req, HttpStatus.BadRequest, "batch must be an array of events");
   }
   // Validate everything first: a refused batch delivers nothing.
   let count = 0;
   let info = false;
   while (batch.next()) {
-    if (count == MAX_BATCH) return error(req, 400, "Cannot batch-send more than 10 events at once");
+    if (count == MAX_BATCH) return error(req, HttpStatus.BadRequest, "Cannot batch-send more than 10 events at once");
     if (batch.type != JsonType.Object || !event.scan(batch.start, batch.len)) {
-      return error(req, 400, "Each batch entry must be an event object");
+      return error(req, HttpStatus.BadRequest, "Each batch entry must be an event object");
     }
     const r = unchecked(requests[count]);
     if (!readEvent(app, event, r)) return error(req, refusedStatus, refusedMessage);
-    if (r.channelsArray) return error(req, 400, "Batch events take a single channel each");
+    if (r.channelsArray) return error(req, HttpStatus.BadRequest, "Batch events take a single channel each");
     info = info || r.userCount || r.subscriptionCount;
     count++;
   }
@@ -239,7 +242,7 @@ export function batchEvents(req: u32, app: App, ptr: usize, len: usize, now: u64
   text.reset();
   if (!info) {
     text.ascii("{}");
-    return httpResponse(req, 200);
+    return httpResponse(req, HttpStatus.OK);
   }
   text.ascii('{"batch":[');
   for (let i = 0; i < count; i++) {
@@ -248,5 +251,5 @@ export function batchEvents(req: u32, app: App, ptr: usize, len: usize, now: u64
     writeChannelInfo(app, r.channel, r.channelLen, r, false);
   }
   text.ascii("]}");
-  httpResponse(req, 200);
+  httpResponse(req, HttpStatus.OK);
 }

@@ -6,6 +6,7 @@ import { httpResponse, text } from "../frame/output";
 import { writeString } from "../json/writer";
 import { App } from "./app";
 import { since } from "./clock";
+import { HttpStatus } from "./codes";
 import { error } from "./http_reply";
 import { spanStartsWith } from "./names";
 import { Query } from "./query";
@@ -17,7 +18,7 @@ export function listChannels(req: u32, app: App, query: Query): void {
   const prefixLen: usize = prefixAt < 0 ? 0 : query.valueLength(prefixAt);
   const userCount = query.lists("info", "user_count");
   if (userCount && !spanStartsWith(prefix, prefixLen, "presence-")) {
-    return error(req, 400, "info=user_count needs filter_by_prefix=presence-");
+    return error(req, HttpStatus.BadRequest, "info=user_count needs filter_by_prefix=presence-");
   }
   text.reset();
   text.ascii('{"channels":{');
@@ -40,7 +41,7 @@ export function listChannels(req: u32, app: App, query: Query): void {
     text.byte(0x7d);
   }
   text.ascii("}}");
-  httpResponse(req, 200);
+  httpResponse(req, HttpStatus.OK);
 }
 
 /** GET /channels/{name}: occupied, counts and the cached event the query asks for. */
@@ -49,7 +50,7 @@ export function channelInfo(req: u32, app: App, query: Query, name: usize, nameL
   const wantUsers = query.lists("info", "user_count");
   const wantSubs = query.lists("info", "subscription_count");
   const wantCache = query.lists("info", "cache");
-  if (wantUsers && !presence) return error(req, 400, "user_count is only available for presence channels");
+  if (wantUsers && !presence) return error(req, HttpStatus.BadRequest, "user_count is only available for presence channels");
   const ch = app.channels.get(name, nameLen);
   const occupied = ch != null && ch.clusterCount > 0;
   text.reset();
@@ -64,7 +65,7 @@ export function channelInfo(req: u32, app: App, query: Query, name: usize, nameL
   }
   if (wantCache && ch) writeCache(app, ch, now);
   text.byte(0x7d);
-  httpResponse(req, 200);
+  httpResponse(req, HttpStatus.OK);
 }
 
 /** `"cache":{"data":"...","ttl":seconds}` while the cached event is fresh. */
@@ -82,7 +83,9 @@ function writeCache(app: App, ch: Channel, now: u64): void {
 
 /** GET /channels/{name}/users: the ids of a presence channel's members. */
 export function channelUsers(req: u32, app: App, name: usize, nameLen: usize): void {
-  if (!spanStartsWith(name, nameLen, "presence-")) return error(req, 400, "Users are only available for presence channels");
+  if (!spanStartsWith(name, nameLen, "presence-")) {
+    return error(req, HttpStatus.BadRequest, "Users are only available for presence channels");
+  }
   text.reset();
   text.ascii('{"users":[');
   const ch = app.channels.get(name, nameLen);
@@ -100,7 +103,7 @@ export function channelUsers(req: u32, app: App, name: usize, nameLen: usize): v
     }
   }
   text.ascii("]}");
-  httpResponse(req, 200);
+  httpResponse(req, HttpStatus.OK);
 }
 
 /** GET /connections: the app's connections on this node. */
@@ -109,5 +112,5 @@ export function connectionCount(req: u32, app: App): void {
   text.ascii('{"connections":');
   text.decimal(app.connections);
   text.byte(0x7d);
-  httpResponse(req, 200);
+  httpResponse(req, HttpStatus.OK);
 }

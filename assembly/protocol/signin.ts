@@ -7,6 +7,7 @@ import { ArrayScanner, JsonType, ObjectScanner, unescapeString } from "../json/s
 import { writeStringContent } from "../json/writer";
 import { App, User } from "./app";
 import { signBegin, signBytes, signMatches, signUserSeparator } from "./auth";
+import { CloseCode } from "./codes";
 import { Connection, connectionById } from "./connection";
 import { sendError } from "./reply";
 
@@ -54,7 +55,7 @@ export function signin(conn: Connection, ptr: usize, len: usize): string | null 
   const current = conn.user;
   if (current) {
     if (!bytesEqual(current.id, idPtr, idLen)) {
-      sendError(conn.id, 4009, "The connection is already signed in as another user");
+      sendError(conn.id, CloseCode.Unauthorized, "The connection is already signed in as another user");
       return null;
     }
   } else {
@@ -126,7 +127,7 @@ export function signOut(conn: Connection): void {
 function watch(conn: Connection, ptr: usize, len: usize, type: JsonType): void {
   const app = conn.app;
   if (type != JsonType.Array || !watchlist.begin(ptr, len)) {
-    sendError(conn.id, 4302, "watchlist must be an array of user ids");
+    sendError(conn.id, CloseCode.WatchlistRefused, "watchlist must be an array of user ids");
     return;
   }
   const list = new Array<ArrayBuffer>();
@@ -148,7 +149,9 @@ function watch(conn: Connection, ptr: usize, len: usize, type: JsonType): void {
     watchers.push(conn.id);
   }
   conn.watchlist = list;
-  if (over) sendError(conn.id, 4302, "Watchlist limit exceeded: only the first 100 user ids are watched");
+  if (over) {
+    sendError(conn.id, CloseCode.WatchlistRefused, "Watchlist limit exceeded: only the first 100 user ids are watched");
+  }
 
   beginWatchlistEvent(true);
   let online = 0;

@@ -11,6 +11,7 @@ import { signBegin, signBytes, signColon, signMatches } from "./auth";
 import { dropIfVacant, memberEvent, sendSucceeded, subscriptionCountChanged } from "./channel_events";
 import { since } from "./clock";
 import { relayCount, relayMember } from "./cluster";
+import { CloseCode } from "./codes";
 import { Connection } from "./connection";
 import { channelType, isCacheChannel, isValidChannelName, USER_CHANNEL_PREFIX } from "./names";
 import { fields } from "./record";
@@ -257,7 +258,7 @@ function presenceMember(conn: Connection, channel: Channel | null, name: usize, 
   if (channel) {
     const members = channel.members!;
     if (<u32>members.size >= app.maxPresenceMembers && !members.get(idStart, idLen)) {
-      sendSubscriptionError(conn.id, name, nameLen, "LimitReached", "The presence channel is full", 4100);
+      sendSubscriptionError(conn.id, name, nameLen, "LimitReached", "The presence channel is full", CloseCode.OverCapacity);
       return null;
     }
   }

@@ -24,6 +24,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/pogo-websocket/pogo-websocket/host-go/engine"
 	"github.com/pogo-websocket/pogo-websocket/host-go/hub"
 )
 
@@ -31,18 +32,22 @@ func init() {
 	caddy.RegisterModule(Handler{})
 }
 
-// Built-in defaults.
+// Built-in defaults: the engine's option defaults (declared once, in
+// package engine) in the module's units, and the hub's.
 const (
-	defaultMaxMessageSize      = 10240
-	defaultMaxEventPayload     = 10240
-	defaultMaxPresenceMembers  = 100
-	defaultMaxPresenceUserInfo = 2048
-	defaultClientEventRate     = 10
-	defaultCacheTTL            = 30 * time.Minute
-	defaultPingPeriod          = 54 * time.Second
-	defaultPongWait            = 60 * time.Second
-	defaultWriteWait           = 10 * time.Second
-	defaultMaxQueue            = 1 << 20
+	defaultMaxMessageSize      = engine.DefaultMaxMessageSize
+	defaultMaxEventPayload     = engine.DefaultMaxEventPayload
+	defaultMaxPresenceMembers  = engine.DefaultMaxPresenceMembers
+	defaultMaxPresenceUserInfo = engine.DefaultMaxPresenceUserInfo
+	defaultClientEvents        = engine.DefaultClientEvents != 0
+	defaultClientEventRate     = engine.DefaultClientEventRate
+	defaultSubscriptionCount   = engine.DefaultSubscriptionCount != 0
+	defaultUserAuthTimeout     = engine.DefaultUserAuthTimeout * time.Millisecond
+	defaultCacheTTL            = engine.DefaultCacheTTL * time.Millisecond
+	defaultPingPeriod          = engine.DefaultPingPeriod * time.Millisecond
+	defaultPongWait            = engine.DefaultPongWait * time.Millisecond
+	defaultWriteWait           = hub.DefaultWriteWait
+	defaultMaxQueue            = hub.DefaultMaxQueue
 )
 
 // Environment variables read when no app is configured, or when the single

@@ -166,6 +166,10 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 	errs = append(errs, h.checkAuth()...)
 	errs = append(errs, h.checkBroker()...)
 
+	authFallback := uint32(engine.DefaultAuthFallback)
+	if h.AuthScript != "" {
+		authFallback = 1
+	}
 	var maxBody int64
 	ids, keys := map[string]bool{}, map[string]bool{}
 	for i, a := range apps {
@@ -191,7 +195,7 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 
 		o := a.AppOptions.inherit(h.AppOptions)
 		activity := durationOr(o.ActivityTimeout, pingPeriod)
-		userAuth := time.Duration(0)
+		userAuth := defaultUserAuthTimeout
 		if o.UserAuthTimeout != nil {
 			userAuth = time.Duration(*o.UserAuthTimeout)
 		}
@@ -228,23 +232,21 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 			{ID: engine.OptionMaxEventPayload, Value: uint32(o.MaxEventPayload)},
 			{ID: engine.OptionMaxPresenceMembers, Value: uint32(o.MaxPresenceMembers)},
 			{ID: engine.OptionMaxPresenceUserInfo, Value: uint32(o.MaxPresenceUserInfo)},
-			{ID: engine.OptionClientEvents, Value: flag(o.ClientEvents, true)},
+			{ID: engine.OptionClientEvents, Value: flag(o.ClientEvents, defaultClientEvents)},
 			{ID: engine.OptionClientEventRate, Value: uint32(o.ClientEventRate)},
-			{ID: engine.OptionSubscriptionCount, Value: flag(o.SubscriptionCount, false)},
+			{ID: engine.OptionSubscriptionCount, Value: flag(o.SubscriptionCount, defaultSubscriptionCount)},
 			{ID: engine.OptionUserAuthTimeout, Value: uint32(userAuth.Milliseconds())},
 			{ID: engine.OptionCacheTTL, Value: uint32(cacheTTL.Milliseconds())},
 			{ID: engine.OptionPingPeriod, Value: uint32(pingPeriod.Milliseconds())},
 			{ID: engine.OptionPongWait, Value: uint32(pongWait.Milliseconds())},
 			{ID: engine.OptionMaxConnections, Value: uint32(o.MaxConnections)},
-		}
-		if h.AuthScript != "" {
-			app.Options = append(app.Options, engine.AppOption{ID: engine.OptionAuthFallback, Value: 1})
+			{ID: engine.OptionAuthFallback, Value: authFallback},
+			// The hub sets Relay when it has a broker.
+			{ID: engine.OptionRelay, Value: engine.DefaultRelay},
 		}
 		endpoints, hookErrs := o.WebhookOptions.endpoints(repl, name)
 		errs = append(errs, hookErrs...)
-		if opt, ok := webhookOption(endpoints); ok {
-			app.Options = append(app.Options, opt)
-		}
+		app.Options = append(app.Options, webhookOption(endpoints))
 		cfg.Apps = append(cfg.Apps, app)
 		cfg.ReadLimit = max(cfg.ReadLimit, o.MaxMessageSize)
 		// A batch of up to 10 events, each with its data, plus the JSON around them.

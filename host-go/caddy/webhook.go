@@ -110,11 +110,10 @@ func (o WebhookOptions) endpoints(repl *caddy.Replacer, name string) ([]webhook.
 	return out, errs
 }
 
-// webhookOption returns the engine option that asks for the events of
-// endpoints, and whether any is wanted: apps without webhooks pay nothing.
-func webhookOption(endpoints []webhook.Endpoint) (engine.AppOption, bool) {
-	m := webhook.EngineMask(endpoints)
-	return engine.AppOption{ID: engine.OptionWebhooks, Value: m}, m != 0
+// webhookOption returns the engine option that asks for the event types
+// endpoints want; 0 without endpoints, so that apps without webhooks pay nothing.
+func webhookOption(endpoints []webhook.Endpoint) engine.AppOption {
+	return engine.AppOption{ID: engine.OptionWebhooks, Value: webhook.EngineMask(endpoints)}
 }
 
 // webhookConfig returns the delivery configuration of the resolved apps
