@@ -36,6 +36,7 @@ export class App {
   authFallback: bool = Default.AuthFallback != 0;
   relay: bool = Default.Relay != 0;
   maxConnections: u32 = Default.MaxConnections;
+  webhooks: u32 = Default.Webhooks;
   /** Origin host patterns (`*` wildcards) a connection must match; empty: any origin. */
   origins: Array<ArrayBuffer> = [];
 
@@ -76,6 +77,7 @@ export class App {
       case Option.AuthFallback: this.authFallback = value != 0; break;
       case Option.Relay: this.relay = value != 0; break;
       case Option.MaxConnections: this.maxConnections = value; break;
+      case Option.Webhooks: this.webhooks = value; break;
     }
   }
 }

@@ -16,6 +16,7 @@ import { App, apps } from "./app";
 import { dropIfVacant, memberEvent, subscriptionCountChanged } from "./channel_events";
 import { channelType, isCacheChannel, isValidChannelName, spanStartsWith } from "./names";
 import { Fields } from "./record";
+import { hookMember, hookOccupancy } from "./webhooks";
 
 /** Tells the other nodes that `m` joined (`added`) or left `channel` here. */
 export function relayMember(app: App, channel: Channel, m: Member, added: bool): void {
@@ -51,13 +52,19 @@ export function remoteCount(app: App, node: u32, f: Fields, now: u64): bool {
     channel = new Channel(copyBytes(name, nameLen), type, isCacheChannel(name, nameLen));
     app.channels.set(name, nameLen, channel);
   }
-  countChanged(app, channel, node, count, now);
+  countChanged(app, channel, node, count, now, false);
   return true;
 }
 
-/** Node `node` has `count` subscriptions to `channel`: tell its subscribers here, forget it when vacant. */
-function countChanged(app: App, channel: Channel, node: u32, count: u32, now: u64): void {
+/**
+ * Node `node` has `count` subscriptions to `channel`: tell its subscribers
+ * here, forget it when vacant. `gone`: the node departed, and this node
+ * reports what that causes as its own (webhooks.ts).
+ */
+function countChanged(app: App, channel: Channel, node: u32, count: u32, now: u64, gone: bool): void {
+  const before = channel.clusterCount;
   if (!channel.setRemoteCount(node, count)) return;
+  if ((before == 0) != (channel.clusterCount == 0)) hookOccupancy(app, channel, before == 0, gone);
   if (channel.subscriptionCount > 0) subscriptionCountChanged(app, channel, now);
   else dropIfVacant(app, channel);
 }
@@ -74,7 +81,7 @@ export function remoteMember(app: App, node: u32, added: bool, f: Fields): bool 
   if (!isValidChannelName(name, nameLen) || !spanStartsWith(name, nameLen, "presence-")) return false;
   if (!added) {
     const channel = app.channels.get(name, nameLen);
-    if (channel) leaveNode(app, channel, channel.members!.get(key, keyLen), node);
+    if (channel) leaveNode(app, channel, channel.members!.get(key, keyLen), node, false);
     return true;
   }
   if (!f.str16() || !validateValue(f.start, f.len)) return false;
@@ -94,6 +101,7 @@ export function remoteMember(app: App, node: u32, added: bool, f: Fields): bool 
     members.set(key, keyLen, m);
     m.addNode(node);
     memberEvent(channel, m, true, 0);
+    hookMember(app, channel, m, true, false);
     return true;
   }
   m.addNode(node);
@@ -122,9 +130,9 @@ export function nodeGone(node: u32, now: u64): void {
           const m = members.valueAt(j);
           if (m && m.nodes) gone.push(m);
         }
-        for (let j = 0; j < gone.length; j++) leaveNode(app, ch, unchecked(gone[j]), node);
+        for (let j = 0; j < gone.length; j++) leaveNode(app, ch, unchecked(gone[j]), node, true);
       }
-      countChanged(app, ch, node, 0, now);
+      countChanged(app, ch, node, 0, now, true);
     }
   }
 }
@@ -148,10 +156,14 @@ export function sync(): void {
   }
 }
 
-/** `m` (if any) is no longer present on `node`; it leaves if that was its last place. */
-function leaveNode(app: App, channel: Channel, m: Member | null, node: u32): void {
+/**
+ * `m` (if any) is no longer present on `node`; it leaves if that was its
+ * last place. `gone`: as in countChanged.
+ */
+function leaveNode(app: App, channel: Channel, m: Member | null, node: u32, gone: bool): void {
   if (!m || !m.removeNode(node) || m.connections > 0 || m.remote) return;
   channel.members!.delete(changetype<usize>(m.key), m.key.byteLength);
   memberEvent(channel, m, false, 0);
+  hookMember(app, channel, m, false, gone);
   dropIfVacant(app, channel);
 }

@@ -200,6 +200,8 @@ type AppOptions struct {
 	// refused with 4004. Set per app (the handler's max_connections is the
 	// node's capacity). Default: 0 (no limit).
 	MaxConnections int `json:"max_connections,omitempty"`
+
+	WebhookOptions
 }
 
 // CaddyModule returns the Caddy module information.

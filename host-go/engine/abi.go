@@ -74,6 +74,9 @@ const (
 	// ActionRelay hands the other nodes (as their EventRemote) an event published
 	// here, a terminate_connections, a presence change or a subscription count.
 	ActionRelay ActionKind = 7
+	// ActionWebhook reports a webhook event (channel_occupied, client_event,
+	// ...) of an app with OptionWebhooks, for the host to deliver.
+	ActionWebhook ActionKind = 8
 )
 
 // PublishCode is the outcome of a native publish, carried by ActionPublishResult
@@ -132,9 +135,13 @@ const (
 	// OptionMaxConnections is the number of connections open at once on this
 	// node (0: no limit); more are refused with 4004.
 	OptionMaxConnections Option = 15
+	// OptionWebhooks is a bit mask of the webhook event types the engine
+	// reports (ActionWebhook), bit 1<<type with the types of package
+	// webhook (1 channel_occupied ... 7 subscription_count); 0: none.
+	OptionWebhooks Option = 16
 
 	// NumOptions is the number of app options; their ids run from 1 to NumOptions.
-	NumOptions = 15
+	NumOptions = 16
 )
 
 // Defaults of the app options, in their ABI units. They are declared here
@@ -173,6 +180,8 @@ const (
 	DefaultRelay = 0
 	// DefaultMaxConnections is 0: no limit.
 	DefaultMaxConnections = 0
+	// DefaultWebhooks is 0: no webhook events.
+	DefaultWebhooks = 0
 )
 
 // App is the configuration of one Pusher app, sent to the engine in an app record.

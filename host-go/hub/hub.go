@@ -75,6 +75,9 @@ type Config struct {
 	// nodes and theirs here; the hub starts it and closes it at Shutdown.
 	// While it cannot carry events, publishes are refused with ErrBroker.
 	Broker Broker
+	// Webhooks, when set, delivers the webhook events of the apps with
+	// engine.OptionWebhooks; the hub closes it at Shutdown.
+	Webhooks Webhooks
 
 	// newEngine instantiates the engine: engine.New, or an instrumented
 	// one in tests.
@@ -317,6 +320,8 @@ func (h *Hub) dispatch(out []byte) {
 			}
 		case engine.ActionRelay:
 			h.relay(&a)
+		case engine.ActionWebhook:
+			h.webhook(&a)
 		case engine.ActionPublishResult:
 			if code, err := a.PublishResult(); err != nil || code != engine.PublishOK {
 				h.log.Debug("publish not accepted", "code", code, "error", err)
@@ -480,6 +485,10 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 	h.q.close()
 	close(h.hubClosed)
+	// Before the broker, which its cluster-wide claims use.
+	if w := h.cfg.Webhooks; w != nil {
+		errs = append(errs, w.Close(ctx))
+	}
 	if b := h.cfg.Broker; b != nil {
 		errs = append(errs, b.Close())
 	}
