@@ -92,7 +92,7 @@ func TestUnmarshalCaddyfileAdmissionOptions(t *testing.T) {
 	if strings.Join(second.AllowedOrigins, " ") != "*" || option(second.Options, engine.OptionMaxConnections) != 10 {
 		t.Errorf("app 2 overrides = %q, %d", second.AllowedOrigins, option(second.Options, engine.OptionMaxConnections))
 	}
-	for _, bad := range []string{"allowed_origins", "allowed_origins https://app.example.com/", "max_connections -1"} {
+	for _, bad := range []string{"allowed_origins", "allowed_origins https://app.example.com/path", "allowed_origins app.example.com/x", "max_connections -1"} {
 		h, err := parse(t, "pogo_websocket {\n app_id 1\n app_key k\n app_secret s\n "+bad+"\n}")
 		if err == nil {
 			_, _, err = h.resolve()

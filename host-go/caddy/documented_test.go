@@ -156,3 +156,19 @@ func TestThrottleTableIsBoundedAndForgetsIdleIPs(t *testing.T) {
 		t.Errorf("after the idle period the table still holds %d IPs", n)
 	}
 }
+
+// The package page: "entries may be *, exact http:// or https:// origins, or
+// host-only values".
+func TestAllowedOriginsTakeOrigins(t *testing.T) {
+	t.Parallel()
+	h := &Handler{Apps: []*App{{ID: "a", Key: "k", Secret: "s", AppOptions: AppOptions{
+		AllowedOrigins: []string{"https://app.example.com", "http://admin.example.com:8080/", "*.example.org", "*"},
+	}}}}
+	cfg, _, err := h.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.Apps[0].AllowedOrigins, " "); got != "app.example.com admin.example.com *.example.org *" {
+		t.Errorf("host patterns = %q", got)
+	}
+}

@@ -236,9 +236,10 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 		check(cacheTTL > 0 && cacheTTL.Milliseconds() <= math.MaxUint32, "%s: cache_ttl %s out of range", name, cacheTTL)
 		check(o.MaxConnections >= 0 && o.MaxConnections <= math.MaxInt32, "%s: max_connections %d out of range", name, o.MaxConnections)
 		for _, origin := range o.AllowedOrigins {
-			check(origin != "" && !strings.Contains(origin, "/"), "%s: allowed_origins %q must be a host pattern, like app.example.com or *.example.com", name, origin)
+			host := originHost(origin)
+			check(host != "" && !strings.Contains(host, "/"), "%s: allowed_origins %q must be a host pattern, like app.example.com or *.example.com, or an origin, like https://app.example.com", name, origin)
+			app.AllowedOrigins = append(app.AllowedOrigins, host)
 		}
-		app.AllowedOrigins = o.AllowedOrigins
 
 		app.Options = []engine.AppOption{
 			{ID: engine.OptionActivityTimeout, Value: uint32(activity / time.Second)},
@@ -341,6 +342,23 @@ type hubDestructor struct{ *hub.Hub }
 
 func (d hubDestructor) Destruct() error {
 	return d.Shutdown(context.Background())
+}
+
+// originHost returns the host pattern of an allowed_origins entry: the
+// entry itself, or the host of an origin such as https://app.example.com
+// (the engine matches the host of the Origin header; scheme and port are
+// not compared).
+func originHost(origin string) string {
+	for _, scheme := range []string{"https://", "http://"} {
+		if rest, ok := strings.CutPrefix(origin, scheme); ok {
+			rest = strings.TrimSuffix(rest, "/")
+			if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.Contains(rest[i:], "]") {
+				rest = rest[:i]
+			}
+			return rest
+		}
+	}
+	return origin
 }
 
 func intOr(v, def int) int {
