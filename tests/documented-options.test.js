@@ -27,7 +27,7 @@ async function start({ lines, global = [], env = {} }) {
   const port = await freePort();
   const text = [
     '{',
-    '\tadmin off',
+    ...(global.some((l) => l.startsWith('admin ')) ? [] : ['\tadmin off']),
     '\tauto_https off',
     ...global.map((l) => `\t${l}`),
     '}',
@@ -206,4 +206,25 @@ test('shutdown_timeout: at stop every client gets close 4200; a client whose que
   assert.ok(took < 2000 + 1000, `stop took ${took} ms with shutdown_timeout 2s`);
   stuck.socket.resume();
   await stuck.closed(5000);
+});
+
+test('a reload that drops the app closes its connections with 4200, and the new app serves at once', async () => {
+  const adminPort = await freePort();
+  const server = await start({ lines: flat(), global: [`admin 127.0.0.1:${adminPort}`] });
+  server.app = APP;
+  const client = await RawClient.connect(server);
+  const next = { id: 'next-app', key: 'next-key', secret: 'next-secret' };
+  const text = server.caddyfile.replace(`app_id ${APP.id}`, `app_id ${next.id}`).replace(`app_key ${APP.key}`, `app_key ${next.key}`).replace(`app_secret ${APP.secret}`, `app_secret ${next.secret}`);
+  const res = await fetch(`http://127.0.0.1:${adminPort}/load`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/caddyfile', origin: `http://127.0.0.1:${adminPort}` },
+    body: text,
+    signal: AbortSignal.timeout(15_000),
+  });
+  assert.equal(res.status, 200, await res.text());
+  const closed = await withTimeout(client.closedPromise, 5000, 'the 4200 close');
+  assert.equal(closed.code, 4200);
+  const fresh = await RawClient.connect(server, { key: next.key });
+  assert.ok(fresh.socketId);
+  await server.stop();
 });
