@@ -112,5 +112,5 @@ func TestHub_Shutdown_BoundedWhileTheEngineStalls(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("Shutdown took %s with a 500ms bound", d)
 	}
-	<-h.loopDone // let the interrupted call end before the test does
+	<-h.engineStopped // let the interrupted call end before the test does
 }
