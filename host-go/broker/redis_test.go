@@ -196,8 +196,9 @@ func TestANodeThatSubscribesAsksEveryNodeToSyncAndIsRenumbered(t *testing.T) {
 	}
 	a.receive(t)
 	before := <-a.from
-	// b subscribes again, as after an outage: a forgets what b relayed and numbers it anew.
-	b.joined()
+	// b rejoins, as after an outage (its subscription starts again) or when its engine restarted
+	// empty: a forgets what b relayed and numbers it anew.
+	b.Rejoin()
 	select {
 	case gone := <-a.gone:
 		if gone != before {

@@ -33,6 +33,7 @@ type conn struct {
 	writing bool // a writer goroutine runs
 	closing bool // a close frame is queued: later frames are dropped
 	closed  bool // the socket is closed or about to be
+	slow    bool // closed for overflowing its queue: dropped frames are counted
 
 	closeOnce sync.Once
 	done      chan struct{} // closed once the socket is closed
@@ -52,16 +53,22 @@ func newConn(h *Hub, nc net.Conn) *conn {
 // bytes, the client is too slow: the frames not yet written are dropped
 // (and counted), and the connection is closed with 4100 (over capacity, so
 // that the client backs off before reconnecting) once the frames being
-// written are out, or without a close frame if they never get out. The
+// written are out, or without a close frame if they never get out; frames
+// sent to it meanwhile are dropped and counted too. The
 // frame is not copied: the caller must not modify it, and may queue the
 // same slice on other connections.
 func (c *conn) send(frame []byte) {
 	c.mu.Lock()
 	if c.closing || c.closed {
+		slow := c.slow
 		c.mu.Unlock()
+		if slow {
+			metrics.droppedMessages.Inc()
+		}
 		return
 	}
 	if c.queued > 0 && c.queued+len(frame) > c.hub.cfg.MaxQueue {
+		c.slow = true
 		dropped := len(c.queue) + 1
 		for _, f := range c.queue {
 			c.queued -= len(f)

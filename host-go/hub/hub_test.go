@@ -600,8 +600,8 @@ func TestConn_Send_SlowClientClosedWith4100(t *testing.T) {
 	dropped := testutil.ToFloat64(metrics.droppedMessages)
 	frame := bytes.Repeat([]byte{'x'}, 300)
 	// The first frame is being written (nobody reads the pipe yet), two
-	// more wait; the fourth overflows the 1000 bytes: the three waiting
-	// are dropped; later ones are dropped with the closing connection.
+	// more wait; the fourth overflows the 1000 bytes: it and the two
+	// waiting are dropped, and so are the six sent to the closing connection.
 	c.send(frame)
 	waitFor(t, "the writer to take the first frame", func() bool {
 		c.mu.Lock()
@@ -611,8 +611,8 @@ func TestConn_Send_SlowClientClosedWith4100(t *testing.T) {
 	for range 9 {
 		c.send(frame)
 	}
-	if got := testutil.ToFloat64(metrics.droppedMessages) - dropped; got != 3 {
-		t.Errorf("dropped messages counted: %v, want 3", got)
+	if got := testutil.ToFloat64(metrics.droppedMessages) - dropped; got != 9 {
+		t.Errorf("dropped messages counted: %v, want 9", got)
 	}
 	// The client reads again: the frame in flight, then 4100.
 	_ = b.SetReadDeadline(time.Now().Add(testTimeout))
