@@ -79,6 +79,17 @@ async function settle(...nodes) {
   await Promise.all(sentinels.map((ch) => hooks.nextEvent(is('channel_vacated', ch), { ...AFTER_HOLD_BACK, what: `the sentinel ${ch}` })));
 }
 
+// Polls the HTTP API of `node` until `channel` has `count` subscriptions across the cluster.
+async function countBecomes(node, channel, count, timeout = 5000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const res = await signedRequest(node, { path: `/apps/${node.app.id}/channels/${channel}`, query: { info: 'subscription_count' } });
+    if (res.json?.subscription_count === count) return;
+    if (Date.now() > deadline) throw new Error(`${node.name}: ${channel} has ${res.body}, not ${count} subscriptions, after ${timeout} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Format and signature
 
@@ -283,6 +294,27 @@ test('with two nodes, subscribers arriving on both at the same moment send one c
   }
 });
 
+test('with two nodes, the last subscribers leaving both at the same moment send one channel_vacated', async () => {
+  await Promise.all([brokerBecomes(nodeA, 'up'), brokerBecomes(nodeB, 'up')]);
+  const channels = Array.from({ length: 10 }, (_, i) => uniq(`both-leave-${i}-`));
+  const [a, b] = await Promise.all([RawClient.connect(nodeA), RawClient.connect(nodeB)]);
+  for (const channel of channels) {
+    assertSubscribed(await a.subscribe(channel, { auth: '' }), channel);
+    assertSubscribed(await b.subscribe(channel, { auth: '' }), channel);
+  }
+  // Both nodes know of both subscribers before they leave.
+  for (const node of [nodeA, nodeB]) {
+    for (const channel of channels) await countBecomes(node, channel, 2);
+  }
+  // Each node may see the other's departure as the last one.
+  await Promise.all([a.close(), b.close()]);
+  await Promise.all(channels.map((c) => hooks.nextEvent(is('channel_vacated', c), { path: '/cluster', ...AFTER_HOLD_BACK })));
+  await settle(nodeA, nodeB);
+  for (const channel of channels) {
+    assert.equal(hooks.events(is('channel_vacated', channel)).length, 1, `channel_vacated of ${channel} once for the cluster`);
+  }
+});
+
 test('with two nodes, a user present on both is added once and removed once', async () => {
   await Promise.all([brokerBecomes(nodeA, 'up'), brokerBecomes(nodeB, 'up')]);
   const channel = uniq('presence-cluster-');
@@ -325,10 +357,7 @@ test('when a node dies, the nodes left send the channel_vacated and member_remov
     await erin.subscribePresence(presence, { user_id: uniq('erin-'), user_info: {} }, CLUSTER);
     await hooks.nextEvent(is('channel_occupied', channel), { path: '/cluster' });
     await hooks.nextEvent(is('member_added', presence), { path: '/cluster' });
-    for (const node of [nodeA, nodeB]) {
-      const res = await signedRequest(node, { path: `/apps/${CLUSTER.id}/channels/${channel}`, query: { info: 'subscription_count' } });
-      assert.equal(res.json?.subscription_count, 1, `${node.name} knows node C's subscriber: ${res.body}`);
-    }
+    for (const node of [nodeA, nodeB]) await countBecomes(node, channel, 1);
     nodeC.child.kill('SIGKILL');
     // Both remaining nodes see node C go, and both report what it leaves as their own.
     await hooks.nextEvent(is('channel_vacated', channel), { path: '/cluster', timeout: 15000 });
