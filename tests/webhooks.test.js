@@ -12,7 +12,9 @@ import assert from 'node:assert/strict';
 import { useServer, startServer, brokerBecomes } from './support/server.js';
 import { useRedis } from './support/redis.js';
 import { useWebhookReceiver } from './support/webhooks.js';
-import { RawClient, connectPusher, subscribe, nextEvent, createPublisher, sdkResult, signedRequest, hmacHex, uniq } from './support/clients.js';
+import {
+  RawClient, connectPusher, subscribe, nextEvent, createPublisher, sdkResult, signedRequest, httpRequest, hmacHex, uniq,
+} from './support/clients.js';
 import { assertSubscribed } from './support/assert.js';
 
 const HOLD_BACK = 3000; // the window channel_vacated and member_removed wait for their pair
@@ -41,8 +43,9 @@ const single = useServer(async () => {
           `webhook ${r.url('/presence')} member_added member_removed`,
         ],
       },
-      { ...PLAIN, options: [`webhook ${r.url('/flaky')} channel_occupied`] },
+      { ...PLAIN, options: [`webhook ${r.url('/flaky')} channel_occupied`, `webhook ${r.url('/reject')} cache_miss`] },
     ],
+    site: ['metrics /metrics'],
   };
 });
 
@@ -255,6 +258,36 @@ test('a receiver that hangs delays neither the clients nor the other webhook URL
   assert.deepEqual((await got).data, { n: 1 });
   await hooks.nextEvent(is('channel_occupied', channel), { path: '/all', timeout: 2000 });
   assert.ok(Date.now() - started < 3000, `events took ${Date.now() - started} ms while /hang hangs`);
+});
+
+// The value of one sample on GET /metrics (Caddy's `metrics` handler, the admin endpoint's registry).
+async function metric(server, sample) {
+  const res = await httpRequest(server, { path: '/metrics' });
+  assert.equal(res.status, 200, res.body);
+  const line = res.body.split('\n').find((l) => l.startsWith(`${sample} `));
+  assert.ok(line, `${sample} is not on /metrics`);
+  return Number(line.slice(sample.length + 1));
+}
+
+test('pogo_websocket_webhook_dropped_total{reason} counts from 0 what a receiver rejects (4xx, not retried)', async () => {
+  for (const reason of ['queue_full', 'failed', 'rejected', 'shutdown']) {
+    assert.ok((await metric(single, `pogo_websocket_webhook_dropped_total{reason="${reason}"}`)) >= 0);
+  }
+  const rejected = `pogo_websocket_webhook_dropped_total{reason="rejected"}`;
+  const before = await metric(single, rejected);
+  const delivered = await metric(single, 'pogo_websocket_webhook_delivered_total');
+  const channel = uniq('cache-rejected-');
+  await subscriber(plain(), channel);
+  const request = await hooks.nextRequest((r) => r.path === '/reject' && (r.json?.events || []).some(is('cache_miss', channel)), { what: 'the rejected request' });
+  assert.equal(request.status, 403);
+  const deadline = Date.now() + 5000;
+  while ((await metric(single, rejected)) < before + request.json.events.length) {
+    assert.ok(Date.now() < deadline, `${rejected} stayed at ${await metric(single, rejected)}, expected ${before + request.json.events.length}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await settle(main()); // over 3 s: a retry (1 s backoff) would have arrived
+  assert.equal(hooks.requests.filter((r) => r.path === '/reject' && r.json?.events?.some(is('cache_miss', channel))).length, 1, 'a 4xx is not retried');
+  assert.ok((await metric(single, 'pogo_websocket_webhook_delivered_total')) > delivered, 'delivered events are counted');
 });
 
 // ---------------------------------------------------------------------------------------------
