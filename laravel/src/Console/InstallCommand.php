@@ -204,10 +204,10 @@ PHP;
             '{{app_id}}' => $env['WS_APP_ID'],
             '{{app_secret}}' => $env['WS_APP_SECRET'],
             // Octane's worker when the app has it (the documentation's setup), PHP per request otherwise.
-            '{{worker}}' => $octane ? "\t\tworker {\n\t\t\tfile public/frankenphp-worker.php\n\t\t}" : '',
+            '{{frankenphp}}' => $octane ? "\tfrankenphp {\n\t\tworker {\n\t\t\tfile public/frankenphp-worker.php\n\t\t}\n\t}" : "\tfrankenphp",
             '{{php_server}}' => $octane
-                ? "\t\t\tindex frankenphp-worker.php\n\t\t\ttry_files {path} frankenphp-worker.php\n\t\t\tresolve_root_symlink"
-                : "\t\t\tresolve_root_symlink",
+                ? "\t\tphp_server {\n\t\t\tindex frankenphp-worker.php\n\t\t\ttry_files {path} frankenphp-worker.php\n\t\t\tresolve_root_symlink\n\t\t}"
+                : "\t\tphp_server {\n\t\t\tresolve_root_symlink\n\t\t}",
         ]);
     }
 
