@@ -27,16 +27,25 @@ final class AuthWorker
     /** @var list<string|\Closure> */
     private array $middleware;
 
+    /** The route the requests are matched to, for middleware that reads it (SubstituteBindings). */
+    private Route $route;
+
     public function __construct(private Application $app)
     {
+        // As the HTTP kernel does: a request bound before booting, so that binding each
+        // request later fires the rebinding callbacks (the request's user resolver).
+        $app->instance('request', Request::create('http://localhost/'));
         $app->make(Kernel::class)->bootstrap();
 
         // The auth routes' middleware (the session's user), minus the CSRF
         // check: these requests come from the server, not from a page.
-        $route = new Route(['POST'], '/pogo/auth', []);
-        $route->middleware($app['config']->get('pogo-websocket.routes.middleware', ['web']));
-        $route->withoutMiddleware(VerifyCsrfToken::class);
-        $this->middleware = $app->make(Router::class)->gatherRouteMiddleware($route);
+        $router = $app->make(Router::class);
+        $this->route = (new Route(['POST'], $app['config']->get('pogo-websocket.routes.auth', '/pogo/auth'), ['uses' => AuthController::class.'@channel']))
+            ->setRouter($router)
+            ->setContainer($app);
+        $this->route->middleware($app['config']->get('pogo-websocket.routes.middleware', ['web']));
+        $this->route->withoutMiddleware(VerifyCsrfToken::class);
+        $this->middleware = $router->gatherRouteMiddleware($this->route);
     }
 
     /** Answers one auth request. */
@@ -63,6 +72,10 @@ final class AuthWorker
     /** Forgets what the previous request left in the long-lived application. */
     private function reset(Request $request): void
     {
+        $request->headers->set('Accept', 'application/json'); // errors as JSON, not pages
+        $route = clone $this->route;
+        $route->bind($request);
+        $request->setRouteResolver(fn () => $route);
         $this->app->instance('request', $request); // rebinding sets the request's user resolver
         Facade::clearResolvedInstance('request');
         $this->app['auth']->forgetGuards();

@@ -39,7 +39,6 @@ class InstallCommandTest extends TestCase
     public function test_it_configures_a_fresh_app_and_says_what_is_next(): void
     {
         $this->artisan('pogo:ws-install')
-            ->expectsConfirmation('Switch BROADCAST_DRIVER in .env from log to pogo?', 'yes')
             ->expectsOutput('Next: frankenphp run --config Caddyfile')
             ->assertExitCode(0)->run();
 
@@ -88,15 +87,16 @@ class InstallCommandTest extends TestCase
         $this->files->ensureDirectoryExists($this->basePath.'/resources/js');
         $this->files->put($this->basePath.'/resources/js/echo.js', "// mine\n");
         $this->files->put($this->basePath.'/Caddyfile', "# mine\n");
+        $this->files->put($this->basePath.'/.env', str_replace('BROADCAST_DRIVER=log', 'BROADCAST_DRIVER=pusher', $this->read('.env')));
 
         $this->artisan('pogo:ws-install')
-            ->expectsConfirmation('Switch BROADCAST_DRIVER in .env from log to pogo?', 'no')
+            ->expectsConfirmation('Switch BROADCAST_DRIVER in .env from pusher to pogo?', 'no')
             ->expectsConfirmation('Overwrite resources/js/echo.js?', 'no')
             ->expectsConfirmation('Overwrite Caddyfile?', 'no')
             ->assertExitCode(0)->run();
         $this->assertSame("// mine\n", $this->read('resources/js/echo.js'));
         $this->assertSame("# mine\n", $this->read('Caddyfile'));
-        $this->assertStringContainsString("\nBROADCAST_DRIVER=log\n", $this->read('.env'));
+        $this->assertStringContainsString("\nBROADCAST_DRIVER=pusher\n", $this->read('.env'));
 
         $this->artisan('pogo:ws-install', ['--force' => true])->assertExitCode(0)->run();
         $this->assertStringContainsString("authEndpoint: '/pogo/auth'", $this->read('resources/js/echo.js'));

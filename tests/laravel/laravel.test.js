@@ -34,8 +34,8 @@ function echoSubscribed(channel, timeout = 5000) {
 }
 
 // Echo for a signed-in session (or a guest), on its own pusher-js connection.
-async function echoFor(session) {
-  const client = await connectPusher(ctx.server, { pusher: session.pusherOptions() });
+async function echoFor(session, onAnswer) {
+  const client = await connectPusher(ctx.server, { pusher: session.pusherOptions(onAnswer) });
   return { client, echo: createEcho(client), socketId: client.connection.socket_id };
 }
 
@@ -94,7 +94,7 @@ describe('Laravel on bin/frankenphp', () => {
 
     const orders = annEcho.private(`orders.${ann.user.id}`);
     await echoSubscribed(orders);
-    const room = uniq('room');
+    const room = `room.${uniq()}`;
     const annRoom = annEcho.join(room);
     await echoSubscribed(annRoom);
     const joined = deferred();
@@ -112,7 +112,7 @@ describe('Laravel on bin/frankenphp', () => {
     // A broadcast on both reaches the private and the presence channel.
     const onOrders = echoReceives(orders, 'OrderShipped');
     const onRoom = echoReceives(annRoom, 'OrderShipped');
-    await ship(ann, [`private-orders.${ann.user.id}`, `presence-room.${room}`], 7);
+    await ship(ann, [`private-orders.${ann.user.id}`, `presence-${room}`], 7);
     assert.equal((await onOrders).orderId, 7);
     assert.equal((await onRoom).orderId, 7);
   });
@@ -126,12 +126,13 @@ describe('Laravel on bin/frankenphp', () => {
     channel.error((err) => failed.resolve(err));
     channel.subscribed(() => failed.reject(new Error('subscribed to another user\'s orders')));
     const err = await withTimeout(failed.promise, 5000, 'error()');
-    assert.equal(err.status, 403);
+    assert.equal(err.type, 'AuthError');
+    assert.match(err.error, /HTTP 403/);
 
-    const guest = (await echoFor(new Session(ctx.server))).echo;
+    const guest = (await echoFor(await new Session(ctx.server).visit())).echo;
     const guestFailed = deferred();
     guest.private(`orders.${ann.user.id}`).error((e) => guestFailed.resolve(e));
-    assert.equal((await withTimeout(guestFailed.promise, 5000, 'guest error()')).status, 403);
+    assert.match((await withTimeout(guestFailed.promise, 5000, 'guest error()')).error, /HTTP 403/);
   });
 
   test('pusher:signin works through /pogo/user-auth', async () => {
@@ -144,14 +145,19 @@ describe('Laravel on bin/frankenphp', () => {
       what: `subscription to ${userChannel}`,
     });
     const signin = client.received.find((m) => m.event === 'pusher:signin_success');
-    assert.deepEqual(JSON.parse(JSON.parse(signin.data).user_data ?? signin.data.user_data), { id: String(ann.user.id) });
+    const data = typeof signin.data === 'string' ? JSON.parse(signin.data) : signin.data;
+    assert.deepEqual(JSON.parse(data.user_data), { id: String(ann.user.id) });
 
-    const guest = (await echoFor(new Session(ctx.server))).client;
+    // A guest's sign-in is refused by /pogo/user-auth (pusher-js then gives up quietly).
     const refused = deferred();
+    const guest = (
+      await echoFor(await new Session(ctx.server).visit(), (path, status) => {
+        if (path === '/pogo/user-auth') refused.resolve(status);
+      })
+    ).client;
     guest.user.bind('pusher:signin_success', () => refused.reject(new Error('a guest signed in')));
-    guest.connection.bind('error', (e) => refused.resolve(e));
     guest.signin();
-    await withTimeout(refused.promise, 5000, 'the guest sign-in to fail');
+    assert.equal(await withTimeout(refused.promise, 5000, 'the answer of /pogo/user-auth'), 403);
   });
 
   test('a subscribe without auth is authorized by websocket-worker.php with the WebSocket cookies', async () => {
@@ -161,8 +167,7 @@ describe('Laravel on bin/frankenphp', () => {
 
     const own = await client.subscribe(`private-orders.${ann.user.id}`, { timeout: 10_000 });
     assert.equal(own.event, 'pusher_internal:subscription_succeeded', JSON.stringify(own));
-    const room = uniq('room');
-    const presence = await client.subscribe(`presence-room.${room}`, { timeout: 10_000 });
+    const presence = await client.subscribe(`presence-room.${uniq()}`, { timeout: 10_000 });
     assert.equal(presence.event, 'pusher_internal:subscription_succeeded', JSON.stringify(presence));
     const hash = JSON.parse(presence.data).presence.hash;
     assert.deepEqual(hash, { [ann.user.id]: { name: 'Ann' } });
@@ -195,7 +200,7 @@ describe('Laravel on bin/frankenphp', () => {
   test('a refused HTTP publish is a BroadcastException on the CLI', async () => {
     await assert.rejects(
       artisan(ctx.app, ['orders:ship', '1', uniq('orders-')], { env: { WS_PORT: String(ctx.server.port), WS_APP_SECRET: 'not-the-secret' } }),
-      /BroadcastException[\s\S]*HTTP 401/,
+      /Pogo WebSocket refused the event[\s\S]*HTTP 401/,
     );
   });
 

@@ -87,8 +87,11 @@ PHP;
                 continue;
             }
             // Only the broadcaster is switched; existing values (secrets above all) stay.
+            // Laravel's skeletons set log (or null), which is no choice to keep: a real
+            // broadcaster (pusher, reverb, ...) is only replaced with a confirmation.
             if (str_starts_with($name, 'BROADCAST_') && $current[$name] !== $value) {
-                if ($this->mayOverwrite("Switch {$name} in .env from {$current[$name]} to {$value}?", true)) {
+                $placeholder = in_array($current[$name], ['', 'log', 'null'], true);
+                if ($placeholder || $this->mayOverwrite("Switch {$name} in .env from {$current[$name]} to {$value}?", false)) {
                     $text = preg_replace('/^'.$name.'=.*$/m', $name.'='.$value, $text);
                     $current[$name] = $value;
                     $this->changed("updated .env: {$name}={$value}");

@@ -32,7 +32,7 @@ const PHP = process.env.POGO_PHP_BIN || 'php';
 const COMPOSER = process.env.POGO_COMPOSER_BIN || 'composer';
 
 // Runs a command in the app; rejects with its output when it fails.
-export async function sh(dir, file, args, { env = {}, timeout = 60_000 } = {}) {
+export async function sh(dir, file, args, { env = {}, timeout = 30_000 } = {}) {
   try {
     return await run(file, args, { cwd: dir, env: { ...process.env, ...env }, timeout, maxBuffer: 10 << 20 });
   } catch (err) {
@@ -177,12 +177,22 @@ export class Session {
     return this;
   }
 
+  // A guest's session: a session cookie and its CSRF token, nobody signed in.
+  async visit() {
+    const res = await this.request('GET', '/guest');
+    if (res.status !== 200) throw new Error(`guest: HTTP ${res.status}: ${res.body.slice(0, 2000)}`);
+    this.csrf = res.json.csrf;
+    return this;
+  }
+
   // pusher-js authorizers that POST to /pogo/auth and /pogo/user-auth as this session, as the
-  // browser's Echo does (pusher-js's own Node transport cannot send cookies).
-  pusherOptions() {
+  // browser's Echo does (pusher-js's own Node transport cannot send cookies). Each answer's
+  // status is passed to onAnswer(path, status).
+  pusherOptions(onAnswer = () => {}) {
     const post = async (path, params, callback) => {
       try {
         const res = await this.request('POST', path, { body: new URLSearchParams(params) });
+        onAnswer(path, res.status);
         if (res.status !== 200) callback(new Error(`${path}: HTTP ${res.status}`), { status: res.status });
         else callback(null, res.json);
       } catch (err) {
@@ -214,7 +224,14 @@ export function useLaravelApp(prepare = async () => {}) {
   after(async () => {
     await closeAllClients();
     await ctx.server?.stop();
-    if (ctx.app && !process.env.POGO_KEEP_APP) rmSync(ctx.app.dir, { recursive: true, force: true });
+    if (!ctx.app) return;
+    if (process.env.POGO_KEEP_APP) {
+      // For debugging: the app stays, with the server's output beside it.
+      writeFileSync(join(ctx.app.dir, 'frankenphp.log'), ctx.server?.output() ?? '');
+      console.log(`# app kept in ${ctx.app.dir}`);
+    } else {
+      rmSync(ctx.app.dir, { recursive: true, force: true });
+    }
   });
   return ctx;
 }
