@@ -60,7 +60,7 @@ run: build
 
 ## Tests #####################################################################
 
-test: engine-check lint test-engine test-go test-e2e test-frankenphp
+test: engine-check lint test-engine test-go test-e2e test-frankenphp test-laravel
 
 test-engine: $(NODE_STAMP)
 	scripts/test-engine.sh
@@ -85,3 +85,7 @@ clean:
 ## FrankenPHP build (bin/frankenphp, a ZTS libphp built once into a cache) ##
 
 include mk/frankenphp.mk
+
+## Laravel package pogo/websocket (composer.json, laravel/) ##################
+
+include mk/laravel.mk
