@@ -60,7 +60,7 @@ run: build
 
 ## Tests #####################################################################
 
-test: engine-check lint test-engine test-go test-e2e test-frankenphp test-laravel
+test: engine-check lint test-engine test-go test-e2e test-frankenphp test-frankenphp-xcaddy test-laravel
 
 test-engine: $(NODE_STAMP)
 	scripts/test-engine.sh
