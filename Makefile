@@ -10,7 +10,7 @@ ENGINE_SRC := $(shell find assembly -name '*.ts' -not -path '*/__tests__/*') asc
 GO_SRC := $(shell find host-go -name '*.go' -not -path 'host-go/frankenphp/*') host-go/go.mod host-go/go.sum
 NODE_STAMP := node_modules/.package-lock.json
 
-.PHONY: all build engine engine-check run test test-engine test-go test-e2e bench lint clean redis-server
+.PHONY: all build engine engine-check check-imports run test test-engine test-go test-e2e bench lint clean redis-server
 
 all: build
 
@@ -60,7 +60,11 @@ run: build
 
 ## Tests #####################################################################
 
-test: engine-check lint test-engine test-go test-e2e test-frankenphp test-frankenphp-xcaddy test-laravel
+test: engine-check check-imports lint test-engine test-go test-e2e test-frankenphp test-frankenphp-xcaddy test-laravel
+
+# The engine's modules form a DAG: an import cycle in assembly/ fails the build.
+check-imports:
+	node scripts/check-imports.mjs assembly
 
 test-engine: $(NODE_STAMP)
 	scripts/test-engine.sh

@@ -1,5 +1,6 @@
-// The engine ABI: event kinds, action kinds and app option ids.
-// Mirrored by host-go/engine/abi.go; assembly/README.md documents the records.
+// The engine ABI: event kinds, action kinds, app option ids and defaults.
+// Mirrored by host-go/engine/abi.go (TestABIMatchesAssembly fails on any
+// difference); assembly/README.md documents the records.
 
 /** Events, host to engine. */
 export const enum Event {
@@ -62,4 +63,28 @@ export const enum Option {
   Relay = 14,
   /** Connections open at once on this node (0: no limit); more are refused with 4004. */
   MaxConnections = 15,
+}
+
+/**
+ * The value of an option an app record omits. The host's defaults are
+ * declared in host-go/engine/abi.go and it sends every option, so these only
+ * apply to records that omit some (the specs'); they must equal Go's.
+ */
+export const enum Default {
+  /** 0: the handshake announces `PingPeriod`, in seconds. */
+  ActivityTimeout = 0,
+  MaxMessageSize = 10240,
+  MaxEventPayload = 10240,
+  MaxPresenceMembers = 100,
+  MaxPresenceUserInfo = 2048,
+  ClientEvents = 1,
+  ClientEventRate = 10,
+  SubscriptionCount = 0,
+  UserAuthTimeout = 0,
+  CacheTtl = 30 * 60 * 1000,
+  PingPeriod = 54000,
+  PongWait = 60000,
+  AuthFallback = 0,
+  Relay = 0,
+  MaxConnections = 0,
 }

@@ -7,10 +7,16 @@
 import { Action } from "../abi";
 import { ByteBuffer } from "./buffer";
 
-/** The action batch being built by the current `process` call. */
+/**
+ * The action batch being built by the current `process` call: reset by
+ * engine.ts, appended only by the emitters in this file.
+ */
 export const out = new ByteBuffer(1 << 16);
 
-/** Scratch for the JSON text of the message being built. */
+/**
+ * The JSON text of the message being built. Any writer may reset it, fill it
+ * and emit it; nothing else may write to it between its reset and its last emit.
+ */
 export const text = new ByteBuffer(1 << 12);
 
 // @ts-ignore: decorator

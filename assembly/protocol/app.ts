@@ -1,7 +1,7 @@
 // Applications: credentials, limits and the state each one owns. Apps never
 // see each other's channels or users.
 
-import { Option } from "../abi";
+import { Default, Option } from "../abi";
 import { ByteMap, bytesEqual, copyBytes } from "../channels/bytemap";
 import { Channel, ConnIds } from "../channels/channel";
 import { HmacKey } from "../crypto/hmac";
@@ -20,21 +20,22 @@ export class App {
   /** HMAC-SHA256 keyed by the secret, midstates computed once. */
   hmac: HmacKey;
 
-  activityTimeout: u32 = 0; // seconds; 0: derived from pingPeriod
-  maxMessageSize: u32 = 10240;
-  maxEventPayload: u32 = 10240;
-  maxPresenceMembers: u32 = 100;
-  maxPresenceUserInfo: u32 = 2048;
-  clientEvents: bool = true;
-  clientEventRate: u32 = 10;
-  subscriptionCount: bool = false;
-  userAuthTimeout: u32 = 0;
-  cacheTtl: u32 = 30 * 60 * 1000;
-  pingPeriod: u32 = 54000;
-  pongWait: u32 = 60000;
-  authFallback: bool = false;
-  relay: bool = false;
-  maxConnections: u32 = 0;
+  // The options (abi.ts `Option`), at the ABI's defaults until setOption.
+  activityTimeout: u32 = Default.ActivityTimeout; // seconds; 0: derived from pingPeriod
+  maxMessageSize: u32 = Default.MaxMessageSize;
+  maxEventPayload: u32 = Default.MaxEventPayload;
+  maxPresenceMembers: u32 = Default.MaxPresenceMembers;
+  maxPresenceUserInfo: u32 = Default.MaxPresenceUserInfo;
+  clientEvents: bool = Default.ClientEvents != 0;
+  clientEventRate: u32 = Default.ClientEventRate;
+  subscriptionCount: bool = Default.SubscriptionCount != 0;
+  userAuthTimeout: u32 = Default.UserAuthTimeout;
+  cacheTtl: u32 = Default.CacheTtl;
+  pingPeriod: u32 = Default.PingPeriod;
+  pongWait: u32 = Default.PongWait;
+  authFallback: bool = Default.AuthFallback != 0;
+  relay: bool = Default.Relay != 0;
+  maxConnections: u32 = Default.MaxConnections;
   /** Origin host patterns (`*` wildcards) a connection must match; empty: any origin. */
   origins: Array<ArrayBuffer> = [];
 

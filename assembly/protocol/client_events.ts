@@ -6,6 +6,7 @@ import { ChannelType } from "../channels/channel";
 import { broadcast, relay, text } from "../frame/output";
 import { JsonType, ObjectScanner } from "../json/scanner";
 import { writeString } from "../json/writer";
+import { CloseCode } from "./codes";
 import { Connection } from "./connection";
 import { MAX_NAME_LENGTH } from "./names";
 import { sendError } from "./reply";
@@ -16,31 +17,31 @@ import { sendError } from "./reply";
 export function clientEvent(conn: Connection, msg: ObjectScanner, e: i32, now: u64): void {
   const app = conn.app;
   if (!app.clientEvents) {
-    sendError(conn.id, 4301, "Client events are disabled for this app");
+    sendError(conn.id, CloseCode.ClientEventRejected, "Client events are disabled for this app");
     return;
   }
   const nameLen = msg.valueLen(e);
   if (nameLen > MAX_NAME_LENGTH) {
-    sendError(conn.id, 4301, "Event names are at most 200 characters");
+    sendError(conn.id, CloseCode.ClientEventRejected, "Event names are at most 200 characters");
     return;
   }
   const c = msg.find("channel");
   if (c < 0 || msg.type(c) != JsonType.String) {
-    sendError(conn.id, 4200, "Client events need a channel");
+    sendError(conn.id, CloseCode.InvalidMessage, "Client events need a channel");
     return;
   }
   const sub = conn.subscription(msg.valueStart(c), msg.valueLen(c));
   if (!sub) {
-    sendError(conn.id, 4009, "The client is not a member of the specified channel");
+    sendError(conn.id, CloseCode.Unauthorized, "The client is not a member of the specified channel");
     return;
   }
   const channel = sub.channel;
   if (channel.type != ChannelType.Private && channel.type != ChannelType.Presence) {
-    sendError(conn.id, 4301, "Client events are only accepted on private and presence channels");
+    sendError(conn.id, CloseCode.ClientEventRejected, "Client events are only accepted on private and presence channels");
     return;
   }
   if (!conn.takeToken(now)) {
-    sendError(conn.id, 4301, "Rate limit exceeded");
+    sendError(conn.id, CloseCode.ClientEventRejected, "Rate limit exceeded");
     return;
   }
   text.reset();

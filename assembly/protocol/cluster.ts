@@ -13,9 +13,9 @@ import { Channel, ChannelType, Member } from "../channels/channel";
 import { relayChannelCount, relayMember as relayMemberRecord } from "../frame/output";
 import { validateValue } from "../json/scanner";
 import { App, apps } from "./app";
+import { dropIfVacant, memberEvent, subscriptionCountChanged } from "./channel_events";
 import { channelType, isCacheChannel, isValidChannelName, spanStartsWith } from "./names";
 import { Fields } from "./record";
-import { dropIfVacant, memberEvent, subscriptionCountChanged } from "./subscribe";
 
 /** Tells the other nodes that `m` joined (`added`) or left `channel` here. */
 export function relayMember(app: App, channel: Channel, m: Member, added: bool): void {

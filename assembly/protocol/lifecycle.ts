@@ -4,12 +4,14 @@ import { bytesEqual } from "../channels/bytemap";
 import { close, send, text } from "../frame/output";
 import { since } from "./clock";
 import { App, appByKey, apps } from "./app";
+import { dropIfVacant, flushSubscriptionCount } from "./channel_events";
+import { CloseCode } from "./codes";
 import { Connection, connectionById, connections, dropConnection, putConnection } from "./connection";
 import { originAllowed } from "./origins";
 import { fields } from "./record";
 import { sendError, sendPing } from "./reply";
 import { signOut } from "./signin";
-import { dropIfVacant, flushSubscriptionCount, leave } from "./subscribe";
+import { leave } from "./subscribe";
 
 /**
  * A socket was upgraded on `/app/{key}`: the record is `u16 len, key`, then
@@ -18,11 +20,11 @@ import { dropIfVacant, flushSubscriptionCount, leave } from "./subscribe";
 export function open(id: u32, ptr: usize, len: usize, now: u64): void {
   const f = fields.begin(ptr, len);
   const app = f.str16() ? appByKey(f.start, f.len) : null;
-  if (!app) return refuse(id, 4001, "Application does not exist");
+  if (!app) return refuse(id, CloseCode.AppNotFound, "Application does not exist");
   f.rest();
-  if (!originAllowed(app.origins, f.start, f.len)) return refuse(id, 4009, "Origin not allowed");
+  if (!originAllowed(app.origins, f.start, f.len)) return refuse(id, CloseCode.Unauthorized, "Origin not allowed");
   if (app.maxConnections != 0 && <u32>app.connections >= app.maxConnections) {
-    return refuse(id, 4004, "Application is over connection quota");
+    return refuse(id, CloseCode.OverQuota, "Application is over connection quota");
   }
   const conn = new Connection(id, app, now);
   putConnection(conn);
@@ -83,12 +85,12 @@ export function tick(now: u64): void {
     const app = conn.app;
     const idle = since(now, conn.lastActivity);
     if (idle >= <u64>app.pongWait) {
-      terminate(conn, 4201, "Pong reply not received in time", now);
+      terminate(conn, CloseCode.PongTimeout, "Pong reply not received in time", now);
     } else if (idle >= <u64>app.pingPeriod && !conn.pinged) {
       conn.pinged = true;
       sendPing(conn.id);
     } else if (app.userAuthTimeout != 0 && !conn.authorized && since(now, conn.openedAt) >= <u64>app.userAuthTimeout) {
-      terminate(conn, 4009, "Connection not authorized within timeout", now);
+      terminate(conn, CloseCode.Unauthorized, "Connection not authorized within timeout", now);
     }
   }
   for (let a = 0, n = apps.length; a < n; a++) {
@@ -112,7 +114,7 @@ export function shutdown(now: u64): void {
   for (let i = 0, n = connections.length; i < n; i++) {
     const conn = unchecked(connections[i]);
     if (conn) {
-      close(conn.id, 4200, "Server is shutting down");
+      close(conn.id, CloseCode.ShuttingDown, "Server is shutting down");
       forget(conn, now);
     }
   }
@@ -126,7 +128,7 @@ export function terminateUser(app: App, id: usize, idLen: usize, now: u64): void
   for (let i = 0, n = connections.length; i < n; i++) {
     const conn = unchecked(connections[i]);
     if (!conn || conn.app != app) continue;
-    if (belongsTo(conn, id, idLen)) terminate(conn, 4009, "Connection terminated by the server", now);
+    if (belongsTo(conn, id, idLen)) terminate(conn, CloseCode.Unauthorized, "Connection terminated by the server", now);
   }
 }
 

@@ -2,7 +2,9 @@
 
 import { JsonType, ObjectScanner } from "../json/scanner";
 import { clientEvent } from "./client_events";
+import { CloseCode } from "./codes";
 import { Connection } from "./connection";
+import { terminate } from "./lifecycle";
 import { spanEquals, spanStartsWith } from "./names";
 import { sendError, sendPong } from "./reply";
 import { signin } from "./signin";
@@ -18,12 +20,12 @@ export function handleMessage(conn: Connection, ptr: usize, len: usize, now: u64
     return;
   }
   if (!msg.scan(ptr, len)) {
-    sendError(conn.id, 4200, "Invalid message format: expected a JSON object");
+    sendError(conn.id, CloseCode.InvalidMessage, "Invalid message format: expected a JSON object");
     return;
   }
   const e = msg.find("event");
   if (e < 0 || msg.type(e) != JsonType.String) {
-    sendError(conn.id, 4200, "Invalid message format: the event member is missing");
+    sendError(conn.id, CloseCode.InvalidMessage, "Invalid message format: the event member is missing");
     return;
   }
   const name = msg.valueStart(e);
@@ -45,13 +47,14 @@ export function handleMessage(conn: Connection, ptr: usize, len: usize, now: u64
   } else if (spanEquals(name, nameLen, "pusher:unsubscribe")) {
     unsubscribe(conn, dataStart, dataLen, now);
   } else if (spanEquals(name, nameLen, "pusher:signin")) {
-    signin(conn, dataStart, dataLen, now);
+    const refusal = signin(conn, dataStart, dataLen);
+    if (refusal != null) terminate(conn, CloseCode.Unauthorized, refusal, now, "Connection is unauthorized");
   } else {
-    sendError(conn.id, 4200, "Invalid message format: unsupported event");
+    sendError(conn.id, CloseCode.InvalidMessage, "Invalid message format: unsupported event");
   }
 }
 
 /** A message over the app's `max_message_size`: refused, connection kept. */
 export function messageTooLarge(conn: Connection): void {
-  sendError(conn.id, 4300, "Message exceeds max_message_size");
+  sendError(conn.id, CloseCode.MessageTooLarge, "Message exceeds max_message_size");
 }

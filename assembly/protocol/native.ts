@@ -7,7 +7,14 @@ import { isValidChannelName, MAX_CHANNELS, MAX_NAME_LENGTH } from "./names";
 import { publish } from "./publish";
 import { fields } from "./record";
 
-/** Result codes, shared with the PHP functions. */
+/**
+ * The `PUBLISH_RESULT` code of a publish record. The host only logs a
+ * non-zero one (host-go/hub): PHP never sees it. The PHP functions return the
+ * bridge's own codes (host-go/frankenphp/internal/bridge), having checked the
+ * same things before the record is queued; the numbers kept here match the
+ * bridge's for the same fault (1 HubMissing, 2 ChannelInvalid, 3
+ * EventInvalid, 7 ChannelsInvalid) so that a log line reads alike.
+ */
 export const enum PublishCode {
   Ok = 0,
   UnknownApp = 1,

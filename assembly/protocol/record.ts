@@ -50,5 +50,9 @@ export class Fields {
   }
 }
 
-/** The cursor shared by the record readers; records are read one at a time. */
+/**
+ * The cursor over the record being handled: the record handlers engine.ts
+ * calls begin it, and what they call gets it as an argument; records are read
+ * one at a time.
+ */
 export const fields = new Fields();

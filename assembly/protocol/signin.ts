@@ -7,8 +7,8 @@ import { ArrayScanner, JsonType, ObjectScanner, unescapeString } from "../json/s
 import { writeStringContent } from "../json/writer";
 import { App, User } from "./app";
 import { signBegin, signBytes, signMatches, signUserSeparator } from "./auth";
+import { CloseCode } from "./codes";
 import { Connection, connectionById } from "./connection";
-import { terminate } from "./lifecycle";
 import { sendError } from "./reply";
 
 const data = new ObjectScanner();
@@ -20,38 +20,43 @@ const inner = new ByteBuffer(256);
 // @ts-ignore: decorator
 @inline const MAX_WATCHLIST: i32 = 100;
 
-/** Handles `pusher:signin` whose `data` member spans `ptr..ptr+len`. */
-export function signin(conn: Connection, ptr: usize, len: usize, now: u64): void {
+/**
+ * Handles `pusher:signin` whose `data` member spans `ptr..ptr+len`. Returns
+ * null when the connection is signed in (or told it already is, as another
+ * user), else why the sign-in is refused: the caller then ends the connection
+ * with 4009.
+ */
+export function signin(conn: Connection, ptr: usize, len: usize): string | null {
   const app = conn.app;
-  if (!data.scan(ptr, len)) return refuse(conn, "Sign-in data must be an object with auth and user_data", now);
+  if (!data.scan(ptr, len)) return "Sign-in data must be an object with auth and user_data";
   const a = data.find("auth");
   const u = data.find("user_data");
   if (a < 0 || u < 0 || data.type(a) != JsonType.String || data.type(u) != JsonType.String) {
-    return refuse(conn, "Sign-in data must be an object with auth and user_data", now);
+    return "Sign-in data must be an object with auth and user_data";
   }
   userDataText.reset();
   const n = unescapeString(data.valueStart(u), data.valueLen(u), userDataText.ensure(<u32>data.valueLen(u)));
-  if (n < 0) return refuse(conn, "user_data must be a JSON string", now);
+  if (n < 0) return "user_data must be a JSON string";
   userDataText.len = <u32>n;
 
   signBegin(app);
   signBytes(changetype<usize>(conn.socketId), conn.socketId.byteLength);
   signUserSeparator();
   signBytes(userDataText.ptr, userDataText.len);
-  if (!signMatches(app, data.valueStart(a), data.valueLen(a))) return refuse(conn, "Invalid signature", now);
+  if (!signMatches(app, data.valueStart(a), data.valueLen(a))) return "Invalid signature";
 
-  if (!userData.scan(userDataText.ptr, userDataText.len)) return refuse(conn, "user_data must be a JSON object", now);
+  if (!userData.scan(userDataText.ptr, userDataText.len)) return "user_data must be a JSON object";
   const i = userData.find("id");
   if (i < 0 || userData.type(i) != JsonType.String || userData.valueLen(i) == 0) {
-    return refuse(conn, "user_data must have a non-empty string id", now);
+    return "user_data must have a non-empty string id";
   }
   const idPtr = userData.valueStart(i);
   const idLen = userData.valueLen(i);
   const current = conn.user;
   if (current) {
     if (!bytesEqual(current.id, idPtr, idLen)) {
-      sendError(conn.id, 4009, "The connection is already signed in as another user");
-      return;
+      sendError(conn.id, CloseCode.Unauthorized, "The connection is already signed in as another user");
+      return null;
     }
   } else {
     signInAs(conn, idPtr, idLen);
@@ -66,10 +71,7 @@ export function signin(conn: Connection, ptr: usize, len: usize, now: u64): void
 
   const w = userData.find("watchlist");
   if (w >= 0 && conn.watchlist == null) watch(conn, userData.valueStart(w), userData.valueLen(w), userData.type(w));
-}
-
-function refuse(conn: Connection, message: string, now: u64): void {
-  terminate(conn, 4009, message, now, "Connection is unauthorized");
+  return null;
 }
 
 function signInAs(conn: Connection, idPtr: usize, idLen: usize): void {
@@ -125,7 +127,7 @@ export function signOut(conn: Connection): void {
 function watch(conn: Connection, ptr: usize, len: usize, type: JsonType): void {
   const app = conn.app;
   if (type != JsonType.Array || !watchlist.begin(ptr, len)) {
-    sendError(conn.id, 4302, "watchlist must be an array of user ids");
+    sendError(conn.id, CloseCode.WatchlistRefused, "watchlist must be an array of user ids");
     return;
   }
   const list = new Array<ArrayBuffer>();
@@ -147,7 +149,9 @@ function watch(conn: Connection, ptr: usize, len: usize, type: JsonType): void {
     watchers.push(conn.id);
   }
   conn.watchlist = list;
-  if (over) sendError(conn.id, 4302, "Watchlist limit exceeded: only the first 100 user ids are watched");
+  if (over) {
+    sendError(conn.id, CloseCode.WatchlistRefused, "Watchlist limit exceeded: only the first 100 user ids are watched");
+  }
 
   beginWatchlistEvent(true);
   let online = 0;

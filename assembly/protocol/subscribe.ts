@@ -4,33 +4,32 @@
 import { bytesEqual, copyBytes } from "../channels/bytemap";
 import { Channel, ChannelType, Member, Subscription } from "../channels/channel";
 import { ByteBuffer } from "../frame/buffer";
-import { authRequest, broadcast, send, text } from "../frame/output";
+import { authRequest, send, text } from "../frame/output";
 import { JsonType, ObjectScanner, unescapeString } from "../json/scanner";
-import { writeString, writeStringContent } from "../json/writer";
-import { App } from "./app";
+import { writeString } from "../json/writer";
 import { signBegin, signBytes, signColon, signMatches } from "./auth";
+import { dropIfVacant, memberEvent, sendSucceeded, subscriptionCountChanged } from "./channel_events";
 import { since } from "./clock";
 import { relayCount, relayMember } from "./cluster";
+import { CloseCode } from "./codes";
 import { Connection } from "./connection";
 import { channelType, isCacheChannel, isValidChannelName, USER_CHANNEL_PREFIX } from "./names";
 import { fields } from "./record";
 import { sendSubscriptionError } from "./reply";
 
-const data = new ObjectScanner();
+/**
+ * The `data` of the subscribe, unsubscribe or auth answer being handled:
+ * scanned by its handler, which passes it on to join().
+ */
+const dataScanner = new ObjectScanner();
+/** The signed `channel_data`, scanned by presenceMember(). */
 const channelData = new ObjectScanner();
-/** The unescaped `channel_data` string, signed and then parsed. */
+/** The unescaped `channel_data` string: join() fills it, signs it and hands it to presenceMember(). */
 const channelDataText = new ByteBuffer(1024);
-/** Inner JSON of a double-encoded `data` field. */
-const inner = new ByteBuffer(1024);
-
-// @ts-ignore: decorator
-@inline const COUNT_THROTTLE_ABOVE: u32 = 100;
-// @ts-ignore: decorator
-@inline const COUNT_THROTTLE_MS: u64 = 5000;
 
 /** Handles `pusher:subscribe` whose `data` member spans `ptr..ptr+len`. */
 export function subscribe(conn: Connection, ptr: usize, len: usize, now: u64): void {
-  const app = conn.app;
+  const data = dataScanner;
   if (!data.scan(ptr, len)) {
     sendSubscriptionError(conn.id, 0, 0, "InvalidMessage", "Subscribe data must be an object with a channel", 400);
     return;
@@ -47,7 +46,7 @@ export function subscribe(conn: Connection, ptr: usize, len: usize, now: u64): v
       "Channel names are 1 to 200 characters of [-a-zA-Z0-9_=@,.;]", 400);
     return;
   }
-  join(conn, name, nameLen, now, true);
+  join(conn, data, name, nameLen, now, true);
 }
 
 /**
@@ -58,6 +57,7 @@ export function subscribe(conn: Connection, ptr: usize, len: usize, now: u64): v
  * client sent it. Any other status refuses the subscribe with that status.
  */
 export function authorized(conn: Connection, ptr: usize, len: usize, now: u64): void {
+  const data = dataScanner;
   const f = fields.begin(ptr, len);
   if (!f.str16()) return;
   const name = f.start, nameLen = f.len;
@@ -69,7 +69,7 @@ export function authorized(conn: Connection, ptr: usize, len: usize, now: u64): 
     sendSubscriptionError(conn.id, name, nameLen, "AuthError", authRefusal(status), status);
     return;
   }
-  join(conn, name, nameLen, now, false);
+  join(conn, data, name, nameLen, now, false);
 }
 
 /** Why the auth workers refused, by the status they answered. */
@@ -82,10 +82,11 @@ function authRefusal(status: u16): string {
 
 /**
  * Authorises and joins channel `name`, reading `auth` and `channel_data`
- * from the `data` scanner. Without `auth`, an app with `auth_fallback` asks
- * the host's auth workers (`AUTH_REQUEST`) when `mayAskHost`.
+ * from `data`, the scanned subscribe data. Without `auth`, an app with
+ * `auth_fallback` asks the host's auth workers (`AUTH_REQUEST`) when
+ * `mayAskHost`.
  */
-function join(conn: Connection, name: usize, nameLen: usize, now: u64, mayAskHost: bool): void {
+function join(conn: Connection, data: ObjectScanner, name: usize, nameLen: usize, now: u64, mayAskHost: bool): void {
   const app = conn.app;
   const existing = conn.subscription(name, nameLen);
   if (existing) {
@@ -170,6 +171,7 @@ function join(conn: Connection, name: usize, nameLen: usize, now: u64, mayAskHos
 
 /** Handles `pusher:unsubscribe`; unknown channels are ignored, as Pusher does. */
 export function unsubscribe(conn: Connection, ptr: usize, len: usize, now: u64): void {
+  const data = dataScanner;
   if (!data.scan(ptr, len)) return;
   const c = data.find("channel");
   if (c < 0 || data.type(c) != JsonType.String) return;
@@ -203,17 +205,6 @@ export function leave(conn: Connection, sub: Subscription, now: u64): void {
     return;
   }
   subscriptionCountChanged(app, channel, now);
-}
-
-/**
- * Forgets a channel with no subscriber, no member on any node and no cached
- * event; returns whether it did.
- */
-export function dropIfVacant(app: App, channel: Channel): bool {
-  if (channel.clusterCount != 0 || channel.userCount != 0 || (channel.cache && channel.cached != null)) return false;
-  app.channels.delete(changetype<usize>(channel.name), channel.name.byteLength);
-  channel.subscribers.free();
-  return true;
 }
 
 function unescapeInto(buf: ByteBuffer, ptr: usize, len: usize): bool {
@@ -259,86 +250,12 @@ function presenceMember(conn: Connection, channel: Channel | null, name: usize, 
   if (channel) {
     const members = channel.members!;
     if (<u32>members.size >= app.maxPresenceMembers && !members.get(idStart, idLen)) {
-      sendSubscriptionError(conn.id, name, nameLen, "LimitReached", "The presence channel is full", 4100);
+      sendSubscriptionError(conn.id, name, nameLen, "LimitReached", "The presence channel is full", CloseCode.OverCapacity);
       return null;
     }
   }
   // The raw JSON keeps a string id quoted and a number a number.
   return new Member(copyBytes(idStart, idLen), copyBytes(cd.rawStart(u), cd.rawLen(u)), info);
-}
-
-/** `pusher_internal:subscription_succeeded`, with the roster on presence channels. */
-function sendSucceeded(channel: Channel, conn: u32): void {
-  beginChannelEvent("pusher_internal:subscription_succeeded", channel);
-  const members = channel.members;
-  if (members) {
-    inner.reset();
-    inner.ascii('{"presence":{"ids":[');
-    let first = true;
-    for (let i = 0, n = members.capacity; i < n; i++) {
-      const m = members.valueAt(i);
-      if (!m) continue;
-      if (!first) inner.byte(0x2c);
-      first = false;
-      inner.bytes(changetype<usize>(m.idJson), m.idJson.byteLength);
-    }
-    inner.ascii('],"hash":{');
-    first = true;
-    for (let i = 0, n = members.capacity; i < n; i++) {
-      const m = members.valueAt(i);
-      if (!m) continue;
-      if (!first) inner.byte(0x2c);
-      first = false;
-      inner.byte(0x22);
-      inner.bytes(changetype<usize>(m.key), m.key.byteLength);
-      inner.ascii('":');
-      writeInfo(m);
-    }
-    inner.ascii('},"count":');
-    inner.decimal(members.size);
-    inner.ascii("}}");
-    endChannelEvent();
-  } else {
-    text.ascii('"{}"}');
-  }
-  send(conn);
-}
-
-function writeInfo(m: Member): void {
-  if (m.info.byteLength == 0) inner.ascii("null");
-  else inner.bytes(changetype<usize>(m.info), m.info.byteLength);
-}
-
-/** `pusher_internal:member_added` / `member_removed` to the other subscribers. */
-export function memberEvent(channel: Channel, m: Member, added: bool, exclude: u32): void {
-  beginChannelEvent(added ? "pusher_internal:member_added" : "pusher_internal:member_removed", channel);
-  inner.reset();
-  inner.ascii('{"user_id":');
-  inner.bytes(changetype<usize>(m.idJson), m.idJson.byteLength);
-  if (added) {
-    inner.ascii(',"user_info":');
-    writeInfo(m);
-  }
-  inner.byte(0x7d);
-  endChannelEvent();
-  broadcast(channel.subscribers.ptr, channel.subscriptionCount, exclude);
-}
-
-/** Writes `{"event":"<event>","channel":"<name>","data":` into `text`. */
-function beginChannelEvent(event: string, channel: Channel): void {
-  text.reset();
-  text.ascii('{"event":"');
-  text.ascii(event);
-  text.ascii('","channel":');
-  writeString(text, changetype<usize>(channel.name), channel.name.byteLength);
-  text.ascii(',"data":');
-}
-
-/** Closes an event whose data is the JSON in `inner`, encoded as a string. */
-function endChannelEvent(): void {
-  text.byte(0x22);
-  writeStringContent(text, inner.ptr, inner.len);
-  text.ascii('"}');
 }
 
 /** Sends a cache channel's last event, or `pusher:cache_miss`. */
@@ -356,31 +273,3 @@ function sendCached(channel: Channel, conn: u32, ttl: u32, now: u64): void {
   send(conn);
 }
 
-/**
- * `pusher_internal:subscription_count` after a change, when the app asks for
- * it; never on presence channels, and at most every 5 s above 100 subscribers.
- */
-/** The channel's subscription count changed, here or on another node. */
-export function subscriptionCountChanged(app: App, channel: Channel, now: u64): void {
-  if (!app.subscriptionCount || channel.type == ChannelType.Presence || channel.type == ChannelType.User) return;
-  if (channel.clusterCount > COUNT_THROTTLE_ABOVE && since(now, channel.countSentAt) < COUNT_THROTTLE_MS) {
-    channel.countPending = true;
-    return;
-  }
-  sendSubscriptionCount(channel, now);
-}
-
-/** Sends a throttled subscription count once its 5 s have passed. */
-export function flushSubscriptionCount(channel: Channel, now: u64): void {
-  if (channel.countPending && since(now, channel.countSentAt) >= COUNT_THROTTLE_MS) sendSubscriptionCount(channel, now);
-}
-
-function sendSubscriptionCount(channel: Channel, now: u64): void {
-  channel.countPending = false;
-  channel.countSentAt = now;
-  beginChannelEvent("pusher_internal:subscription_count", channel);
-  text.ascii('"{\\"subscription_count\\":');
-  text.decimal(channel.clusterCount);
-  text.ascii('}"}');
-  broadcast(channel.subscribers.ptr, channel.subscriptionCount, 0);
-}

@@ -59,6 +59,24 @@ const (
 	ActionRelay ActionKind = 7
 )
 
+// PublishCode is the outcome of a native publish, carried by ActionPublishResult
+// (the engine's PublishCode, assembly/protocol/native.ts).
+type PublishCode uint32
+
+// Publish result codes.
+const (
+	// PublishOK: the event was published.
+	PublishOK PublishCode = 0
+	// PublishUnknownApp: no app has that id.
+	PublishUnknownApp PublishCode = 1
+	// PublishBadChannel: a channel name is one the engine refuses.
+	PublishBadChannel PublishCode = 2
+	// PublishBadEvent: the event name is empty or too long.
+	PublishBadEvent PublishCode = 3
+	// PublishMalformed: the record or its channel list is malformed.
+	PublishMalformed PublishCode = 7
+)
+
 // Option is the id of a per-app option carried by an app record; every value is a u32.
 type Option uint16
 
@@ -97,6 +115,47 @@ const (
 	// OptionMaxConnections is the number of connections open at once on this
 	// node (0: no limit); more are refused with 4004.
 	OptionMaxConnections Option = 15
+
+	// NumOptions is the number of app options; their ids run from 1 to NumOptions.
+	NumOptions = 15
+)
+
+// Defaults of the app options, in their ABI units. They are declared here
+// once: the Caddy module sends every option of every app, starting from
+// these. assembly/abi.ts repeats them (enum Default) for app records that
+// omit an option, as the engine specs' do; TestABIMatchesAssembly keeps the
+// two equal.
+const (
+	// DefaultActivityTimeout is 0: the handshake announces ping_period, in seconds.
+	DefaultActivityTimeout = 0
+	// DefaultMaxMessageSize is Pusher's 10 KB.
+	DefaultMaxMessageSize = 10240
+	// DefaultMaxEventPayload is Pusher's 10 KB.
+	DefaultMaxEventPayload = 10240
+	// DefaultMaxPresenceMembers is Pusher's 100 members.
+	DefaultMaxPresenceMembers = 100
+	// DefaultMaxPresenceUserInfo is 2 KB per member.
+	DefaultMaxPresenceUserInfo = 2048
+	// DefaultClientEvents is 1: client events are accepted.
+	DefaultClientEvents = 1
+	// DefaultClientEventRate is Pusher's 10 client events per second.
+	DefaultClientEventRate = 10
+	// DefaultSubscriptionCount is 0: no subscription_count events.
+	DefaultSubscriptionCount = 0
+	// DefaultUserAuthTimeout is 0: no sign-in deadline.
+	DefaultUserAuthTimeout = 0
+	// DefaultCacheTTL is 30 minutes, in milliseconds.
+	DefaultCacheTTL = 30 * 60 * 1000
+	// DefaultPingPeriod is 54 seconds, in milliseconds.
+	DefaultPingPeriod = 54000
+	// DefaultPongWait is 60 seconds, in milliseconds.
+	DefaultPongWait = 60000
+	// DefaultAuthFallback is 0: a subscribe without `auth` is refused.
+	DefaultAuthFallback = 0
+	// DefaultRelay is 0: this node alone, nothing relayed.
+	DefaultRelay = 0
+	// DefaultMaxConnections is 0: no limit.
+	DefaultMaxConnections = 0
 )
 
 // App is the configuration of one Pusher app, sent to the engine in an app record.
@@ -107,7 +166,9 @@ type App struct {
 	Key string
 	// Secret signs HTTP API requests and channel authorizations.
 	Secret string
-	// Options overrides the engine's defaults; options not listed keep them.
+	// Options are the app's option values; the Caddy module lists every
+	// option (an option not listed keeps the engine's initial value, which
+	// is its Default*).
 	Options []AppOption
 	// AllowedOrigins are host patterns (`*` wildcards) the Origin header of
 	// a connection must match, else it is refused with 4009; empty: any.

@@ -96,12 +96,12 @@ func (a *Actions) HTTPResponse() (status int, body []byte, err error) {
 	return int(binary.LittleEndian.Uint16(a.payload)), a.payload[2:], nil
 }
 
-// PublishResult decodes the current PUBLISH_RESULT record (0: accepted).
-func (a *Actions) PublishResult() (code uint32, err error) {
+// PublishResult decodes the current PUBLISH_RESULT record.
+func (a *Actions) PublishResult() (code PublishCode, err error) {
 	if len(a.payload) != 4 {
 		return 0, fmt.Errorf("%w: publish result of %d bytes", ErrMalformedAction, len(a.payload))
 	}
-	return binary.LittleEndian.Uint32(a.payload), nil
+	return PublishCode(binary.LittleEndian.Uint32(a.payload)), nil
 }
 
 // AuthRequest decodes the current AUTH_REQUEST record: the socket id of the

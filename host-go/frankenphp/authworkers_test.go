@@ -171,8 +171,8 @@ func TestAuthWorkers_Authorize(t *testing.T) {
 	if want := `{"auth":"app-key:` + hex.EncodeToString(mac.Sum(nil)) + `","user":null}`; string(body) != want {
 		t.Fatalf("got %s, want %s", body, want)
 	}
-	if _, err := a.Authorize(context.Background(), hub.AuthRequest{SocketID: "1.2", Channel: "private-a"}); !errors.Is(err, errRefused) {
-		t.Fatalf("without the cookie: err = %v, want errRefused", err)
+	if _, err := a.Authorize(context.Background(), hub.AuthRequest{SocketID: "1.2", Channel: "private-a"}); !errors.Is(err, errScriptDenied) {
+		t.Fatalf("without the cookie: err = %v, want errScriptDenied", err)
 	}
 }
 

@@ -33,8 +33,7 @@ func (p hubPublisher) Publish(appID string, channelsJSON []byte, event, data []b
 	return err // hub.ErrBroker and anything else: BrokerPublishFailed
 }
 
-// MaxEventPayload is the app's max_event_payload, or 0 (the bridge's
-// default, which is the engine's) when the app leaves it to the engine.
+// MaxEventPayload is the app's max_event_payload.
 func (p hubPublisher) MaxEventPayload(appID string) int {
 	return p.h.MaxEventPayload(appID)
 }

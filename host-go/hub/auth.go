@@ -15,8 +15,8 @@ import (
 //
 // Authorize runs on its own goroutine, never on the engine's, one per
 // request: it must bound itself (concurrency, time) and return promptly once
-// ctx is done (the connection closed or the hub stopped). Any error refuses
-// the subscribe: with the status of an *AuthRefusal, else with 403.
+// ctx is done (the connection closed or the hub stopped). Any error fails
+// the subscribe: with the status of an *AuthError, else with 403.
 type Authorizer interface {
 	Authorize(ctx context.Context, r AuthRequest) (body []byte, err error)
 }
@@ -29,21 +29,21 @@ func (f AuthorizerFunc) Authorize(ctx context.Context, r AuthRequest) ([]byte, e
 	return f(ctx, r)
 }
 
-// AuthRefusal is an Authorizer error that tells the client why, with an HTTP
-// status: 401 or 403 for a refusal, 503 when the authorizer is busy or
-// unavailable, 504 when it did not answer in time.
-type AuthRefusal struct {
+// AuthError is an Authorizer error with the HTTP status the subscribe fails
+// with: 401 or 403 when the authorizer denies it, 503 when the authorizer is
+// busy or unavailable, 504 when it did not answer in time.
+type AuthError struct {
 	Status int
 	Err    error
 }
 
-func (e *AuthRefusal) Error() string { return e.Err.Error() }
+func (e *AuthError) Error() string { return e.Err.Error() }
 
-func (e *AuthRefusal) Unwrap() error { return e.Err }
+func (e *AuthError) Unwrap() error { return e.Err }
 
-// refusalStatus is the status a failed authorisation is refused with.
-func refusalStatus(err error) uint16 {
-	var r *AuthRefusal
+// failedAuthStatus is the status a failed authorisation answers the subscribe with.
+func failedAuthStatus(err error) uint16 {
+	var r *AuthError
 	if errors.As(err, &r) && r.Status >= 400 && r.Status <= 599 {
 		return uint16(r.Status)
 	}
@@ -110,7 +110,7 @@ func (h *Hub) authRequest(c *conn, socketID, channel []byte) {
 		go func() {
 			select {
 			case <-c.done:
-			case <-h.done:
+			case <-h.hubClosed:
 			case <-ctx.Done():
 			}
 			cancel()
@@ -119,7 +119,7 @@ func (h *Hub) authRequest(c *conn, socketID, channel []byte) {
 		if err != nil {
 			metrics.authRequests.WithLabelValues("failed").Inc()
 			h.log.Debug("subscribe not authorised", "conn", c.id, "channel", r.Channel, "error", err)
-			h.authResult(c, r.Channel, refusalStatus(err), nil)
+			h.authResult(c, r.Channel, failedAuthStatus(err), nil)
 			return
 		}
 		metrics.authRequests.WithLabelValues("answered").Inc()
@@ -130,7 +130,7 @@ func (h *Hub) authRequest(c *conn, socketID, channel []byte) {
 // authResult queues AUTH_RESULT for c unless its CLOSED is already queued
 // (its id may then belong to a new connection by the time the engine reads it).
 func (h *Hub) authResult(c *conn, channel string, status uint16, body []byte) {
-	if err := h.q.lock(0, false, nil, nil); err != nil {
+	if err := h.q.lockAlways(); err != nil {
 		return
 	}
 	if !c.gone {

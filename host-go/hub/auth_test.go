@@ -74,7 +74,7 @@ func TestHub_AuthFallback_ErrorRefuses(t *testing.T) {
 
 func TestHub_AuthFallback_RefusalCarriesItsStatus(t *testing.T) {
 	busy := AuthorizerFunc(func(context.Context, AuthRequest) ([]byte, error) {
-		return nil, &AuthRefusal{Status: http.StatusServiceUnavailable, Err: errors.New("busy")}
+		return nil, &AuthError{Status: http.StatusServiceUnavailable, Err: errors.New("busy")}
 	})
 	_, srv := newTestHub(t, Config{Apps: []engine.App{fallbackApp}, Authorizer: busy})
 	c := dialWithCookie(t, srv, "session=ok")
@@ -92,12 +92,12 @@ func TestRefusalStatus_ForbiddenUnlessTheErrorSaysOtherwise(t *testing.T) {
 		want uint16
 	}{
 		{errors.New("plain"), 403},
-		{fmt.Errorf("wrapped: %w", &AuthRefusal{Status: 504, Err: errors.New("slow")}), 504},
-		{&AuthRefusal{Status: 401, Err: errors.New("no session")}, 401},
-		{&AuthRefusal{Status: 200, Err: errors.New("not an error status")}, 403},
+		{fmt.Errorf("wrapped: %w", &AuthError{Status: 504, Err: errors.New("slow")}), 504},
+		{&AuthError{Status: 401, Err: errors.New("no session")}, 401},
+		{&AuthError{Status: 200, Err: errors.New("not an error status")}, 403},
 	} {
-		if got := refusalStatus(tc.err); got != tc.want {
-			t.Errorf("refusalStatus(%v) = %d, want %d", tc.err, got, tc.want)
+		if got := failedAuthStatus(tc.err); got != tc.want {
+			t.Errorf("failedAuthStatus(%v) = %d, want %d", tc.err, got, tc.want)
 		}
 	}
 }

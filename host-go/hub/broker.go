@@ -33,13 +33,18 @@ type Broker interface {
 	Close() error
 }
 
-// withRelay returns apps with the engine's Relay option set, so that the
-// engine hands what the other nodes must know to the broker.
+// withRelay returns apps with the engine's Relay option set to 1, so that
+// the engine hands what the other nodes must know to the broker.
 func withRelay(apps []engine.App) []engine.App {
 	out := make([]engine.App, len(apps))
 	for i, app := range apps {
-		app.Options = append(append([]engine.AppOption(nil), app.Options...),
-			engine.AppOption{ID: engine.OptionRelay, Value: 1})
+		opts := make([]engine.AppOption, 0, len(app.Options)+1)
+		for _, o := range app.Options {
+			if o.ID != engine.OptionRelay {
+				opts = append(opts, o)
+			}
+		}
+		app.Options = append(opts, engine.AppOption{ID: engine.OptionRelay, Value: 1})
 		out[i] = app
 	}
 	return out
@@ -83,7 +88,7 @@ func (h *Hub) remote(node uint32, record []byte) {
 	if h.stopping.Load() {
 		return
 	}
-	if err := h.q.lock(engine.RemoteSize(record), false, nil, nil); err != nil {
+	if err := h.q.lockOrFail(engine.RemoteSize(record)); err != nil {
 		metrics.remoteDropped.Inc()
 		return
 	}
@@ -92,10 +97,10 @@ func (h *Hub) remote(node uint32, record []byte) {
 }
 
 // nodeGone queues NODE_GONE: node's subscriptions and presence members
-// leave. Like the other unbounded events it is never refused while the hub
-// runs, or they would stay forever.
+// leave. Like the other lockAlways events it is accepted whatever the
+// batch's size while the hub runs, or they would stay forever.
 func (h *Hub) nodeGone(node uint32) {
-	if h.q.lock(0, false, nil, nil) == nil {
+	if h.q.lockAlways() == nil {
 		h.q.cur.batch.NodeGone(node)
 		h.q.unlock()
 	}
@@ -104,7 +109,7 @@ func (h *Hub) nodeGone(node uint32) {
 // sync queues SYNC: the engine relays its subscription counts and presence
 // members.
 func (h *Hub) sync() {
-	if h.q.lock(0, false, nil, nil) == nil {
+	if h.q.lockAlways() == nil {
 		h.q.cur.batch.Sync()
 		h.q.unlock()
 	}

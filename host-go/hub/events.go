@@ -13,7 +13,7 @@ import (
 // open queues OPEN for c, with the Origin header of its upgrade request; it
 // is never refused while the hub runs.
 func (h *Hub) open(c *conn, key, origin string) error {
-	if err := h.q.lock(0, false, nil, nil); err != nil {
+	if err := h.q.lockAlways(); err != nil {
 		return err
 	}
 	h.q.cur.batch.Open(c.id, key, origin)
@@ -24,7 +24,7 @@ func (h *Hub) open(c *conn, key, origin string) error {
 // message queues one complete text message; false means the connection or
 // the hub is gone.
 func (h *Hub) message(c *conn, payload []byte) bool {
-	if err := h.q.lock(engine.RecordHeaderSize+len(payload), true, c.done, h.done); err != nil {
+	if err := h.q.lockOrWait(engine.RecordHeaderSize+len(payload), c.done, h.hubClosed); err != nil {
 		return false
 	}
 	h.q.cur.batch.Message(c.id, payload)
@@ -35,7 +35,7 @@ func (h *Hub) message(c *conn, payload []byte) bool {
 
 // activity queues ACTIVITY: a ping or pong frame arrived.
 func (h *Hub) activity(c *conn) {
-	if err := h.q.lock(engine.RecordHeaderSize, true, c.done, h.done); err != nil {
+	if err := h.q.lockOrWait(engine.RecordHeaderSize, c.done, h.hubClosed); err != nil {
 		return
 	}
 	h.q.cur.batch.Activity(c.id)
@@ -44,7 +44,7 @@ func (h *Hub) activity(c *conn) {
 
 // tooLarge queues TOO_LARGE for a discarded message of size bytes.
 func (h *Hub) tooLarge(c *conn, size int64) {
-	if err := h.q.lock(engine.RecordHeaderSize+4, true, c.done, h.done); err != nil {
+	if err := h.q.lockOrWait(engine.RecordHeaderSize+4, c.done, h.hubClosed); err != nil {
 		return
 	}
 	h.q.cur.batch.TooLarge(c.id, uint32(min(size, math.MaxUint32)))
@@ -56,7 +56,7 @@ func (h *Hub) closed(c *conn) {
 	h.openConns.Add(-1)
 	metrics.connections.Dec()
 	defer h.readers.Done()
-	if err := h.q.lock(0, false, nil, nil); err != nil {
+	if err := h.q.lockAlways(); err != nil {
 		// The engine is gone (shutdown): nothing will reuse the slot.
 		return
 	}

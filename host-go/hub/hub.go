@@ -1,53 +1,3 @@
-// Package hub runs one protocol engine and the WebSocket connections it
-// serves: it carries bytes and time, and leaves every protocol decision to
-// the engine.
-//
-// # Design
-//
-// A Hub owns one engine instance, driven by one goroutine. Producers encode
-// events into a shared batch under a lock: connection readers (OPEN, MESSAGE,
-// ACTIVITY, TOO_LARGE, CLOSED), HTTP handlers (HTTP), Publish (PUBLISH) and a
-// one-second ticker (TICK). The engine goroutine swaps the batch for an empty
-// one, stamps the clock, hands it to the engine in one call and dispatches
-// the actions: frames go to per-connection queues, HTTP answers to their
-// waiting handlers. While it runs, the next batch fills up, so load turns
-// into larger batches rather than more calls.
-//
-// Connection ids are dense slots (1, 2, ...). A slot is reused only after
-// the batch carrying the connection's CLOSED event has been processed and
-// its actions dispatched.
-//
-// Each connection has a reader goroutine, started after the upgrade so that
-// the HTTP handler returns and net/http's buffers are released, and a writer
-// goroutine that exists only while frames are queued (writev, with a write
-// deadline). An idle connection holds its socket, a reader parked in a
-// shallow frame on a two-byte read (read buffers are pooled and taken only
-// while a frame arrives; the shallow frame lets the GC shrink the stack back
-// to 2 KiB), and a few hundred bytes of state: about 6 KB of process memory
-// per idle connection, measured with 10,000 subscribed connections over plain
-// TCP. A broadcast frame is copied out of the engine once and the same slice
-// is queued on every recipient.
-//
-// # Other nodes
-//
-// With a Broker (package broker), the engine hands every event published
-// here, every terminate_connections, presence arrival or departure and
-// change of a channel's subscription count to the hub as a RELAY action,
-// which the broker sends to the other nodes; theirs come back through the
-// broker as REMOTE events in the batch, with NODE_GONE when a node stops
-// answering and SYNC when one needs everyone's counts and members. While the broker cannot carry events, native publishes
-// and HTTP API POSTs are refused with ErrBroker rather than delivered on
-// this node only.
-//
-// # Cores
-//
-// The engine is single-threaded by nature (its state is one linear memory),
-// so one goroutine runs it, and it only runs the engine: reads, frame
-// parsing, UTF-8 checks, writes and their syscalls happen in the connection
-// goroutines, which the Go scheduler spreads over every core. The engine
-// goroutine's share is the protocol logic itself, amortized per batch. When
-// one core is no longer enough for the engine, the next step is N hubs
-// (engine shards) keyed by app, each with its own goroutine.
 package hub
 
 import (
@@ -77,7 +27,7 @@ var (
 
 // Defaults for the zero values of Config.
 const (
-	DefaultReadLimit     = 10240
+	DefaultReadLimit     = engine.DefaultMaxMessageSize
 	DefaultWriteWait     = 10 * time.Second
 	DefaultMaxQueue      = 1 << 20
 	DefaultQueueLimit    = 4 << 20
@@ -134,11 +84,12 @@ type Hub struct {
 	stopping  atomic.Bool
 	lastBatch atomic.Int64 // UnixNano of the last processed batch
 
-	shutdownDone chan struct{} // closed once SHUTDOWN's actions are dispatched
-	stop         chan struct{} // stops the engine goroutine
-	loopDone     chan struct{}
-	done         chan struct{} // closed when the hub is closed
-	finished     chan struct{}
+	// The shutdown sequence, in the order the channels are closed.
+	shutdownDispatched chan struct{} // SHUTDOWN's actions (the 4200 close frames) are dispatched
+	stopEngine         chan struct{} // asks the engine goroutine to return
+	engineStopped      chan struct{} // the engine goroutine has returned
+	hubClosed          chan struct{} // the queue is closed: waiting producers and HTTP requests give up
+	shutdownFinished   chan struct{} // the first Shutdown call has returned; later ones wait for it
 }
 
 // New starts a hub: it instantiates the engine, configures the apps and
@@ -154,15 +105,15 @@ func New(cfg Config) (*Hub, error) {
 		return nil, fmt.Errorf("starting hub: %w", err)
 	}
 	h := &Hub{
-		cfg:          cfg,
-		log:          cfg.Logger,
-		eng:          eng,
-		q:            newQueue(cfg.QueueLimit),
-		shutdownDone: make(chan struct{}),
-		stop:         make(chan struct{}),
-		loopDone:     make(chan struct{}),
-		done:         make(chan struct{}),
-		finished:     make(chan struct{}),
+		cfg:                cfg,
+		log:                cfg.Logger,
+		eng:                eng,
+		q:                  newQueue(cfg.QueueLimit),
+		shutdownDispatched: make(chan struct{}),
+		stopEngine:         make(chan struct{}),
+		engineStopped:      make(chan struct{}),
+		hubClosed:          make(chan struct{}),
+		shutdownFinished:   make(chan struct{}),
 	}
 	// The apps are configured synchronously so that a bad configuration
 	// fails here rather than in the background.
@@ -224,7 +175,7 @@ func withDefaults(cfg Config) Config {
 
 // run is the engine goroutine.
 func (h *Hub) run() {
-	defer close(h.loopDone)
+	defer close(h.engineStopped)
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
 	spare := &pending{}
@@ -232,11 +183,11 @@ func (h *Hub) run() {
 		select {
 		case <-h.q.wake:
 		case <-ticker.C:
-			if h.q.lock(0, false, nil, nil) == nil {
+			if h.q.lockAlways() == nil {
 				h.q.cur.batch.Tick()
 				h.q.unlock()
 			}
-		case <-h.stop:
+		case <-h.stopEngine:
 			return
 		}
 		for {
@@ -271,7 +222,7 @@ func (h *Hub) process(p *pending) {
 		}
 	}
 	if p.shutdown {
-		close(h.shutdownDone)
+		close(h.shutdownDispatched)
 	}
 	end := time.Now()
 	h.lastBatch.Store(end.UnixNano())
@@ -287,7 +238,7 @@ func (h *Hub) requeueClosed(ids []uint32) {
 	for _, id := range ids {
 		h.conns.remove(id, false)
 	}
-	if h.q.lock(0, false, nil, nil) != nil {
+	if h.q.lockAlways() != nil {
 		return
 	}
 	for _, id := range ids {
@@ -364,7 +315,7 @@ func (h *Hub) dispatch(out []byte) {
 		case engine.ActionRelay:
 			h.relay(&a)
 		case engine.ActionPublishResult:
-			if code, err := a.PublishResult(); err != nil || code != 0 {
+			if code, err := a.PublishResult(); err != nil || code != engine.PublishOK {
 				h.log.Debug("publish not accepted", "code", code, "error", err)
 			}
 		default:
@@ -392,7 +343,7 @@ func (h *Hub) Publish(appID string, channelsJSON []byte, event, data []byte, soc
 	if err := h.brokerErr(); err != nil {
 		return err
 	}
-	if err := h.q.lock(engine.PublishSize(appID, channelsJSON, event, data, socketID), false, nil, nil); err != nil {
+	if err := h.q.lockOrFail(engine.PublishSize(appID, channelsJSON, event, data, socketID)); err != nil {
 		if errors.Is(err, ErrQueueFull) {
 			metrics.publishRejected.Inc()
 		}
@@ -407,8 +358,8 @@ func (h *Hub) Publish(appID string, channelsJSON []byte, event, data []byte, soc
 }
 
 // MaxEventPayload returns the max_event_payload option of app appID in
-// bytes, or 0 when the hub does not serve that app or leaves the option to
-// the engine's default.
+// bytes (engine.DefaultMaxEventPayload when its config leaves it out), or 0
+// when the hub does not serve that app.
 func (h *Hub) MaxEventPayload(appID string) int {
 	for _, app := range h.cfg.Apps {
 		if app.ID != appID {
@@ -419,7 +370,7 @@ func (h *Hub) MaxEventPayload(appID string) int {
 				return int(o.Value)
 			}
 		}
-		return 0
+		return engine.DefaultMaxEventPayload
 	}
 	return 0
 }
@@ -462,23 +413,23 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.life.Unlock()
 	if !first {
 		select {
-		case <-h.finished:
+		case <-h.shutdownFinished:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-	defer close(h.finished)
+	defer close(h.shutdownFinished)
 	h.unregister()
 
 	gctx, cancel := context.WithTimeout(ctx, h.cfg.ShutdownGrace)
 	defer cancel()
-	if h.q.lock(0, false, nil, nil) == nil {
+	if h.q.lockAlways() == nil {
 		h.q.cur.batch.Shutdown()
 		h.q.cur.shutdown = true
 		h.q.unlock()
 		select {
-		case <-h.shutdownDone:
+		case <-h.shutdownDispatched:
 		case <-gctx.Done():
 		}
 	}
@@ -500,10 +451,10 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		h.log.Warn("connection readers still running after shutdown")
 	}
 
-	close(h.stop)
-	<-h.loopDone
+	close(h.stopEngine)
+	<-h.engineStopped
 	h.q.close()
-	close(h.done)
+	close(h.hubClosed)
 	var errs []error
 	if b := h.cfg.Broker; b != nil {
 		errs = append(errs, b.Close())

@@ -473,6 +473,29 @@ func TestHub_Lookup_RegisteredUntilShutdown(t *testing.T) {
 	}
 }
 
+func TestWithRelay_SetsRelayOnceAndKeepsTheCallersApps(t *testing.T) {
+	apps := []engine.App{{ID: "r", Key: "r-key", Secret: "s", Options: []engine.AppOption{
+		{ID: engine.OptionMaxConnections, Value: 5},
+		{ID: engine.OptionRelay, Value: engine.DefaultRelay},
+	}}}
+	got := withRelay(apps)[0].Options
+	relays := 0
+	for _, o := range got {
+		if o.ID == engine.OptionRelay {
+			relays++
+			if o.Value != 1 {
+				t.Errorf("relay option = %d, want 1", o.Value)
+			}
+		}
+	}
+	if relays != 1 || len(got) != 2 || got[0] != (engine.AppOption{ID: engine.OptionMaxConnections, Value: 5}) {
+		t.Errorf("options = %+v, want max_connections kept and one relay", got)
+	}
+	if apps[0].Options[1].Value != engine.DefaultRelay {
+		t.Error("withRelay changed the caller's options")
+	}
+}
+
 func TestHub_MaxEventPayload(t *testing.T) {
 	app := engine.App{ID: "payload", Key: "payload-key", Secret: "s", Options: []engine.AppOption{
 		{ID: engine.OptionMaxEventPayload, Value: 1000},
@@ -481,8 +504,8 @@ func TestHub_MaxEventPayload(t *testing.T) {
 	if got := h.MaxEventPayload("payload"); got != 1000 {
 		t.Errorf("configured app: %d, want 1000", got)
 	}
-	if got := h.MaxEventPayload(testApp.ID); got != 0 {
-		t.Errorf("app without the option: %d, want 0", got)
+	if got := h.MaxEventPayload(testApp.ID); got != engine.DefaultMaxEventPayload {
+		t.Errorf("app without the option: %d, want the engine's default %d", got, engine.DefaultMaxEventPayload)
 	}
 	if got := h.MaxEventPayload("unknown"); got != 0 {
 		t.Errorf("unknown app: %d, want 0", got)

@@ -24,13 +24,18 @@ func (p *pending) reset() {
 }
 
 // queue is the hub's multi-producer, single-consumer event queue: producers
-// (connection readers, HTTP handlers, Publish) append records to the current
-// batch under the lock; the engine goroutine swaps it for an empty one.
+// (connection readers, HTTP handlers, Publish, the broker, auth answers, the
+// ticker) append records to the current batch under the lock; the engine
+// goroutine swaps it for an empty one.
 //
-// Messages, HTTP requests, activity and publishes are bounded: past limit
-// bytes, a producer waits (or fails, for Publish) until the engine takes the
-// batch. OPEN, CLOSED, TICK and SHUTDOWN are always accepted; they are small
-// and at most one per connection or per second.
+// Past limit bytes, the bounded events wait for room until the engine takes
+// the batch (MESSAGE, ACTIVITY, TOO_LARGE, HTTP: lockOrWait) or fail at once
+// (PUBLISH, refused with ErrQueueFull; REMOTE, dropped and counted:
+// lockOrFail). The others are always accepted while the hub runs
+// (lockAlways), because dropping them would leave the engine's state wrong:
+// OPEN and CLOSED (one each per connection), AUTH_RESULT (one per subscribe
+// in flight, at most the auth pool's answer size), NODE_GONE and SYNC (one
+// per broker event), TICK (one per second) and SHUTDOWN (once).
 type queue struct {
 	mu      sync.Mutex
 	cur     *pending
@@ -52,10 +57,25 @@ func newQueue(limit int) *queue {
 	}
 }
 
+// lockAlways acquires the queue for an event that is accepted whatever the
+// batch's size; it fails only with ErrClosed. On success the caller appends
+// its record to q.cur and calls unlock.
+func (q *queue) lockAlways() error { return q.lock(0, false, nil, nil) }
+
+// lockOrFail acquires the queue for an event of size bytes, or fails at once
+// with ErrQueueFull when the batch is full (ErrClosed once closed).
+func (q *queue) lockOrFail(size int) error { return q.lock(size, false, nil, nil) }
+
+// lockOrWait acquires the queue for an event of size bytes, waiting for room
+// while the batch is full until cancel or stop is closed (then ErrClosed).
+func (q *queue) lockOrWait(size int, cancel, stop <-chan struct{}) error {
+	return q.lock(size, true, cancel, stop)
+}
+
 // lock acquires the queue for an event of size bytes (0: unbounded). When the
 // batch is full it fails with ErrQueueFull if wait is false, or waits for
-// room until cancel or stop is closed (then ErrClosed). On success the caller
-// appends its record to q.cur and calls unlock.
+// room until cancel or stop is closed (then ErrClosed). Callers use the three
+// forms above.
 func (q *queue) lock(size int, wait bool, cancel, stop <-chan struct{}) error {
 	for {
 		q.mu.Lock()

@@ -84,7 +84,7 @@ func (h *Hub) HTTP(ctx context.Context, method, path, query string, body []byte)
 
 	wctx, cancel := context.WithTimeout(ctx, h.cfg.HTTPTimeout)
 	defer cancel()
-	if err := h.q.lock(engine.HTTPSize(method, path, query, body), true, wctx.Done(), h.done); err != nil {
+	if err := h.q.lockOrWait(engine.HTTPSize(method, path, query, body), wctx.Done(), h.hubClosed); err != nil {
 		return Response{}, h.waitError(ctx, wctx, err)
 	}
 	err := h.q.cur.batch.HTTP(id, method, path, query, body)
@@ -97,7 +97,7 @@ func (h *Hub) HTTP(ctx context.Context, method, path, query string, body []byte)
 		return resp, nil
 	case <-wctx.Done():
 		return Response{}, h.waitError(ctx, wctx, ErrClosed)
-	case <-h.done:
+	case <-h.hubClosed:
 		return Response{}, ErrClosed
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+
+	"github.com/pogo-websocket/pogo-websocket/host-go/engine"
 )
 
 // Code is the integer a PHP publish function returns.
@@ -42,8 +44,8 @@ const (
 	MaxChannels = 100
 	// MaxSocketIDLength bounds a socket id to leave out; the server's own are far shorter.
 	MaxSocketIDLength = 64
-	// DefaultMaxPayload is the payload limit, in bytes, of a hub that states none (Pusher's 10 KB).
-	DefaultMaxPayload = 10 * 1024
+	// DefaultMaxPayload is the payload limit, in bytes, of a hub that states none: the engine's.
+	DefaultMaxPayload = engine.DefaultMaxEventPayload
 )
 
 // Errors a Publisher returns (wrapped or not) to tell these cases apart from
@@ -163,7 +165,10 @@ const userChannelPrefix = "#server-to-user-"
 
 // ValidChannel reports whether the engine accepts name as a channel name:
 // 1 to MaxNameLength bytes of [A-Za-z0-9_\-=@,.;], or such bytes after
-// "#server-to-user-".
+// "#server-to-user-". The engine (assembly/protocol/names.ts) is the
+// authority, but it answers after the PHP call has returned, so the bridge
+// checks first; TestValidChannelAgreesWithEngine runs names through the real
+// engine to keep the two rules the same.
 func ValidChannel(name string) bool {
 	if name == "" || len(name) > MaxNameLength {
 		return false
