@@ -39,11 +39,11 @@ async function echoFor(session, onAnswer) {
   return { client, echo: createEcho(client), socketId: client.connection.socket_id };
 }
 
-async function ship(session, channels, order, { others = false, socketId } = {}) {
-  const body = new URLSearchParams({ order: String(order), others: others ? '1' : '0' });
+async function ship(session, channels, order, { others = false, socketId, note = '', status = 200 } = {}) {
+  const body = new URLSearchParams({ order: String(order), others: others ? '1' : '0', note });
   for (const c of channels) body.append('channels[]', c);
   const res = await session.request('POST', '/orders/ship', { body, headers: socketId ? { 'x-socket-id': socketId } : {} });
-  assert.equal(res.status, 200, res.body.slice(0, 3000));
+  assert.equal(res.status, status, res.body.slice(0, 3000));
   return res.json;
 }
 
@@ -62,6 +62,33 @@ describe('Laravel on bin/frankenphp', () => {
     const payload = await received;
     assert.equal(payload.orderId, 41);
     assert.equal(payload.via, 'request');
+  });
+
+  test('a native failure is a BroadcastException with the documented meaning and the code', async () => {
+    const session = await new Session(ctx.server).login('ann');
+    const { client } = await echoFor(session);
+    const name = uniq('orders-');
+    const channel = createEcho(client).channel(name);
+    await echoSubscribed(channel);
+    const orders = [];
+    channel.listen('OrderShipped', (p) => orders.push(p.orderId));
+
+    // Over the app's payload limit (10 KB by default): code 4, nothing delivered.
+    const failed = await ship(session, [name], 1, { note: 'x'.repeat(11 * 1024), status: 500 });
+    assert.deepEqual(failed, {
+      exception: 'BroadcastException',
+      message: 'Pogo WebSocket refused the event [App\\Events\\OrderShipped]: payload too large (code 4).',
+      code: 4,
+    });
+    // A socket id that is not one: code 10.
+    const bad = await ship(session, [name], 2, { others: true, socketId: 'not-a-socket', status: 500 });
+    assert.equal(bad.code, 10);
+    assert.match(bad.message, /invalid socket id \(code 10\)/);
+
+    const delivered = echoReceives(channel, 'OrderShipped');
+    await ship(session, [name], 3);
+    assert.equal((await delivered).orderId, 3);
+    assert.deepEqual(orders, [3]);
   });
 
   test('toOthers() skips the connection that sent the request', async () => {
@@ -178,6 +205,16 @@ describe('Laravel on bin/frankenphp', () => {
     const guest = await RawClient.connect(ctx.server);
     const refused = await guest.subscribe(`private-orders.${ann.user.id}`, { timeout: 10_000 });
     assert.equal(refused.event, 'pusher:subscription_error', JSON.stringify(refused));
+
+    // The workers are long-lived: a user never leaks into the next request, whichever worker
+    // serves it. Ann's channels stay hers, in turn with the guest's requests.
+    for (let round = 0; round < 4; round++) {
+      const channel = `presence-room.${uniq()}`;
+      const g = await guest.subscribe(channel, { timeout: 10_000 });
+      assert.equal(g.event, 'pusher:subscription_error', JSON.stringify(g));
+      const a = await client.subscribe(channel, { timeout: 10_000 });
+      assert.deepEqual(JSON.parse(a.data).presence.hash, { [ann.user.id]: { name: 'Ann' } }, JSON.stringify(a));
+    }
   });
 
   test('the same broadcast from php artisan on the CLI arrives over the signed HTTP API', async () => {
