@@ -234,6 +234,27 @@ describe('Laravel on bin/frankenphp', () => {
     }
   });
 
+  test('the HTTP path leaves out the socket id of toOthers() too', async () => {
+    const session = await new Session(ctx.server).login('ann');
+    const sender = await echoFor(session);
+    const other = await echoFor(session);
+    const name = uniq('orders-');
+    const senderChannel = sender.echo.channel(name);
+    const otherChannel = other.echo.channel(name);
+    await Promise.all([echoSubscribed(senderChannel), echoSubscribed(otherChannel)]);
+    const senderOrders = [];
+    senderChannel.listen('OrderShipped', (p) => senderOrders.push(p.orderId));
+    const otherGot = echoReceives(otherChannel, 'OrderShipped', 10_000);
+    const env = { env: { WS_PORT: String(ctx.server.port) } };
+
+    await artisan(ctx.app, ['orders:ship', '1', name, `--except=${sender.socketId}`], env);
+    assert.equal((await otherGot).orderId, 1);
+    const senderGot = echoReceives(senderChannel, 'OrderShipped', 10_000);
+    await artisan(ctx.app, ['orders:ship', '2', name], env);
+    assert.equal((await senderGot).orderId, 2);
+    assert.deepEqual(senderOrders, [2]);
+  });
+
   test('a refused HTTP publish is a BroadcastException on the CLI', async () => {
     await assert.rejects(
       artisan(ctx.app, ['orders:ship', '1', uniq('orders-')], { env: { WS_PORT: String(ctx.server.port), WS_APP_SECRET: 'not-the-secret' } }),
