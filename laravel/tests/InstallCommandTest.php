@@ -104,6 +104,22 @@ class InstallCommandTest extends TestCase
         $this->assertStringContainsString("\nBROADCAST_DRIVER=pogo\n", $this->read('.env'));
     }
 
+    public function test_the_caddyfile_serves_the_app_per_request_or_with_octanes_worker(): void
+    {
+        $this->artisan('pogo:ws-install')->assertExitCode(0)->run();
+        $perRequest = $this->read('Caddyfile');
+        $this->assertStringNotContainsString('frankenphp-worker.php', $perRequest);
+        $this->assertStringNotContainsString('worker {', $perRequest);
+
+        $this->files->delete($this->basePath.'/Caddyfile');
+        $this->files->put($this->basePath.'/public/frankenphp-worker.php', "<?php\n");
+        $this->artisan('pogo:ws-install')->assertExitCode(0)->run();
+
+        $octane = $this->read('Caddyfile');
+        $this->assertStringContainsString("worker {\n\t\t\tfile public/frankenphp-worker.php\n\t\t}", $octane);
+        $this->assertStringContainsString('try_files {path} frankenphp-worker.php', $octane);
+    }
+
     public function test_existing_secrets_are_kept(): void
     {
         $this->files->append($this->basePath.'/.env', "WS_APP_SECRET=kept-secret\n");
