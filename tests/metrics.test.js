@@ -89,7 +89,7 @@ function pick(samples, prefix) {
 
 const PUBLISH_REASONS = [
   'hub_missing', 'channel_invalid', 'event_invalid', 'payload_too_large', 'payload_invalid', 'broker_publish_failed',
-  'channels_invalid', 'broker_queue_full', 'shard_queue_full', 'unauthorized', 'invalid_request', 'timeout',
+  'channels_invalid', 'broker_queue_full', 'shard_queue_full', 'socket_id_invalid', 'unauthorized', 'invalid_request', 'timeout',
 ];
 
 test('every documented metric is on /metrics from the start, known label values at 0, hot path histograms off', async () => {

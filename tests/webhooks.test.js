@@ -12,7 +12,9 @@ import assert from 'node:assert/strict';
 import { useServer, startServer, brokerBecomes } from './support/server.js';
 import { useRedis } from './support/redis.js';
 import { useWebhookReceiver } from './support/webhooks.js';
-import { RawClient, connectPusher, subscribe, nextEvent, createPublisher, sdkResult, signedRequest, hmacHex, uniq } from './support/clients.js';
+import {
+  RawClient, connectPusher, subscribe, nextEvent, createPublisher, sdkResult, signedRequest, httpRequest, hmacHex, uniq,
+} from './support/clients.js';
 import { assertSubscribed } from './support/assert.js';
 
 const HOLD_BACK = 3000; // the window channel_vacated and member_removed wait for their pair
@@ -41,8 +43,9 @@ const single = useServer(async () => {
           `webhook ${r.url('/presence')} member_added member_removed`,
         ],
       },
-      { ...PLAIN, options: [`webhook ${r.url('/flaky')} channel_occupied`] },
+      { ...PLAIN, options: [`webhook ${r.url('/flaky')} channel_occupied`, `webhook ${r.url('/reject')} cache_miss`] },
     ],
+    site: ['metrics /metrics'],
   };
 });
 
@@ -77,6 +80,17 @@ async function settle(...nodes) {
     sentinels.push(channel);
   }
   await Promise.all(sentinels.map((ch) => hooks.nextEvent(is('channel_vacated', ch), { ...AFTER_HOLD_BACK, what: `the sentinel ${ch}` })));
+}
+
+// Polls the HTTP API of `node` until `channel` has `count` subscriptions across the cluster.
+async function countBecomes(node, channel, count, timeout = 5000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const res = await signedRequest(node, { path: `/apps/${node.app.id}/channels/${channel}`, query: { info: 'subscription_count' } });
+    if (res.json?.subscription_count === count) return;
+    if (Date.now() > deadline) throw new Error(`${node.name}: ${channel} has ${res.body}, not ${count} subscriptions, after ${timeout} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -246,6 +260,36 @@ test('a receiver that hangs delays neither the clients nor the other webhook URL
   assert.ok(Date.now() - started < 3000, `events took ${Date.now() - started} ms while /hang hangs`);
 });
 
+// The value of one sample on GET /metrics (Caddy's `metrics` handler, the admin endpoint's registry).
+async function metric(server, sample) {
+  const res = await httpRequest(server, { path: '/metrics' });
+  assert.equal(res.status, 200, res.body);
+  const line = res.body.split('\n').find((l) => l.startsWith(`${sample} `));
+  assert.ok(line, `${sample} is not on /metrics`);
+  return Number(line.slice(sample.length + 1));
+}
+
+test('pogo_websocket_webhook_dropped_total{reason} counts from 0 what a receiver rejects (4xx, not retried)', async () => {
+  for (const reason of ['queue_full', 'failed', 'rejected', 'shutdown']) {
+    assert.ok((await metric(single, `pogo_websocket_webhook_dropped_total{reason="${reason}"}`)) >= 0);
+  }
+  const rejected = `pogo_websocket_webhook_dropped_total{reason="rejected"}`;
+  const before = await metric(single, rejected);
+  const delivered = await metric(single, 'pogo_websocket_webhook_delivered_total');
+  const channel = uniq('cache-rejected-');
+  await subscriber(plain(), channel);
+  const request = await hooks.nextRequest((r) => r.path === '/reject' && (r.json?.events || []).some(is('cache_miss', channel)), { what: 'the rejected request' });
+  assert.equal(request.status, 403);
+  const deadline = Date.now() + 5000;
+  while ((await metric(single, rejected)) < before + request.json.events.length) {
+    assert.ok(Date.now() < deadline, `${rejected} stayed at ${await metric(single, rejected)}, expected ${before + request.json.events.length}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await settle(main()); // over 3 s: a retry (1 s backoff) would have arrived
+  assert.equal(hooks.requests.filter((r) => r.path === '/reject' && r.json?.events?.some(is('cache_miss', channel))).length, 1, 'a 4xx is not retried');
+  assert.ok((await metric(single, 'pogo_websocket_webhook_delivered_total')) > delivered, 'delivered events are counted');
+});
+
 // ---------------------------------------------------------------------------------------------
 // Once per cluster
 
@@ -280,6 +324,27 @@ test('with two nodes, subscribers arriving on both at the same moment send one c
   await settle(nodeA, nodeB);
   for (const channel of channels) {
     assert.equal(hooks.events(is('channel_occupied', channel)).length, 1, `channel_occupied of ${channel} once for the cluster`);
+  }
+});
+
+test('with two nodes, the last subscribers leaving both at the same moment send one channel_vacated', async () => {
+  await Promise.all([brokerBecomes(nodeA, 'up'), brokerBecomes(nodeB, 'up')]);
+  const channels = Array.from({ length: 10 }, (_, i) => uniq(`both-leave-${i}-`));
+  const [a, b] = await Promise.all([RawClient.connect(nodeA), RawClient.connect(nodeB)]);
+  for (const channel of channels) {
+    assertSubscribed(await a.subscribe(channel, { auth: '' }), channel);
+    assertSubscribed(await b.subscribe(channel, { auth: '' }), channel);
+  }
+  // Both nodes know of both subscribers before they leave.
+  for (const node of [nodeA, nodeB]) {
+    for (const channel of channels) await countBecomes(node, channel, 2);
+  }
+  // Each node may see the other's departure as the last one.
+  await Promise.all([a.close(), b.close()]);
+  await Promise.all(channels.map((c) => hooks.nextEvent(is('channel_vacated', c), { path: '/cluster', ...AFTER_HOLD_BACK })));
+  await settle(nodeA, nodeB);
+  for (const channel of channels) {
+    assert.equal(hooks.events(is('channel_vacated', channel)).length, 1, `channel_vacated of ${channel} once for the cluster`);
   }
 });
 
@@ -325,10 +390,7 @@ test('when a node dies, the nodes left send the channel_vacated and member_remov
     await erin.subscribePresence(presence, { user_id: uniq('erin-'), user_info: {} }, CLUSTER);
     await hooks.nextEvent(is('channel_occupied', channel), { path: '/cluster' });
     await hooks.nextEvent(is('member_added', presence), { path: '/cluster' });
-    for (const node of [nodeA, nodeB]) {
-      const res = await signedRequest(node, { path: `/apps/${CLUSTER.id}/channels/${channel}`, query: { info: 'subscription_count' } });
-      assert.equal(res.json?.subscription_count, 1, `${node.name} knows node C's subscriber: ${res.body}`);
-    }
+    for (const node of [nodeA, nodeB]) await countBecomes(node, channel, 1);
     nodeC.child.kill('SIGKILL');
     // Both remaining nodes see node C go, and both report what it leaves as their own.
     await hooks.nextEvent(is('channel_vacated', channel), { path: '/cluster', timeout: 15000 });

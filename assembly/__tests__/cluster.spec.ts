@@ -262,7 +262,7 @@ function hooked(): TestApp {
 }
 
 describe("webhooks across nodes", () => {
-  it("should report the cluster's transitions that another node caused unflagged, so that only that node sends them", () => {
+  it("should report an arrival another node caused unflagged (that node sends it), and every departure as its own", () => {
     const app = hooked();
     expect(batch().remote(countRecord(app.id, "news", 2), 1).run().webhooks())
       .toBe("R {\"name\":\"channel_occupied\",\"channel\":\"news\"}");
@@ -270,11 +270,11 @@ describe("webhooks across nodes", () => {
     expect(c.subscribe("news").webhooks()).toBe("");
     expect(c.close().webhooks()).toBe("");
     expect(batch().remote(countRecord(app.id, "news", 0), 1).run().webhooks())
-      .toBe("R {\"name\":\"channel_vacated\",\"channel\":\"news\"}");
+      .toBe("L {\"name\":\"channel_vacated\",\"channel\":\"news\"}");
     expect(batch().remote(memberRecord(app.id, "presence-room", "r1", "\"r1\""), 1).run().webhooks())
       .toBe("R {\"name\":\"member_added\",\"channel\":\"presence-room\",\"user_id\":\"r1\"}");
     expect(batch().remote(memberRecord(app.id, "presence-room", "r1", null), 1).run().webhooks())
-      .toBe("R {\"name\":\"member_removed\",\"channel\":\"presence-room\",\"user_id\":\"r1\"}");
+      .toBe("L {\"name\":\"member_removed\",\"channel\":\"presence-room\",\"user_id\":\"r1\"}");
   });
 
   it("should not report channel_vacated here while another node still has subscribers", () => {

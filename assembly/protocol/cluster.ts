@@ -52,19 +52,20 @@ export function remoteCount(app: App, node: u32, f: Fields, now: u64): bool {
     channel = new Channel(copyBytes(name, nameLen), type, isCacheChannel(name, nameLen));
     app.channels.set(name, nameLen, channel);
   }
-  countChanged(app, channel, node, count, now, false);
+  countChanged(app, channel, node, count, now);
   return true;
 }
 
 /**
  * Node `node` has `count` subscriptions to `channel`: tell its subscribers
- * here, forget it when vacant. `gone`: the node departed, and this node
- * reports what that causes as its own (webhooks.ts).
+ * here, forget it when vacant. A channel vacated here too is reported as
+ * this node's (webhooks.ts): its own last subscriber may have left at the
+ * same moment, seen as remote on both nodes.
  */
-function countChanged(app: App, channel: Channel, node: u32, count: u32, now: u64, gone: bool): void {
+function countChanged(app: App, channel: Channel, node: u32, count: u32, now: u64): void {
   const before = channel.clusterCount;
   if (!channel.setRemoteCount(node, count)) return;
-  if ((before == 0) != (channel.clusterCount == 0)) hookOccupancy(app, channel, before == 0, gone);
+  if ((before == 0) != (channel.clusterCount == 0)) hookOccupancy(app, channel, before == 0, before != 0);
   if (channel.subscriptionCount > 0) subscriptionCountChanged(app, channel, now);
   else dropIfVacant(app, channel);
 }
@@ -81,7 +82,7 @@ export function remoteMember(app: App, node: u32, added: bool, f: Fields): bool 
   if (!isValidChannelName(name, nameLen) || !spanStartsWith(name, nameLen, "presence-")) return false;
   if (!added) {
     const channel = app.channels.get(name, nameLen);
-    if (channel) leaveNode(app, channel, channel.members!.get(key, keyLen), node, false);
+    if (channel) leaveNode(app, channel, channel.members!.get(key, keyLen), node);
     return true;
   }
   if (!f.str16() || !validateValue(f.start, f.len)) return false;
@@ -130,9 +131,9 @@ export function nodeGone(node: u32, now: u64): void {
           const m = members.valueAt(j);
           if (m && m.nodes) gone.push(m);
         }
-        for (let j = 0; j < gone.length; j++) leaveNode(app, ch, unchecked(gone[j]), node, true);
+        for (let j = 0; j < gone.length; j++) leaveNode(app, ch, unchecked(gone[j]), node);
       }
-      countChanged(app, ch, node, 0, now, true);
+      countChanged(app, ch, node, 0, now);
     }
   }
 }
@@ -158,12 +159,12 @@ export function sync(): void {
 
 /**
  * `m` (if any) is no longer present on `node`; it leaves if that was its
- * last place. `gone`: as in countChanged.
+ * last place, reported as this node's departure as in countChanged.
  */
-function leaveNode(app: App, channel: Channel, m: Member | null, node: u32, gone: bool): void {
+function leaveNode(app: App, channel: Channel, m: Member | null, node: u32): void {
   if (!m || !m.removeNode(node) || m.connections > 0 || m.remote) return;
   channel.members!.delete(changetype<usize>(m.key), m.key.byteLength);
   memberEvent(channel, m, false, 0);
-  hookMember(app, channel, m, false, gone);
+  hookMember(app, channel, m, false, true);
   dropIfVacant(app, channel);
 }

@@ -3,13 +3,15 @@
 // pays one bit test per occasion. The engine decides what happened, cluster
 // wide: a channel's count across every node goes 0→1 (channel_occupied) or
 // back to 0 (channel_vacated), a user becomes present on no node before
-// (member_added) or on none after (member_removed). The node whose own
-// change caused the transition flags it LOCAL and sends it; the others see
-// it through relays and report it unflagged, which only cancels a held-back
-// pair (the host holds channel_vacated and member_removed for 3 s). When a
-// node is gone, every other node flags what its departure causes, and the
-// host's cluster-wide claim lets one of them send it.
-// This module imports no protocol module but app.ts.
+// (member_added) or on none after (member_removed).
+// An arrival is flagged LOCAL, to be sent, only by the node whose own
+// subscribe caused it; the others report it unflagged, which only cancels a
+// held-back departure (the host holds channel_vacated and member_removed for
+// 3 s). A departure is flagged LOCAL by every node that sees it: two nodes'
+// last subscribers may leave at once, each seeing the other's departure as
+// the last, or a node may die. The host's cluster-wide claim (Redis) lets one
+// node send each transition.
+// This module imports no protocol module but app.ts and clock.ts.
 
 import { Channel, ChannelType, Member } from "../channels/channel";
 import { text, webhook, WEBHOOK_LOCAL } from "../frame/output";

@@ -138,8 +138,8 @@ type Webhook struct {
 	AppID []byte
 	// Type is the event type, 1 (channel_occupied) to 7 (subscription_count).
 	Type uint8
-	// Local is set when this node caused the event, which it then sends;
-	// otherwise another node did, and the event only cancels a held-back pair.
+	// Local asks the host to send the event; without it (an arrival another
+	// node caused) the event only cancels a held-back departure.
 	Local bool
 	// Channel the event is about, and User, the member's user id key
 	// (member_added, member_removed; else empty).

@@ -22,6 +22,7 @@ var publishReasons = [...]string{
 	bridge.ChannelsInvalid:     hub.PublishChannelsInvalid,
 	bridge.BrokerQueueFull:     hub.PublishBrokerQueueFull,
 	bridge.ShardQueueFull:      hub.PublishShardQueueFull,
+	bridge.SocketIDInvalid:     hub.PublishSocketIDInvalid,
 }
 
 // countPublish counts a PHP publish to appID that returned a failure code.

@@ -137,7 +137,7 @@ func init() {
 	}
 }
 
-// Reasons a publish is refused: the PHP functions' codes 1 to 9, and the
+// Reasons a publish is refused: the PHP functions' codes 1 to 10, and the
 // HTTP API's refusals.
 const (
 	PublishHubMissing          = "hub_missing"
@@ -149,6 +149,7 @@ const (
 	PublishChannelsInvalid     = "channels_invalid"
 	PublishBrokerQueueFull     = "broker_queue_full"
 	PublishShardQueueFull      = "shard_queue_full"
+	PublishSocketIDInvalid     = "socket_id_invalid"
 	PublishUnauthorized        = "unauthorized"
 	PublishInvalidRequest      = "invalid_request"
 	PublishTimeout             = "timeout"
@@ -157,7 +158,7 @@ const (
 var publishReasons = []string{
 	PublishHubMissing, PublishChannelInvalid, PublishEventInvalid, PublishPayloadTooLarge,
 	PublishPayloadInvalid, PublishBrokerPublishFailed, PublishChannelsInvalid, PublishBrokerQueueFull,
-	PublishShardQueueFull, PublishUnauthorized, PublishInvalidRequest, PublishTimeout,
+	PublishShardQueueFull, PublishSocketIDInvalid, PublishUnauthorized, PublishInvalidRequest, PublishTimeout,
 }
 
 // CountPublishFailure counts a publish to app refused for reason (one of

@@ -27,12 +27,15 @@
 //
 // # Nodes
 //
-// With a broker, every node's engine sees the cluster-wide transitions, but
-// only the node whose own change caused one fires it (Event.Local); the
-// others use it to cancel held-back pairs. Two nodes can still both cause a
-// 0→1 at the same moment, or both see a departed node's members leave; for
-// those, Config.Claim records the last state sent for the channel (or
-// member) in Redis and only the node that changes it sends the webhook.
+// With a broker, every node's engine sees the cluster-wide transitions. An
+// arrival (channel_occupied, member_added) is sent (Event.Local) only by
+// the node whose own subscribe caused it; the others use it to cancel a
+// held-back departure. A departure is sent by every node that sees it, since
+// two nodes' last subscribers may leave at once, each seeing the other's
+// departure as the last, or a node may die. Two nodes can also both cause a
+// 0→1 at the same moment. So Config.Claim records the last state sent for
+// the channel (or member) in Redis, and only the node that changes it sends
+// the webhook.
 package webhook
 
 import (
@@ -124,8 +127,8 @@ type Config struct {
 type Event struct {
 	// Kind is the event type.
 	Kind Kind
-	// Local is set when this node caused the event and so sends it; other
-	// events only cancel a held-back pair.
+	// Local asks for the event to be sent; without it (an arrival another
+	// node caused) it only cancels a held-back departure.
 	Local bool
 	// Channel and User (member events) identify what the event is about.
 	Channel, User []byte

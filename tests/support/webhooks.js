@@ -6,7 +6,7 @@
 //
 // Every request is kept ({ path, headers, body, json, status, at }). How a path answers:
 // `/hang...` never answers (until the receiver stops); `/flaky...` answers 500 to the first
-// request carrying each channel, then 200; any other path answers 200.
+// request carrying each channel, then 200; `/reject...` answers 403; any other path answers 200.
 
 import http from 'node:http';
 import { before, after } from 'node:test';
@@ -52,6 +52,7 @@ export class WebhookReceiver {
         this.record(r);
         return;
       }
+      if (req.url.startsWith('/reject')) r.status = 403;
       if (req.url.startsWith('/flaky')) {
         const channels = (json?.events || []).map((e) => e.channel);
         const fresh = channels.filter((c) => !this.failedOnce.has(c));
