@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -312,8 +313,12 @@ func TestAStalledRedisFillsTheQueueAndSendRefuses(t *testing.T) {
 		_ = a.Send([]byte("app"), record("app", "x"))
 		return errors.Is(a.Err(), ErrQueueFull)
 	})
+	dropped := testutil.ToFloat64(metrics.dropped.WithLabelValues("queue_full"))
 	if err := a.Send([]byte("app"), record("app", "x")); !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("Send into the full queue: %v, want ErrQueueFull", err)
+	}
+	if got := testutil.ToFloat64(metrics.dropped.WithLabelValues("queue_full")) - dropped; got != 1 {
+		t.Errorf("broker_dropped_messages_total{reason=\"queue_full\"} rose by %v, want 1", got)
 	}
 }
 
