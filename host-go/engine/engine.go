@@ -24,7 +24,6 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
-	"github.com/tetratelabs/wazero/sys"
 )
 
 // Names of the engine's exports (assembly/README.md).
@@ -93,7 +92,16 @@ type Engine struct {
 	subs    api.Global     // subscriptionsActive, or nil in engines without it
 	rt      wazero.Runtime // owned by this instance (NewInstrumented), or nil
 	stack   []uint64
-	timeout time.Duration
+
+	// The call deadline: interrupt is instrument's global, set by fire.
+	timeout   time.Duration
+	interrupt api.MutableGlobal
+	deadline  struct {
+		mu     sync.Mutex
+		timer  *time.Timer
+		inCall bool
+		fired  bool
+	}
 
 	inPtr, inCap uint32
 
@@ -145,12 +153,16 @@ func NewInstrumented(factory experimental.FunctionListenerFactory) (*Engine, err
 	return e, nil
 }
 
-// compile compiles wasm in a new runtime and satisfies its imports.
+// compile compiles wasm, with the loop checks that let a call's deadline
+// interrupt it (see instrument), in a new runtime and satisfies its imports.
 func compile(ctx context.Context, wasm []byte) (*program, error) {
+	wasm, err := instrument(wasm)
+	if err != nil {
+		return nil, fmt.Errorf("compiling engine: %w", err)
+	}
 	// The default config uses the compiler where wazero supports it
-	// (amd64, arm64) and the interpreter elsewhere. Closing on context done
-	// lets a call's deadline interrupt it, even in a loop that never returns.
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(true))
+	// (amd64, arm64) and the interpreter elsewhere.
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig())
 	compiled, err := rt.CompileModule(ctx, wasm)
 	if err != nil {
 		_ = rt.Close(ctx)
@@ -243,6 +255,7 @@ func (p *program) instantiate() (*Engine, error) {
 		_ = mod.Close(ctx)
 		return nil, fmt.Errorf("%w: memory", ErrMissingExport)
 	}
+	e.interrupt, _ = mod.ExportedGlobal(interruptExport).(api.MutableGlobal)
 	seed := randomUint64()
 	e.stack[0] = api.EncodeU32(uint32(seed))
 	e.stack[1] = api.EncodeU32(uint32(seed >> 32))
@@ -255,8 +268,9 @@ func (p *program) instantiate() (*Engine, error) {
 }
 
 // SetTimeout bounds each later Process or Collect call to d (0: no bound).
-// A call that overruns it is interrupted and fails with ErrDeadline, and the
-// instance is closed: its state may be half updated.
+// A call that overruns it is interrupted at its next loop iteration and
+// fails with ErrDeadline, and the instance is closed: its state may be half
+// updated.
 func (e *Engine) SetTimeout(d time.Duration) { e.timeout = d }
 
 // Process hands one event batch to the engine and returns its action batch.
@@ -272,36 +286,68 @@ func (e *Engine) Process(batch []byte) ([]byte, error) {
 	if uint64(len(batch)) > math.MaxUint32 {
 		return nil, fmt.Errorf("engine: batch of %d bytes: %w", len(batch), ErrFieldTooLong)
 	}
-	ctx, cancel := e.callContext()
-	defer cancel()
-	out, err := e.processWithin(ctx, batch)
-	return out, e.callError(ctx, err)
+	e.arm()
+	out, err := e.processWithin(batch)
+	if err = e.disarm(err); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-// callContext returns the context of one call, with the instance's timeout.
-func (e *Engine) callContext() (context.Context, context.CancelFunc) {
-	if e.timeout <= 0 {
-		return e.ctx, func() {}
+// arm starts the deadline of one call.
+func (e *Engine) arm() {
+	if e.timeout <= 0 || e.interrupt == nil {
+		return
 	}
-	return context.WithTimeout(e.ctx, e.timeout)
+	d := &e.deadline
+	d.mu.Lock()
+	d.inCall, d.fired = true, false
+	d.mu.Unlock()
+	if d.timer == nil {
+		d.timer = time.AfterFunc(e.timeout, e.fire)
+	} else {
+		d.timer.Reset(e.timeout)
+	}
 }
 
-// callError marks err as ErrDeadline, and the instance closed, when the call
-// failed because ctx's deadline passed.
-func (e *Engine) callError(ctx context.Context, err error) error {
-	if err == nil || ctx.Err() == nil {
+// fire runs when a call overran its deadline: its next loop iteration traps.
+func (e *Engine) fire() {
+	d := &e.deadline
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.inCall {
+		d.fired = true
+		e.interrupt.Set(1)
+	}
+}
+
+// disarm ends the deadline of the call that returned err, and returns the
+// error to report: ErrDeadline, and the instance closed, when the deadline
+// interrupted it.
+func (e *Engine) disarm(err error) error {
+	d := &e.deadline
+	if d.timer == nil {
 		return err
 	}
-	if exit, ok := errors.AsType[*sys.ExitError](err); !ok || exit.ExitCode() != sys.ExitCodeDeadlineExceeded {
+	d.timer.Stop()
+	d.mu.Lock()
+	fired := d.fired
+	d.inCall, d.fired = false, false
+	d.mu.Unlock()
+	switch {
+	case !fired:
 		return err
+	case err == nil: // it returned before a loop saw the flag
+		e.interrupt.Set(0)
+		return nil
 	}
 	_ = e.Close()
 	return fmt.Errorf("%w after %s: %w", ErrDeadline, e.timeout, err)
 }
 
-func (e *Engine) processWithin(ctx context.Context, batch []byte) ([]byte, error) {
+func (e *Engine) processWithin(batch []byte) ([]byte, error) {
 	if e.collectNext {
-		if err := e.collectWithin(ctx); err != nil {
+		if err := e.collectWithin(); err != nil {
 			return nil, err
 		}
 	}
@@ -309,7 +355,7 @@ func (e *Engine) processWithin(ctx context.Context, batch []byte) ([]byte, error
 	if n > e.inCap {
 		size := reserveSize(n)
 		e.stack[0] = api.EncodeU32(size)
-		if err := e.reserve.CallWithStack(ctx, e.stack); err != nil {
+		if err := e.reserve.CallWithStack(e.ctx, e.stack); err != nil {
 			e.collectNext = true
 			return nil, fmt.Errorf("engine: reserve(%d): %w", size, err)
 		}
@@ -319,7 +365,7 @@ func (e *Engine) processWithin(ctx context.Context, batch []byte) ([]byte, error
 		return nil, fmt.Errorf("engine: input area at %d is outside memory of %d bytes", e.inPtr, e.mem.Size())
 	}
 	e.stack[0] = api.EncodeU32(n)
-	if err := e.process.CallWithStack(ctx, e.stack); err != nil {
+	if err := e.process.CallWithStack(e.ctx, e.stack); err != nil {
 		e.collectNext = true
 		return nil, fmt.Errorf("engine: process(%d): %w", n, err)
 	}
@@ -328,7 +374,7 @@ func (e *Engine) processWithin(ctx context.Context, batch []byte) ([]byte, error
 	if outLen == 0 {
 		return nil, nil
 	}
-	if err := e.output.CallWithStack(ctx, e.stack); err != nil {
+	if err := e.output.CallWithStack(e.ctx, e.stack); err != nil {
 		e.collectNext = true
 		return nil, fmt.Errorf("engine: output(): %w", err)
 	}
@@ -346,17 +392,16 @@ func (e *Engine) Collect() error {
 	if e.closed {
 		return ErrClosed
 	}
-	ctx, cancel := e.callContext()
-	defer cancel()
-	return e.callError(ctx, e.collectWithin(ctx))
+	e.arm()
+	return e.disarm(e.collectWithin())
 }
 
-func (e *Engine) collectWithin(ctx context.Context) error {
+func (e *Engine) collectWithin() error {
 	e.collectNext = false
 	if e.collect == nil {
 		return nil
 	}
-	if err := e.collect.CallWithStack(ctx, e.stack); err != nil {
+	if err := e.collect.CallWithStack(e.ctx, e.stack); err != nil {
 		return fmt.Errorf("engine: __collect(): %w", err)
 	}
 	e.memAtGC = e.mem.Size()
@@ -383,6 +428,9 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
+	if e.deadline.timer != nil {
+		e.deadline.timer.Stop()
+	}
 	err := e.mod.Close(e.ctx)
 	if e.rt != nil {
 		err = errors.Join(err, e.rt.Close(e.ctx))

@@ -18,19 +18,18 @@ import (
 )
 
 // stallingEngines returns Config.newEngine for the real engine, instrumented
-// so that, while stall is set, its next `process` call is still running
-// when its deadline fires (the listener runs inside the call).
-func stallingEngines(stall *atomic.Bool) func() (*engine.Engine, error) {
+// so that, while stall is set, its next `process` call spends d in a
+// listener (which runs inside the call) before it goes on: with d past the
+// deadline, the call is still running when the deadline fires.
+func stallingEngines(stall *atomic.Bool, d time.Duration) func() (*engine.Engine, error) {
 	return func() (*engine.Engine, error) {
 		return engine.NewInstrumented(experimental.FunctionListenerFactoryFunc(func(def api.FunctionDefinition) experimental.FunctionListener {
 			if !slices.Contains(def.ExportNames(), "process") {
 				return nil
 			}
-			return experimental.FunctionListenerFunc(func(_ context.Context, mod api.Module, _ api.FunctionDefinition, _ []uint64, _ experimental.StackIterator) {
+			return experimental.FunctionListenerFunc(func(context.Context, api.Module, api.FunctionDefinition, []uint64, experimental.StackIterator) {
 				if stall.CompareAndSwap(true, false) {
-					for !mod.IsClosed() {
-						time.Sleep(time.Millisecond)
-					}
+					time.Sleep(d)
 				}
 			})
 		}))
@@ -39,7 +38,7 @@ func stallingEngines(stall *atomic.Bool) func() (*engine.Engine, error) {
 
 func TestHub_EngineOverrun_Closes4200AndKeepsServing(t *testing.T) {
 	var stall atomic.Bool
-	h, srv := newTestHub(t, Config{EngineTimeout: 200 * time.Millisecond, newEngine: stallingEngines(&stall)})
+	h, srv := newTestHub(t, Config{EngineTimeout: 200 * time.Millisecond, newEngine: stallingEngines(&stall, time.Second)})
 	c := dial(t, srv, testApp.Key)
 	c.socketID()
 	c.subscribe("news")
@@ -54,7 +53,7 @@ func TestHub_EngineOverrun_Closes4200AndKeepsServing(t *testing.T) {
 	}
 	c.expectClose(4200)
 	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("recovered after %s with a 200ms deadline", d)
+		t.Errorf("recovered after %s with a 200ms deadline and a 1s stall", d)
 	}
 	if got := testutil.ToFloat64(metrics.engineRecovery) - recoveries; got != 1 {
 		t.Errorf("engine recoveries counted: %v, want 1", got)
@@ -82,7 +81,7 @@ func TestHub_EngineOverrun_Closes4200AndKeepsServing(t *testing.T) {
 
 func TestHub_EngineOverrun_HTTPRequestAnswered500(t *testing.T) {
 	var stall atomic.Bool
-	h, _ := newTestHub(t, Config{EngineTimeout: 200 * time.Millisecond, newEngine: stallingEngines(&stall)})
+	h, _ := newTestHub(t, Config{EngineTimeout: 200 * time.Millisecond, newEngine: stallingEngines(&stall, time.Second)})
 	stall.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
@@ -94,12 +93,12 @@ func TestHub_EngineOverrun_HTTPRequestAnswered500(t *testing.T) {
 
 func TestHub_Shutdown_BoundedWhileTheEngineStalls(t *testing.T) {
 	var stall atomic.Bool
-	// The deadline is longer than the shutdown bound: Shutdown must not
-	// wait for the engine goroutine.
+	// The stall is longer than the shutdown bound: Shutdown must not wait
+	// for the engine goroutine.
 	h, err := New(Config{
-		Apps: []engine.App{testApp}, EngineTimeout: 3 * time.Second,
+		Apps: []engine.App{testApp}, EngineTimeout: time.Second,
 		ShutdownTimeout: 500 * time.Millisecond, ShutdownGrace: 100 * time.Millisecond,
-		newEngine: stallingEngines(&stall),
+		newEngine: stallingEngines(&stall, 3*time.Second),
 	})
 	if err != nil {
 		t.Fatal(err)
