@@ -165,7 +165,7 @@ function join(conn: Connection, data: ObjectScanner, name: usize, nameLen: usize
   sendSucceeded(channel, conn.id);
   if (joined) memberEvent(channel, member!, true, conn.id);
   if (channel.cache) sendCached(channel, conn.id, app.cacheTtl, now);
-  if (app.relay && type != ChannelType.User) relayCount(app, channel);
+  if (app.relay && type != ChannelType.User) relayCount(app, channel, channel.subscriptionCount - 1);
   subscriptionCountChanged(app, channel, now);
 }
 
@@ -199,7 +199,7 @@ export function leave(conn: Connection, sub: Subscription, now: u64): void {
       memberEvent(channel, member, false, 0);
     }
   }
-  if (app.relay && channel.type != ChannelType.User) relayCount(app, channel);
+  if (app.relay && channel.type != ChannelType.User) relayCount(app, channel, channel.subscriptionCount + 1);
   if (channel.subscriptionCount == 0) {
     dropIfVacant(app, channel);
     return;

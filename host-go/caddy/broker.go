@@ -3,6 +3,7 @@ package pogows
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
@@ -15,9 +16,10 @@ func (h *Handler) brokerConfig() (broker.Config, bool) {
 	repl := caddy.NewReplacer()
 	url := repl.ReplaceKnown(h.Redis, "")
 	return broker.Config{
-		URL:       url,
-		Prefix:    repl.ReplaceKnown(h.RedisPrefix, ""),
-		QueueSize: h.BrokerQueue,
+		URL:            url,
+		Prefix:         repl.ReplaceKnown(h.RedisPrefix, ""),
+		QueueSize:      h.BrokerQueue,
+		DigestInterval: time.Duration(h.DigestInterval),
 	}, url != ""
 }
 
@@ -26,8 +28,8 @@ func (h *Handler) checkBroker() []error {
 	cfg, clustered := h.brokerConfig()
 	var errs []error
 	if !clustered {
-		if h.RedisPrefix != "" || h.BrokerQueue != 0 {
-			errs = append(errs, fmt.Errorf("redis_prefix and broker_queue need redis"))
+		if h.RedisPrefix != "" || h.BrokerQueue != 0 || h.DigestInterval != 0 {
+			errs = append(errs, fmt.Errorf("redis_prefix, broker_queue and digest_interval need redis"))
 		}
 		return errs
 	}
@@ -39,6 +41,9 @@ func (h *Handler) checkBroker() []error {
 	}
 	if h.BrokerQueue < 0 {
 		errs = append(errs, fmt.Errorf("broker_queue %d must be positive", h.BrokerQueue))
+	}
+	if h.DigestInterval < 0 {
+		errs = append(errs, fmt.Errorf("digest_interval %v must be positive", time.Duration(h.DigestInterval)))
 	}
 	return errs
 }

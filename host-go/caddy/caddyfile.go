@@ -69,6 +69,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		redis        <url>     # redis://[user:password@]host[:port][/db]; default: none
 //		redis_prefix <prefix>  # default: pogo_websocket
 //		broker_queue <n>       # events waiting for Redis, default: 4096
+//		digest_interval <d>    # how often nodes compare and repair presence and counts, default: 5s
 //
 //		# PHP auth workers (FrankenPHP build only)
 //		auth_script           <path>      # enables them, and the fallback for subscribes without auth
@@ -123,6 +124,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.RedisPrefix, err = oneArg(d)
 		case "broker_queue":
 			err = intArg(d, &h.BrokerQueue)
+		case "digest_interval":
+			err = durationArg(d, &h.DigestInterval)
 		case "auth_script":
 			h.AuthScript, err = oneArg(d)
 		case "num_workers":

@@ -279,15 +279,16 @@ func (o AppOptions) inherit(defaults AppOptions) AppOptions {
 // poolKey identifies a hub configuration, broker included.
 func poolKey(cfg hub.Config, bcfg broker.Config) (string, error) {
 	b, err := json.Marshal(struct {
-		Apps        []engine.App
-		ReadLimit   int
-		WriteWait   time.Duration
-		MaxQueue    int
-		QueueLimit  int
-		Redis       string
-		RedisPrefix string
-		BrokerQueue int
-	}{cfg.Apps, cfg.ReadLimit, cfg.WriteWait, cfg.MaxQueue, cfg.QueueLimit, bcfg.URL, bcfg.Prefix, bcfg.QueueSize})
+		Apps           []engine.App
+		ReadLimit      int
+		WriteWait      time.Duration
+		MaxQueue       int
+		QueueLimit     int
+		Redis          string
+		RedisPrefix    string
+		BrokerQueue    int
+		DigestInterval time.Duration
+	}{cfg.Apps, cfg.ReadLimit, cfg.WriteWait, cfg.MaxQueue, cfg.QueueLimit, bcfg.URL, bcfg.Prefix, bcfg.QueueSize, bcfg.DigestInterval})
 	if err != nil {
 		return "", fmt.Errorf("hashing pogo_websocket config: %w", err)
 	}
