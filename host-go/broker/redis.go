@@ -10,9 +10,11 @@
 // most once, like Redis Pub/Sub itself: records sent while Redis is
 // unreachable are lost, and counted.
 //
-// Nodes also talk on `<prefix>#nodes`: each sends a heartbeat every ping
-// interval, and a node that was not heard from for three intervals is gone
-// (its presence members leave). A node whose subscription starts, or starts
+// Nodes also talk on `<prefix>#nodes`: each sends a heartbeat every half
+// ping interval, and a node that was not heard from for two and a half
+// intervals is gone (its presence members leave): checked every quarter
+// interval, a node killed without a goodbye is gone within three intervals,
+// the three seconds README.md promises with the default interval. A node whose subscription starts, or starts
 // again after an outage, forgets the others' members and asks every node to
 // relay its presence members again; they forget what it relayed before, and
 // it relays its own.
@@ -85,8 +87,10 @@ const (
 	nodeIDSize = 8
 	// maxPipeline bounds the messages sent to Redis in one round trip.
 	maxPipeline = 256
-	// peerTimeout is the number of ping intervals after which a silent node is gone.
-	peerTimeout = 3
+	// peerTimeoutQuarters is the number of quarter ping intervals after
+	// which a silent node is gone: a heartbeat goes out every two quarters,
+	// so four may be late or lost before a live node is taken for gone.
+	peerTimeoutQuarters = 10
 )
 
 // Config configures a Redis broker. Zero values take the defaults above.
@@ -100,8 +104,9 @@ type Config struct {
 	QueueSize int
 	// Timeout bounds one Redis round trip (connect, publish, ping).
 	Timeout time.Duration
-	// PingInterval is how often Redis is pinged to tell whether it is up,
-	// and how often this node tells the others it is alive.
+	// PingInterval is how often Redis is pinged to tell whether it is up;
+	// this node tells the others it is alive twice per interval, and a node
+	// silent for two and a half intervals is gone.
 	PingInterval time.Duration
 	// DigestInterval is how often this node relays the digest of its
 	// subscription counts and presence members, by which the others find
@@ -221,7 +226,7 @@ func withDefaults(cfg Config) Config {
 // Start subscribes to the apps' channels and starts handing what the other
 // nodes send: their records to deliver (which must not keep them after it
 // returns), with the number of the sending node; gone, when a node has not
-// been heard from for three ping intervals; sync, when this node must
+// been heard from for two and a half ping intervals; sync, when this node must
 // relay its presence members for the others; and digest, every digest
 // interval while Redis is up, when this node must relay its digest.
 func (r *Redis) Start(deliver func(node uint32, record []byte), gone func(node uint32), sync, digest func()) {
@@ -236,10 +241,11 @@ func (r *Redis) Start(deliver func(node uint32, record []byte), gone func(node u
 		redis.WithChannelSize(r.cfg.QueueSize),
 		redis.WithChannelHealthCheckInterval(r.cfg.PingInterval),
 	)
-	r.wg.Add(4)
+	r.wg.Add(5)
 	go r.receive(in, deliver)
 	go r.send()
 	go r.monitor()
+	go r.heartbeats()
 	go r.digests()
 }
 
@@ -437,8 +443,7 @@ func (r *Redis) publish(batch []outgoing) {
 	metrics.sent.Add(float64(n))
 }
 
-// monitor pings Redis, subscribes again when it comes back, sends this
-// node's heartbeat and forgets the nodes that fell silent.
+// monitor pings Redis and subscribes again when it comes back.
 func (r *Redis) monitor() {
 	defer r.wg.Done()
 	ticker := time.NewTicker(r.cfg.PingInterval)
@@ -459,11 +464,27 @@ func (r *Redis) monitor() {
 		case !r.pingOK.Swap(true):
 			r.log.Info("redis is reachable", "url", redacted(r.cfg.URL))
 		}
-		if r.Up() {
+		metrics.up.Set(map[bool]float64{true: 1, false: 0}[r.Up()])
+		select {
+		case <-ticker.C:
+		case <-r.ctx.Done():
+			return
+		}
+	}
+}
+
+// heartbeats tells the other nodes this node is alive every half ping
+// interval, and forgets the nodes that fell silent, checked every quarter.
+func (r *Redis) heartbeats() {
+	defer r.wg.Done()
+	quarter := max(r.cfg.PingInterval/4, time.Millisecond)
+	ticker := time.NewTicker(quarter)
+	defer ticker.Stop()
+	for n := 0; ; n++ {
+		if n%2 == 0 && r.Up() {
 			_ = r.enqueue(r.nodes, kindHeartbeat, nil)
 		}
-		r.peers.expire(time.Now().Add(-peerTimeout * r.cfg.PingInterval))
-		metrics.up.Set(map[bool]float64{true: 1, false: 0}[r.Up()])
+		r.peers.expire(time.Now().Add(-peerTimeoutQuarters * quarter))
 		select {
 		case <-ticker.C:
 		case <-r.ctx.Done():
