@@ -60,7 +60,7 @@ run: build
 
 ## Tests #####################################################################
 
-test: engine-check check-imports lint test-engine test-go test-e2e test-frankenphp
+test: engine-check check-imports lint test-engine test-go test-e2e test-frankenphp test-frankenphp-xcaddy test-laravel
 
 # The engine's modules form a DAG: an import cycle in assembly/ fails the build.
 check-imports:
@@ -89,3 +89,7 @@ clean:
 ## FrankenPHP build (bin/frankenphp, a ZTS libphp built once into a cache) ##
 
 include mk/frankenphp.mk
+
+## Laravel package pogo/websocket (composer.json, laravel/) ##################
+
+include mk/laravel.mk

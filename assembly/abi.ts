@@ -30,6 +30,7 @@ export const enum Action {
   PublishResult = 5,
   AuthRequest = 6,
   Relay = 7,
+  Webhook = 8,
 }
 
 /** Per-app options carried by an `App` event, each a u32. */
@@ -64,6 +65,8 @@ export const enum Option {
   Relay = 14,
   /** Connections open at once on this node (0: no limit); more are refused with 4004. */
   MaxConnections = 15,
+  /** Webhook event types to report (`WEBHOOK`), bit `1 << type`; 0: none, and nothing is written. */
+  Webhooks = 16,
 }
 
 /**
@@ -88,4 +91,6 @@ export const enum Default {
   AuthFallback = 0,
   Relay = 0,
   MaxConnections = 0,
+  /** 0: no webhook events. */
+  Webhooks = 0,
 }

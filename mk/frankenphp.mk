@@ -27,7 +27,7 @@ WITH_LIBPHP = prefix=$$(scripts/build-libphp.sh) && \
 		CGO_LDFLAGS="$$($$config --ldflags) -L$$prefix/lib $$($$config --libs) -Wl,-rpath,$$prefix/lib" \
 		PATH="$$prefix/bin:$$PATH" &&
 
-.PHONY: frankenphp frankenphp-arginfo libphp test-frankenphp
+.PHONY: frankenphp frankenphp-arginfo libphp test-frankenphp test-frankenphp-xcaddy
 
 frankenphp: bin/frankenphp
 
@@ -48,3 +48,31 @@ test-frankenphp: bin/frankenphp $(NODE_STAMP)
 	$(WITH_LIBPHP) cd $(FRANKENPHP_DIR) && $(GO) vet -tags $(FRANKENPHP_TAGS) ./... && \
 		$(GO) test -tags $(FRANKENPHP_TAGS) -count=1 ./...
 	POGO_FRANKENPHP_BIN=$(CURDIR)/bin/frankenphp node --test --test-concurrency=1 --test-timeout=120000 tests/frankenphp/
+
+## The documented build: xcaddy ###############################################
+#
+# build/frankenphp-xcaddy is what a user gets from `xcaddy build` with this module in the
+# `--with <module>=./<path>` form and the cgo flags of the cached libphp; the FrankenPHP
+# publish test runs against it. xcaddy itself is installed into $(POGO_CACHE)/gobin.
+
+XCADDY_VERSION := v0.4.5
+XCADDY := $(POGO_CACHE)/gobin/xcaddy
+FRANKENPHP_MODULE := github.com/pogo-websocket/pogo-websocket/host-go/frankenphp
+HOST_MODULE := github.com/pogo-websocket/pogo-websocket/host-go
+# The Caddy and FrankenPHP versions host-go/frankenphp/go.mod pins.
+gomod_version = $(shell sed -n 's|^[[:space:]]*$(1) \(v[^ ]*\).*|\1|p' $(FRANKENPHP_DIR)/go.mod | head -n 1)
+
+$(XCADDY):
+	GOBIN=$(POGO_CACHE)/gobin $(GO) install github.com/caddyserver/xcaddy/cmd/xcaddy@$(XCADDY_VERSION)
+
+build/frankenphp-xcaddy: $(XCADDY) $(ENGINE_WASM) $(GO_SRC) $(FRANKENPHP_SRC) scripts/build-libphp.sh
+	@mkdir -p build
+	$(WITH_LIBPHP) CADDY_VERSION=$(call gomod_version,github.com/caddyserver/caddy/v2) \
+	XCADDY_GO_BUILD_FLAGS="-ldflags='-w -s' -tags=$(FRANKENPHP_TAGS)" \
+	$(XCADDY) build --output $@ \
+		--with $(FRANKENPHP_MODULE)@v0.0.0=./$(FRANKENPHP_DIR) \
+		--replace $(HOST_MODULE)@v0.0.0=./host-go \
+		--with github.com/dunglas/frankenphp/caddy@$(call gomod_version,github.com/dunglas/frankenphp/caddy)
+
+test-frankenphp-xcaddy: build/frankenphp-xcaddy $(NODE_STAMP)
+	POGO_FRANKENPHP_BIN=$(CURDIR)/build/frankenphp-xcaddy node --test --test-concurrency=1 --test-timeout=120000 tests/frankenphp/publish.test.js

@@ -255,3 +255,45 @@ describe("subscription counts across nodes", () => {
     expect(app.get("/channels", "").body()).toBe("{\"channels\":{}}");
   });
 });
+
+/** Reports channel_occupied, channel_vacated, member_added and member_removed. */
+function hooked(): TestApp {
+  return relayingApp([<u32>Option.Webhooks, 0x1e]);
+}
+
+describe("webhooks across nodes", () => {
+  it("should report an arrival another node caused unflagged (that node sends it), and every departure as its own", () => {
+    const app = hooked();
+    expect(batch().remote(countRecord(app.id, "news", 2), 1).run().webhooks())
+      .toBe("R {\"name\":\"channel_occupied\",\"channel\":\"news\"}");
+    const c = app.connect();
+    expect(c.subscribe("news").webhooks()).toBe("");
+    expect(c.close().webhooks()).toBe("");
+    expect(batch().remote(countRecord(app.id, "news", 0), 1).run().webhooks())
+      .toBe("L {\"name\":\"channel_vacated\",\"channel\":\"news\"}");
+    expect(batch().remote(memberRecord(app.id, "presence-room", "r1", "\"r1\""), 1).run().webhooks())
+      .toBe("R {\"name\":\"member_added\",\"channel\":\"presence-room\",\"user_id\":\"r1\"}");
+    expect(batch().remote(memberRecord(app.id, "presence-room", "r1", null), 1).run().webhooks())
+      .toBe("L {\"name\":\"member_removed\",\"channel\":\"presence-room\",\"user_id\":\"r1\"}");
+  });
+
+  it("should not report channel_vacated here while another node still has subscribers", () => {
+    const app = hooked();
+    const c = app.connect();
+    expect(c.subscribe("shared").webhooks()).toBe("L {\"name\":\"channel_occupied\",\"channel\":\"shared\"}");
+    batch().remote(countRecord(app.id, "shared", 1), 2).run();
+    expect(c.close().webhooks()).toBe("");
+  });
+
+  it("should report what a departed node leaves behind as this node's, for the cluster-wide claim", () => {
+    const app = hooked();
+    batch().remote(countRecord(app.id, "orphan", 1), 7).run();
+    batch().remote(memberRecord(app.id, "presence-orphan", "u9", "\"u9\""), 7).run();
+    const lines = batch().nodeGone(7).run().webhooks().split("\n")
+      .filter((l: string): bool => l.includes("orphan"));
+    lines.sort();
+    expect(lines.join("\n")).toBe(
+      "L {\"name\":\"channel_vacated\",\"channel\":\"orphan\"}\n" +
+      "L {\"name\":\"member_removed\",\"channel\":\"presence-orphan\",\"user_id\":\"u9\"}");
+  });
+});

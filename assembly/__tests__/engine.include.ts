@@ -458,6 +458,26 @@ export function decodeActions(ptr: usize, len: u32): Actions {
       }
       a.record = new ArrayBuffer(<i32>n);
       memory.copy(changetype<usize>(a.record), pl, n);
+    } else if (kind == <u8>Action.Webhook) {
+      // "<L|R> <event JSON>" (L: this node sends it), the channel, and the user key in socketId.
+      check(id == 0, "webhook id is not 0");
+      let q = pl;
+      check(q + 2 <= pl + n, "webhook too short");
+      q += 2 + <usize>load<u16>(q);
+      check(q + 4 <= pl + n, "webhook app id past the record");
+      a.code = <i32>load<u8>(q);
+      const local = load<u8>(q, 1) == 1;
+      q += 2;
+      const cl = <usize>load<u16>(q);
+      check(q + 2 + cl + 2 <= pl + n, "webhook channel past the record");
+      a.channel = String.UTF8.decodeUnsafe(q + 2, cl);
+      q += 2 + cl;
+      const ul = <usize>load<u16>(q);
+      check(q + 2 + ul <= pl + n, "webhook user past the record");
+      a.socketId = String.UTF8.decodeUnsafe(q + 2, ul);
+      q += 2 + ul;
+      check(validateValue(q, pl + n - q), "webhook event is not valid JSON");
+      a.text = (local ? "L " : "R ") + String.UTF8.decodeUnsafe(q, pl + n - q);
     } else {
       check(false, "unknown action kind " + kind.toString());
     }
@@ -534,6 +554,16 @@ export class Actions {
       if (a.kind == <u8>Action.Relay && a.code != -5) r.push(a);
     }
     return r;
+  }
+
+  /** The WEBHOOK actions, in order, one line each: "<L|R> <event JSON>". */
+  webhooks(): string {
+    const r = new Array<string>();
+    for (let i = 0; i < this.list.length; i++) {
+      const a = this.list[i];
+      if (a.kind == <u8>Action.Webhook) r.push(a.text);
+    }
+    return r.join("\n");
   }
 
   /** The subscription counts relayed, in order, as "<channel> <count>". */

@@ -110,6 +110,9 @@ export class Channel {
   /** Subscription-count throttling. */
   countSentAt: u64 = 0;
   countPending: bool = false;
+  /** The same for the subscription_count webhook. */
+  hookCountAt: u64 = 0;
+  hookCountPending: bool = false;
   /** Subscriptions on other nodes: node numbers and their counts, in step. */
   private remoteNodes: Array<u32> | null = null;
   private remoteCounts: Array<u32> | null = null;

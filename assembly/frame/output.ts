@@ -205,6 +205,26 @@ export function relayChannelCount(appId: usize, appIdLen: usize, channel: usize,
   out.u32(count);
 }
 
+/** `WEBHOOK` flag: this node caused the event and sends it. */
+export const WEBHOOK_LOCAL: u8 = 1;
+
+/**
+ * Reports a webhook event of app `appId`, whose JSON object is in `text`:
+ * its `type` (assembly/protocol/webhooks.ts), `flags`, the channel and, for
+ * member events, the user id key the host pairs events by.
+ */
+export function webhook(
+  appId: usize, appIdLen: usize, type: u8, flags: u8, channel: usize, channelLen: usize, user: usize, userLen: usize,
+): void {
+  record(Action.Webhook, 0, 2 + <u32>appIdLen + 2 + 2 + <u32>channelLen + 2 + <u32>userLen + text.len);
+  out.field16(appId, appIdLen);
+  out.byte(type);
+  out.byte(flags);
+  out.field16(channel, channelLen);
+  out.field16(user, userLen);
+  out.bytes(text.ptr, text.len);
+}
+
 /** Writes a u64 into `out`. */
 function word64(v: u64): void {
   store<u64>(out.ensure(8), v);

@@ -37,6 +37,7 @@ export class App {
   authFallback: bool = Default.AuthFallback != 0;
   relay: bool = Default.Relay != 0;
   maxConnections: u32 = Default.MaxConnections;
+  webhooks: u32 = Default.Webhooks;
   /** Origin host patterns (`*` wildcards) a connection must match; empty: any origin. */
   origins: Array<ArrayBuffer> = [];
 
@@ -81,6 +82,7 @@ export class App {
       case Option.AuthFallback: this.authFallback = value != 0; break;
       case Option.Relay: this.relay = value != 0; break;
       case Option.MaxConnections: this.maxConnections = value; break;
+      case Option.Webhooks: this.webhooks = value; break;
     }
   }
 }

@@ -10,6 +10,7 @@ import { CloseCode } from "./codes";
 import { Connection } from "./connection";
 import { MAX_NAME_LENGTH } from "./names";
 import { sendError } from "./reply";
+import { hookClientEvent } from "./webhooks";
 
 /**
  * Relays the client event in `msg` (already scanned; `e` is its `event` member).
@@ -68,4 +69,8 @@ export function clientEvent(conn: Connection, msg: ObjectScanner, e: i32, now: u
       changetype<usize>(conn.socketId), conn.socketId.byteLength, 0,
     );
   }
+  hookClientEvent(
+    app, channel, msg.rawStart(e), msg.rawLen(e), d < 0 ? 0 : msg.rawStart(d), d < 0 ? 0 : msg.rawLen(d),
+    d >= 0 && msg.type(d) == JsonType.String, conn.socketId, member,
+  );
 }

@@ -19,6 +19,7 @@ import { App, apps } from "./app";
 import { dropIfVacant, memberEvent, subscriptionCountChanged } from "./channel_events";
 import { channelType, isCacheChannel, isValidChannelName, spanStartsWith } from "./names";
 import { Fields } from "./record";
+import { hookMember, hookOccupancy } from "./webhooks";
 
 /** Tells the other nodes that `m` joined (`added`) or left `channel` here. */
 export function relayMember(app: App, channel: Channel, m: Member, added: bool): void {
@@ -77,12 +78,19 @@ export function remoteCount(app: App, node: u32, f: Fields, now: u64): bool {
   return true;
 }
 
-/** Node `node` has `count` subscriptions to `channel`: tell its subscribers here, forget it when vacant. */
+/**
+ * Node `node` has `count` subscriptions to `channel`: tell its subscribers
+ * here, forget it when vacant. A channel vacated here too is reported as
+ * this node's (webhooks.ts): its own last subscriber may have left at the
+ * same moment, seen as remote on both nodes.
+ */
 export function countChanged(app: App, channel: Channel, node: u32, count: u32, now: u64): void {
-  const before = channel.remoteCountOf(node);
-  if (before == count) return;
-  peerDigest(app, node).count(channelHash(channel.name), before, count);
+  const held = channel.remoteCountOf(node);
+  if (held == count) return;
+  peerDigest(app, node).count(channelHash(channel.name), held, count);
+  const before = channel.clusterCount;
   if (!channel.setRemoteCount(node, count)) return;
+  if ((before == 0) != (channel.clusterCount == 0)) hookOccupancy(app, channel, before == 0, before != 0);
   if (channel.subscriptionCount > 0) subscriptionCountChanged(app, channel, now);
   else dropIfVacant(app, channel);
 }
@@ -136,7 +144,10 @@ export function joinNode(
     const h = channelHash(channel.name);
     peerDigest(app, node).toggle(h, memberElement(h, m.key));
   }
-  if (fresh) memberEvent(channel, m, true, 0);
+  if (fresh) {
+    memberEvent(channel, m, true, 0);
+    hookMember(app, channel, m, true, false);
+  }
   return m;
 }
 
@@ -189,7 +200,10 @@ export function sync(): void {
   }
 }
 
-/** `m` (if any) is no longer present on `node`; it leaves if that was its last place. */
+/**
+ * `m` (if any) is no longer present on `node`; it leaves if that was its
+ * last place, reported as this node's departure as in countChanged.
+ */
 export function leaveNode(app: App, channel: Channel, m: Member | null, node: u32): void {
   if (!m || !m.removeNode(node)) return;
   const h = channelHash(channel.name);
@@ -197,5 +211,6 @@ export function leaveNode(app: App, channel: Channel, m: Member | null, node: u3
   if (m.connections > 0 || m.remote) return;
   channel.members!.delete(changetype<usize>(m.key), m.key.byteLength);
   memberEvent(channel, m, false, 0);
+  hookMember(app, channel, m, false, true);
   dropIfVacant(app, channel);
 }

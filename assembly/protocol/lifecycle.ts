@@ -12,6 +12,7 @@ import { fields } from "./record";
 import { sendError, sendPing } from "./reply";
 import { signOut } from "./signin";
 import { leave } from "./subscribe";
+import { flushHookCount } from "./webhooks";
 
 /**
  * A socket was upgraded on `/app/{key}`: the record is `u16 len, key`, then
@@ -100,6 +101,7 @@ export function tick(now: u64): void {
       const channel = channels.valueAt(i);
       if (!channel) continue;
       if (channel.countPending) flushSubscriptionCount(channel, now);
+      if (channel.hookCountPending) flushHookCount(app, channel, now);
       // A vacant cache channel is kept only while its event is fresh.
       if (channel.subscriptionCount == 0 && channel.cached != null && since(now, channel.cachedAt) >= <u64>app.cacheTtl) {
         channel.cached = null;

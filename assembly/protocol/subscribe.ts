@@ -16,6 +16,7 @@ import { Connection } from "./connection";
 import { channelType, isCacheChannel, isValidChannelName, USER_CHANNEL_PREFIX } from "./names";
 import { fields } from "./record";
 import { sendSubscriptionError } from "./reply";
+import { hookCacheMiss, hookMember, hookOccupancy, hookSubscriptionCount } from "./webhooks";
 
 /**
  * The `data` of the subscribe, unsubscribe or auth answer being handled:
@@ -145,6 +146,7 @@ function join(conn: Connection, data: ObjectScanner, name: usize, nameLen: usize
   const sub = new Subscription(channel, conn.id);
   channel.add(sub);
   conn.subscriptions.push(sub);
+  const occupied = channel.clusterCount == 1;
   if (type != ChannelType.Public) conn.authorized = true;
 
   // joined: the user was present on no node, so the channel hears of it.
@@ -164,9 +166,12 @@ function join(conn: Connection, data: ObjectScanner, name: usize, nameLen: usize
 
   sendSucceeded(channel, conn.id);
   if (joined) memberEvent(channel, member!, true, conn.id);
-  if (channel.cache) sendCached(channel, conn.id, app.cacheTtl, now);
+  if (channel.cache && !sendCached(channel, conn.id, app.cacheTtl, now)) hookCacheMiss(app, channel);
   if (app.relay && type != ChannelType.User) relayCount(app, channel, channel.subscriptionCount - 1);
   subscriptionCountChanged(app, channel, now);
+  if (occupied) hookOccupancy(app, channel, true, true);
+  if (joined) hookMember(app, channel, member!, true, true);
+  hookSubscriptionCount(app, channel, now);
 }
 
 /** Handles `pusher:unsubscribe`; unknown channels are ignored, as Pusher does. */
@@ -197,9 +202,12 @@ export function leave(conn: Connection, sub: Subscription, now: u64): void {
     if (!member.remote) {
       channel.members!.delete(changetype<usize>(member.key), member.key.byteLength);
       memberEvent(channel, member, false, 0);
+      hookMember(app, channel, member, false, true);
     }
   }
   if (app.relay && channel.type != ChannelType.User) relayCount(app, channel, channel.subscriptionCount + 1);
+  if (channel.clusterCount == 0) hookOccupancy(app, channel, false, true);
+  hookSubscriptionCount(app, channel, now);
   if (channel.subscriptionCount == 0) {
     dropIfVacant(app, channel);
     return;
@@ -258,12 +266,13 @@ function presenceMember(conn: Connection, channel: Channel | null, name: usize, 
   return new Member(copyBytes(idStart, idLen), copyBytes(cd.rawStart(u), cd.rawLen(u)), info);
 }
 
-/** Sends a cache channel's last event, or `pusher:cache_miss`. */
-function sendCached(channel: Channel, conn: u32, ttl: u32, now: u64): void {
+/** Sends a cache channel's last event, or `pusher:cache_miss`; returns whether it had one. */
+function sendCached(channel: Channel, conn: u32, ttl: u32, now: u64): bool {
   const cached = channel.cached;
+  const hit = cached != null && since(now, channel.cachedAt) < <u64>ttl;
   text.reset();
-  if (cached && since(now, channel.cachedAt) < <u64>ttl) {
-    text.bytes(changetype<usize>(cached), cached.byteLength);
+  if (hit) {
+    text.bytes(changetype<usize>(cached!), cached!.byteLength);
   } else {
     channel.cached = null;
     text.ascii('{"event":"pusher:cache_miss","channel":');
@@ -271,5 +280,6 @@ function sendCached(channel: Channel, conn: u32, ttl: u32, now: u64): void {
     text.byte(0x7d);
   }
   send(conn);
+  return hit;
 }
 

@@ -57,6 +57,11 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		cache_ttl              <duration>  # default: 30m
 //		allowed_origins        <host>...   # e.g. app.example.com *.example.com; default: any origin
 //		max_connections        <n>         # per node, default: 0 (no limit)
+//		webhook <url> [<type>...]          # repeatable; types: channel_occupied channel_vacated
+//		                                   # member_added member_removed client_event cache_miss
+//		                                   # subscription_count; default: all. An app's own
+//		                                   # webhook lines replace these defaults
+//		webhook_secret         <secret>    # signs webhooks, default: the app secret
 //
 //		# server-wide
 //		ping_period <duration>  # default: 54s
@@ -217,6 +222,8 @@ func (o *AppOptions) unmarshalOption(d *caddyfile.Dispenser) error {
 		return nil
 	case "max_connections":
 		return intArg(d, &o.MaxConnections)
+	case "webhook", "webhook_secret":
+		return o.unmarshalWebhookOption(d)
 	default:
 		return d.Errf("unknown pogo_websocket option %q", d.Val())
 	}

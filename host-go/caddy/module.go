@@ -174,6 +174,8 @@ type AppOptions struct {
 	AllowedOrigins []string `json:"allowed_origins,omitempty"`
 	// Connections open at once on this node; more are refused with 4004. Default: 0 (no limit).
 	MaxConnections int `json:"max_connections,omitempty"`
+
+	WebhookOptions
 }
 
 // CaddyModule returns the Caddy module information.

@@ -17,6 +17,7 @@ import (
 	"github.com/pogo-websocket/pogo-websocket/host-go/broker"
 	"github.com/pogo-websocket/pogo-websocket/host-go/engine"
 	"github.com/pogo-websocket/pogo-websocket/host-go/hub"
+	"github.com/pogo-websocket/pogo-websocket/host-go/webhook"
 )
 
 // hubs keeps the running hubs, and so their open connections, across
@@ -40,6 +41,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		if err := broker.RegisterMetrics(reg); err != nil {
 			return err
 		}
+		if err := webhook.RegisterMetrics(reg); err != nil {
+			return err
+		}
 	}
 	cfg, maxBody, err := h.resolve()
 	if err != nil {
@@ -47,7 +51,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.maxBody = maxBody
 	bcfg, clustered := h.brokerConfig()
-	key, err := poolKey(cfg, bcfg)
+	wcfg := h.webhookConfig(cfg.Apps)
+	key, err := poolKey(cfg, bcfg, wcfg)
 	if err != nil {
 		return err
 	}
@@ -76,9 +81,24 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 				return nil, err
 			}
 			cfg.Broker = b
+			wcfg.Claim = b.Claim
+		}
+		if len(wcfg.Apps) > 0 {
+			wcfg.Logger = h.logger.With("component", "webhook")
+			s, err := webhook.New(wcfg)
+			if err != nil {
+				if cfg.Broker != nil {
+					_ = cfg.Broker.Close()
+				}
+				return nil, err
+			}
+			cfg.Webhooks = s
 		}
 		hb, err := hub.New(cfg)
 		if err != nil {
+			if cfg.Webhooks != nil {
+				_ = cfg.Webhooks.Close(context.Background())
+			}
 			if cfg.Broker != nil {
 				_ = cfg.Broker.Close()
 			}
@@ -224,6 +244,9 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 			// The hub sets Relay when it has a broker.
 			{ID: engine.OptionRelay, Value: engine.DefaultRelay},
 		}
+		endpoints, hookErrs := o.WebhookOptions.endpoints(repl, name)
+		errs = append(errs, hookErrs...)
+		app.Options = append(app.Options, webhookOption(endpoints))
 		cfg.Apps = append(cfg.Apps, app)
 		cfg.ReadLimit = max(cfg.ReadLimit, o.MaxMessageSize)
 		// A batch of up to 10 events, each with its data, plus the JSON around them.
@@ -273,11 +296,12 @@ func (o AppOptions) inherit(defaults AppOptions) AppOptions {
 	if o.MaxConnections == 0 {
 		o.MaxConnections = defaults.MaxConnections
 	}
+	o.WebhookOptions = o.WebhookOptions.inherit(defaults.WebhookOptions)
 	return o
 }
 
 // poolKey identifies a hub configuration, broker included.
-func poolKey(cfg hub.Config, bcfg broker.Config) (string, error) {
+func poolKey(cfg hub.Config, bcfg broker.Config, wcfg webhook.Config) (string, error) {
 	b, err := json.Marshal(struct {
 		Apps           []engine.App
 		ReadLimit      int
@@ -288,7 +312,8 @@ func poolKey(cfg hub.Config, bcfg broker.Config) (string, error) {
 		RedisPrefix    string
 		BrokerQueue    int
 		DigestInterval time.Duration
-	}{cfg.Apps, cfg.ReadLimit, cfg.WriteWait, cfg.MaxQueue, cfg.QueueLimit, bcfg.URL, bcfg.Prefix, bcfg.QueueSize, bcfg.DigestInterval})
+		Webhooks       []webhook.App
+	}{cfg.Apps, cfg.ReadLimit, cfg.WriteWait, cfg.MaxQueue, cfg.QueueLimit, bcfg.URL, bcfg.Prefix, bcfg.QueueSize, bcfg.DigestInterval, wcfg.Apps})
 	if err != nil {
 		return "", fmt.Errorf("hashing pogo_websocket config: %w", err)
 	}

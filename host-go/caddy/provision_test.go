@@ -43,6 +43,7 @@ func TestResolveDefaults(t *testing.T) {
 		engine.OptionMaxConnections:      0,
 		engine.OptionAuthFallback:        0,
 		engine.OptionRelay:               0,
+		engine.OptionWebhooks:            0,
 	}
 	// Every option is sent, once: the engine's own initial values never apply.
 	opts := cfg.Apps[0].Options

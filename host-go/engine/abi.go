@@ -62,6 +62,9 @@ const (
 	// here, a terminate_connections, a presence change, a subscription count,
 	// or a digest, a request for a repair or a repair (anti-entropy).
 	ActionRelay ActionKind = 7
+	// ActionWebhook reports a webhook event (channel_occupied, client_event,
+	// ...) of an app with OptionWebhooks, for the host to deliver.
+	ActionWebhook ActionKind = 8
 )
 
 // PublishCode is the outcome of a native publish, carried by ActionPublishResult
@@ -120,9 +123,13 @@ const (
 	// OptionMaxConnections is the number of connections open at once on this
 	// node (0: no limit); more are refused with 4004.
 	OptionMaxConnections Option = 15
+	// OptionWebhooks is a bit mask of the webhook event types the engine
+	// reports (ActionWebhook), bit 1<<type with the types of package
+	// webhook (1 channel_occupied ... 7 subscription_count); 0: none.
+	OptionWebhooks Option = 16
 
 	// NumOptions is the number of app options; their ids run from 1 to NumOptions.
-	NumOptions = 15
+	NumOptions = 16
 )
 
 // Defaults of the app options, in their ABI units. They are declared here
@@ -161,6 +168,8 @@ const (
 	DefaultRelay = 0
 	// DefaultMaxConnections is 0: no limit.
 	DefaultMaxConnections = 0
+	// DefaultWebhooks is 0: no webhook events.
+	DefaultWebhooks = 0
 )
 
 // App is the configuration of one Pusher app, sent to the engine in an app record.

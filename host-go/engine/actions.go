@@ -132,6 +132,40 @@ func (a *Actions) Relay() (appID, record []byte, err error) {
 	return appID, a.payload, nil
 }
 
+// Webhook is a decoded WEBHOOK action. Its slices alias the action batch.
+type Webhook struct {
+	// AppID is the app the event belongs to.
+	AppID []byte
+	// Type is the event type, 1 (channel_occupied) to 7 (subscription_count).
+	Type uint8
+	// Local asks the host to send the event; without it (an arrival another
+	// node caused) the event only cancels a held-back departure.
+	Local bool
+	// Channel the event is about, and User, the member's user id key
+	// (member_added, member_removed; else empty).
+	Channel, User []byte
+	// Event is the JSON object of the webhook's `events` array.
+	Event []byte
+}
+
+// Webhook decodes the current WEBHOOK record.
+func (a *Actions) Webhook() (Webhook, error) {
+	var w Webhook
+	appID, p, ok := string16(a.payload)
+	if !ok || len(p) < 2 {
+		return w, fmt.Errorf("%w: webhook without app id or type", ErrMalformedAction)
+	}
+	w.AppID, w.Type, w.Local = appID, p[0], p[1]&1 != 0
+	if w.Channel, p, ok = string16(p[2:]); !ok {
+		return w, fmt.Errorf("%w: webhook without channel", ErrMalformedAction)
+	}
+	if w.User, p, ok = string16(p); !ok || len(p) == 0 {
+		return w, fmt.Errorf("%w: webhook without user or event", ErrMalformedAction)
+	}
+	w.Event = p
+	return w, nil
+}
+
 // string16 splits a u16-length-prefixed string off p.
 func string16(p []byte) (s, rest []byte, ok bool) {
 	if len(p) < 2 {

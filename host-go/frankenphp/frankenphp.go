@@ -2,11 +2,12 @@
 // PHP extension "pogo_websocket", whose functions publish to the hubs of the
 // pogo_websocket Caddy handlers running in the same process.
 //
-//	pogo_websocket_publish(string $appId, string $channel, string $event, string $data): int
-//	pogo_websocket_broadcast_multi(string $appId, string $channels, string $event, string $data): int
+//	pogo_websocket_publish(string $appId, string $channel, string $event, string $data, ?string $socketId = null): int
+//	pogo_websocket_broadcast_multi(string $appId, string $channels, string $event, string $data, ?string $socketId = null): int
 //
 // $data must be JSON (at most the app's payload limit) and $channels a JSON
-// array of channel names. Both functions return 0 once the event is queued for
+// array of channel names; the connection with socket id $socketId, if any, is
+// left out (Laravel's toOthers()). Both functions return 0 once the event is queued for
 // delivery (at most once) and never wait for a queue; the other return codes
 // are listed in internal/bridge and are PHP constants (POGO_WEBSOCKET_*).
 //
@@ -35,6 +36,7 @@ var (
 	_ = [1]struct{}{}[C.POGO_WEBSOCKET_CHANNELS_INVALID-bridge.ChannelsInvalid]
 	_ = [1]struct{}{}[C.POGO_WEBSOCKET_BROKER_QUEUE_FULL-bridge.BrokerQueueFull]
 	_ = [1]struct{}{}[C.POGO_WEBSOCKET_SHARD_QUEUE_FULL-bridge.ShardQueueFull]
+	_ = [1]struct{}{}[C.POGO_WEBSOCKET_SOCKET_ID_INVALID-bridge.SocketIDInvalid]
 )
 
 // The extension is not registered with frankenphp.RegisterExtension, which

@@ -26,12 +26,12 @@ func TestBridge_Hub_Codes(t *testing.T) {
 	b := bridge.New(lookupHub)
 	data := []byte(`{"pad":"` + strings.Repeat("x", 100) + `"}`)
 
-	if got := b.Publish(app.ID, "news", []byte("e"), data); got != bridge.OK {
+	if got := b.Publish(app.ID, "news", []byte("e"), data, nil); got != bridge.OK {
 		t.Fatalf("first publish = %d, want OK", got)
 	}
 	full := false
 	for range 10000 {
-		if b.Publish(app.ID, "news", []byte("e"), data) == bridge.ShardQueueFull {
+		if b.Publish(app.ID, "news", []byte("e"), data, nil) == bridge.ShardQueueFull {
 			full = true
 			break
 		}
@@ -39,7 +39,7 @@ func TestBridge_Hub_Codes(t *testing.T) {
 	if !full {
 		t.Fatal("10000 publishes into a 64-byte queue never got ShardQueueFull")
 	}
-	if got := b.BroadcastMulti("other-app", []byte(`["news"]`), []byte("e"), data); got != bridge.HubMissing {
+	if got := b.BroadcastMulti("other-app", []byte(`["news"]`), []byte("e"), data, nil); got != bridge.HubMissing {
 		t.Fatalf("unknown app = %d, want HubMissing", got)
 	}
 
@@ -48,12 +48,12 @@ func TestBridge_Hub_Codes(t *testing.T) {
 		t.Fatal(err)
 	}
 	stopped = true
-	if got := b.Publish(app.ID, "news", []byte("e"), data); got != bridge.HubMissing {
+	if got := b.Publish(app.ID, "news", []byte("e"), data, nil); got != bridge.HubMissing {
 		t.Fatalf("after Shutdown = %d, want HubMissing", got)
 	}
 	// A caller that found the hub just before it stopped.
 	stale := bridge.New(func(string) bridge.Publisher { return p })
-	if got := stale.Publish(app.ID, "news", []byte("e"), data); got != bridge.HubMissing {
+	if got := stale.Publish(app.ID, "news", []byte("e"), data, nil); got != bridge.HubMissing {
 		t.Fatalf("publish on a closed hub = %d, want HubMissing", got)
 	}
 }

@@ -8,35 +8,44 @@
 #include "pogo_websocket_arginfo.h"
 #include "_cgo_export.h"
 
-PHP_FUNCTION(pogo_websocket_publish) {
-  zend_string *app_id, *channel, *event, *data;
+// The optional $socketId: NULL (not given, or null) excludes no connection.
+#define SOCKET_ID_VAL(s) ((s) != NULL ? ZSTR_VAL(s) : NULL)
+#define SOCKET_ID_LEN(s) ((s) != NULL ? ZSTR_LEN(s) : 0)
 
-  ZEND_PARSE_PARAMETERS_START(4, 4)
+PHP_FUNCTION(pogo_websocket_publish) {
+  zend_string *app_id, *channel, *event, *data, *socket_id = NULL;
+
+  ZEND_PARSE_PARAMETERS_START(4, 5)
   Z_PARAM_STR(app_id)
   Z_PARAM_STR(channel)
   Z_PARAM_STR(event)
   Z_PARAM_STR(data)
+  Z_PARAM_OPTIONAL
+  Z_PARAM_STR_OR_NULL(socket_id)
   ZEND_PARSE_PARAMETERS_END();
 
   RETURN_LONG(go_pogo_websocket_publish(
       ZSTR_VAL(app_id), ZSTR_LEN(app_id), ZSTR_VAL(channel), ZSTR_LEN(channel),
-      ZSTR_VAL(event), ZSTR_LEN(event), ZSTR_VAL(data), ZSTR_LEN(data)));
+      ZSTR_VAL(event), ZSTR_LEN(event), ZSTR_VAL(data), ZSTR_LEN(data),
+      SOCKET_ID_VAL(socket_id), SOCKET_ID_LEN(socket_id)));
 }
 
 PHP_FUNCTION(pogo_websocket_broadcast_multi) {
-  zend_string *app_id, *channels, *event, *data;
+  zend_string *app_id, *channels, *event, *data, *socket_id = NULL;
 
-  ZEND_PARSE_PARAMETERS_START(4, 4)
+  ZEND_PARSE_PARAMETERS_START(4, 5)
   Z_PARAM_STR(app_id)
   Z_PARAM_STR(channels)
   Z_PARAM_STR(event)
   Z_PARAM_STR(data)
+  Z_PARAM_OPTIONAL
+  Z_PARAM_STR_OR_NULL(socket_id)
   ZEND_PARSE_PARAMETERS_END();
 
   RETURN_LONG(go_pogo_websocket_broadcast_multi(
       ZSTR_VAL(app_id), ZSTR_LEN(app_id), ZSTR_VAL(channels),
       ZSTR_LEN(channels), ZSTR_VAL(event), ZSTR_LEN(event), ZSTR_VAL(data),
-      ZSTR_LEN(data)));
+      ZSTR_LEN(data), SOCKET_ID_VAL(socket_id), SOCKET_ID_LEN(socket_id)));
 }
 
 static PHP_MINIT_FUNCTION(pogo_websocket) {

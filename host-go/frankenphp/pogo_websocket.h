@@ -14,6 +14,7 @@
 #define POGO_WEBSOCKET_CHANNELS_INVALID 7
 #define POGO_WEBSOCKET_BROKER_QUEUE_FULL 8
 #define POGO_WEBSOCKET_SHARD_QUEUE_FULL 9
+#define POGO_WEBSOCKET_SOCKET_ID_INVALID 10
 
 extern zend_module_entry pogo_websocket_module_entry;
 

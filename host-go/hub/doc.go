@@ -65,6 +65,13 @@
 // and HTTP API POSTs are refused with ErrBroker rather than delivered on
 // this node only.
 //
+// # Webhooks
+//
+// For apps with engine.OptionWebhooks the engine reports webhook events as
+// WEBHOOK actions; the hub hands them to its Webhooks (package webhook),
+// which queues them without blocking and delivers them from its own
+// goroutines, so that a slow receiver never holds up the engine.
+//
 // # Cores
 //
 // The engine is single-threaded by nature (its state is one linear memory),

@@ -64,6 +64,9 @@ type Config struct {
 	// nodes and theirs here; the hub starts it and closes it at Shutdown.
 	// While it cannot carry events, publishes are refused with ErrBroker.
 	Broker Broker
+	// Webhooks, when set, delivers the webhook events of the apps with
+	// engine.OptionWebhooks; the hub closes it at Shutdown.
+	Webhooks Webhooks
 }
 
 // Hub runs one engine and its connections. Its methods are safe for
@@ -314,6 +317,8 @@ func (h *Hub) dispatch(out []byte) {
 			}
 		case engine.ActionRelay:
 			h.relay(&a)
+		case engine.ActionWebhook:
+			h.webhook(&a)
 		case engine.ActionPublishResult:
 			if code, err := a.PublishResult(); err != nil || code != engine.PublishOK {
 				h.log.Debug("publish not accepted", "code", code, "error", err)
@@ -456,6 +461,10 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.q.close()
 	close(h.hubClosed)
 	var errs []error
+	// Before the broker, which its cluster-wide claims use.
+	if w := h.cfg.Webhooks; w != nil {
+		errs = append(errs, w.Close(ctx))
+	}
 	if b := h.cfg.Broker; b != nil {
 		errs = append(errs, b.Close())
 	}

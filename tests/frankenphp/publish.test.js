@@ -17,6 +17,7 @@ const EVENT_INVALID = 3;
 const PAYLOAD_TOO_LARGE = 4;
 const PAYLOAD_INVALID = 5;
 const CHANNELS_INVALID = 7;
+const SOCKET_ID_INVALID = 10;
 
 async function codes(calls) {
   const res = await server.php('publish.php', calls);
@@ -40,6 +41,7 @@ test('the PHP runtime has the pogo_websocket functions and their return-code con
     POGO_WEBSOCKET_CHANNELS_INVALID: 7,
     POGO_WEBSOCKET_BROKER_QUEUE_FULL: 8,
     POGO_WEBSOCKET_SHARD_QUEUE_FULL: 9,
+    POGO_WEBSOCKET_SOCKET_ID_INVALID: 10,
   });
 });
 
@@ -97,6 +99,52 @@ test('concurrent PHP requests publish; every accepted event arrives exactly once
     const order = got.filter((d) => d.r === r).map((d) => d.i);
     assert.deepEqual(order, Array.from({ length: perRequest }, (_, i) => i), `request ${r} arrived out of order or incomplete`);
   }
+});
+
+test('the fifth argument leaves out the connection with that socket id, in both functions', async () => {
+  const sender = await RawClient.connect(server);
+  const other = await RawClient.connect(server);
+  const one = uniq('others-');
+  const two = uniq('others-');
+  for (const c of [sender, other]) {
+    await c.subscribe(one, { auth: '' });
+    await c.subscribe(two, { auth: '' });
+  }
+  const list = JSON.stringify([one, two]);
+  assert.deepEqual(
+    await codes([
+      ['publish', server.app.id, one, 'first', '{}', 1, sender.socketId],
+      ['multi', server.app.id, list, 'first', '{}', 1, sender.socketId],
+      // null and "" leave out nobody
+      ['publish', server.app.id, one, 'second', '{}', 1, null],
+      ['multi', server.app.id, list, 'second', '{}', 1, ''],
+    ]),
+    [OK, OK, OK, OK],
+  );
+  for (const channel of [one, two]) {
+    assert.equal((await other.nextEvent('first', { channel })).channel, channel);
+    assert.equal((await other.nextEvent('second', { channel })).channel, channel);
+    // One channel's events arrive in order: the sender's first event on it is the second one.
+    const got = await sender.next((f) => f.channel === channel && (f.event === 'first' || f.event === 'second'), { what: `an event on ${channel}` });
+    assert.equal(got.event, 'second');
+  }
+});
+
+test('code 10: a fifth argument that is not a socket id publishes nothing', async () => {
+  const ws = await RawClient.connect(server);
+  const channel = uniq('others-');
+  await ws.subscribe(channel, { auth: '' });
+  const bad = ['12345', '1.2.3', 'a.b', '1.', `${'1'.repeat(64)}.1`];
+  const calls = bad.flatMap((id) => [
+    ['publish', server.app.id, channel, 'refused', '{}', 1, id],
+    ['multi', server.app.id, JSON.stringify([channel]), 'refused', '{}', 1, id],
+  ]);
+  assert.deepEqual(await codes([...calls, ['publish', server.app.id, channel, 'accepted', '{}']]), [
+    ...calls.map(() => SOCKET_ID_INVALID),
+    OK,
+  ]);
+  const first = await ws.next((f) => f.channel === channel && f.event !== 'pusher_internal:subscription_succeeded', { what: 'an event' });
+  assert.equal(first.event, 'accepted');
 });
 
 test('codes 1 to 5 and 7: hub missing, channel, event, payload size, payload JSON, channel list', async () => {

@@ -118,15 +118,17 @@ async function startServerOnce(config) {
 }
 
 /**
- * Runs `binary run --config <text> --adapter caddyfile` in a temporary home, keeps its output,
- * and resolves once `ready(url)` is true (or rejects with the output when it exits or times out).
- * Shared by bin/caddy and bin/frankenphp (tests/frankenphp/support).
+ * Runs `binary run --config <text> --adapter caddyfile` (or `binary ...args` in `cwd`) in a
+ * temporary home, keeps its output, and resolves once `ready(url)` is true (or rejects with the
+ * output when it exits or times out). Shared by bin/caddy and bin/frankenphp
+ * (tests/frankenphp/support, tests/laravel/support).
  */
-export async function launch({ binary, name, port, text, env = process.env, ready, readyWithin }) {
+export async function launch({ binary, name, port, text, env = process.env, ready, readyWithin, cwd, args }) {
   const dir = mkdtempSync(join(tmpdir(), 'pogo-e2e-'));
   const file = join(dir, 'Caddyfile');
-  writeFileSync(file, text);
-  const child = spawn(binary, ['run', '--config', file, '--adapter', 'caddyfile'], {
+  if (!args) writeFileSync(file, text);
+  const child = spawn(binary, args ?? ['run', '--config', file, '--adapter', 'caddyfile'], {
+    cwd,
     env: { ...env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -7,6 +7,7 @@
 package bridge
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -30,6 +31,10 @@ const (
 	ChannelsInvalid     Code = 7 // channels is not a JSON array of 1 to MaxChannels strings
 	BrokerQueueFull     Code = 8 // the broker's outbound queue is full
 	ShardQueueFull      Code = 9 // a local shard's queue is full
+
+	// SocketIDInvalid: the socket id to leave out is not digits.digits, or
+	// is longer than MaxSocketIDLength.
+	SocketIDInvalid Code = 10
 )
 
 const (
@@ -37,6 +42,8 @@ const (
 	MaxNameLength = 200
 	// MaxChannels is the most channels one multi-channel publish may name, as in Pusher.
 	MaxChannels = 100
+	// MaxSocketIDLength bounds a socket id to leave out; the server's own are far shorter.
+	MaxSocketIDLength = 64
 	// DefaultMaxPayload is the payload limit, in bytes, of a hub that states none: the engine's.
 	DefaultMaxPayload = engine.DefaultMaxEventPayload
 )
@@ -81,8 +88,9 @@ func New(lookup LookupFunc) *Bridge {
 	return &Bridge{lookup: lookup}
 }
 
-// Publish sends event with data to one channel.
-func (b *Bridge) Publish(appID, channel string, event, data []byte) Code {
+// Publish sends event with data to one channel, leaving out the connection
+// whose socket id is socketID (none when empty), as Pusher's socket_id does.
+func (b *Bridge) Publish(appID, channel string, event, data, socketID []byte) Code {
 	hub := b.lookup(appID)
 	if hub == nil {
 		return HubMissing
@@ -93,11 +101,12 @@ func (b *Bridge) Publish(appID, channel string, event, data []byte) Code {
 	// A valid name needs no escaping.
 	list := make([]byte, 0, len(channel)+4)
 	list = append(append(append(list, `["`...), channel...), `"]`...)
-	return send(hub, appID, list, event, data)
+	return send(hub, appID, list, event, data, socketID)
 }
 
-// BroadcastMulti sends event with data to every channel of the JSON array channels.
-func (b *Bridge) BroadcastMulti(appID string, channels, event, data []byte) Code {
+// BroadcastMulti sends event with data to every channel of the JSON array
+// channels, leaving out socketID like Publish.
+func (b *Bridge) BroadcastMulti(appID string, channels, event, data, socketID []byte) Code {
 	hub := b.lookup(appID)
 	if hub == nil {
 		return HubMissing
@@ -117,10 +126,10 @@ func (b *Bridge) BroadcastMulti(appID string, channels, event, data []byte) Code
 	if err != nil {
 		return ChannelsInvalid
 	}
-	return send(hub, appID, list, event, data)
+	return send(hub, appID, list, event, data, socketID)
 }
 
-func send(hub Publisher, appID string, channels, event, data []byte) Code {
+func send(hub Publisher, appID string, channels, event, data, socketID []byte) Code {
 	if len(event) == 0 || len(event) > MaxNameLength {
 		return EventInvalid
 	}
@@ -134,7 +143,10 @@ func send(hub Publisher, appID string, channels, event, data []byte) Code {
 	if !json.Valid(data) {
 		return PayloadInvalid
 	}
-	switch err := hub.Publish(appID, channels, event, data, nil); {
+	if len(socketID) > 0 && !ValidSocketID(socketID) {
+		return SocketIDInvalid
+	}
+	switch err := hub.Publish(appID, channels, event, data, socketID); {
 	case err == nil:
 		return OK
 	case errors.Is(err, ErrHubClosed):
@@ -173,6 +185,25 @@ func ValidChannel(name string) bool {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
 		case c == '_', c == '-', c == '=', c == '@', c == ',', c == '.', c == ';':
 		default:
+			return false
+		}
+	}
+	return true
+}
+
+// ValidSocketID reports whether id has the shape of the server's socket ids
+// (digits, one dot, digits), as the HTTP API's socket_id must, and is at most
+// MaxSocketIDLength bytes.
+func ValidSocketID(id []byte) bool {
+	if len(id) > MaxSocketIDLength {
+		return false
+	}
+	dot := bytes.IndexByte(id, '.')
+	if dot <= 0 || dot == len(id)-1 {
+		return false
+	}
+	for i, c := range id {
+		if i != dot && (c < '0' || c > '9') {
 			return false
 		}
 	}

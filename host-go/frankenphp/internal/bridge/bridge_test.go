@@ -14,10 +14,11 @@ type fakeHub struct {
 	channels string
 	event    string
 	data     string
+	socketID string
 }
 
 func (h *fakeHub) Publish(appID string, channels []byte, event, data []byte, socketID []byte) error {
-	h.appID, h.channels, h.event, h.data = appID, string(channels), string(event), string(data)
+	h.appID, h.channels, h.event, h.data, h.socketID = appID, string(channels), string(event), string(data), string(socketID)
 	return h.err
 }
 
@@ -64,7 +65,7 @@ func TestBridge_Publish_Codes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := tt.hub
-			got := newBridge(&h).Publish(tt.app, tt.ch, []byte(tt.event), []byte(tt.data))
+			got := newBridge(&h).Publish(tt.app, tt.ch, []byte(tt.event), []byte(tt.data), nil)
 			if got != tt.want {
 				t.Fatalf("Publish = %d, want %d", got, tt.want)
 			}
@@ -99,7 +100,7 @@ func TestBridge_BroadcastMulti_Codes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := tt.hub
-			got := newBridge(&h).BroadcastMulti(tt.app, []byte(tt.channels), []byte(tt.event), []byte(`{}`))
+			got := newBridge(&h).BroadcastMulti(tt.app, []byte(tt.channels), []byte(tt.event), []byte(`{}`), nil)
 			if got != tt.want {
 				t.Fatalf("BroadcastMulti = %d, want %d", got, tt.want)
 			}
@@ -109,10 +110,41 @@ func TestBridge_BroadcastMulti_Codes(t *testing.T) {
 
 func TestBridge_BroadcastMulti_ReencodesNames(t *testing.T) {
 	h := fakeHub{}
-	if got := newBridge(&h).BroadcastMulti("app", []byte(` [ "a" , "\u0062" ] `), []byte("e"), []byte(`{}`)); got != OK {
+	if got := newBridge(&h).BroadcastMulti("app", []byte(` [ "a" , "\u0062" ] `), []byte("e"), []byte(`{}`), nil); got != OK {
 		t.Fatalf("BroadcastMulti = %d", got)
 	}
 	if h.channels != `["a","b"]` {
 		t.Fatalf("hub got channels %s", h.channels)
+	}
+}
+
+func TestBridge_SocketID_ExcludedOrRefused(t *testing.T) {
+	tests := []struct {
+		name, socketID string
+		want           Code
+	}{
+		{"none", "", OK},
+		{"server shape", "1234.5678", OK},
+		{"no dot", "12345678", SocketIDInvalid},
+		{"two dots", "1.2.3", SocketIDInvalid},
+		{"empty part", "1234.", SocketIDInvalid},
+		{"letters", "12a4.5678", SocketIDInvalid},
+		{"too long", strings.Repeat("1", MaxSocketIDLength) + ".1", SocketIDInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var one, multi fakeHub
+			b := newBridge(&one)
+			if got := b.Publish("app", "news", []byte("e"), []byte(`{}`), []byte(tt.socketID)); got != tt.want {
+				t.Fatalf("Publish = %d, want %d", got, tt.want)
+			}
+			b = newBridge(&multi)
+			if got := b.BroadcastMulti("app", []byte(`["a","b"]`), []byte("e"), []byte(`{}`), []byte(tt.socketID)); got != tt.want {
+				t.Fatalf("BroadcastMulti = %d, want %d", got, tt.want)
+			}
+			if tt.want == OK && (one.socketID != tt.socketID || multi.socketID != tt.socketID) {
+				t.Fatalf("hub got socket ids %q and %q, want %q", one.socketID, multi.socketID, tt.socketID)
+			}
+		})
 	}
 }
