@@ -18,6 +18,7 @@ export const enum Event {
   Remote = 12,
   NodeGone = 13,
   Sync = 14,
+  Digest = 15,
 }
 
 /** Actions, engine to host. */

@@ -8,6 +8,7 @@ import { out, publishResult } from "./frame/output";
 import { configureApp } from "./protocol/app";
 import { nodeGone, sync } from "./protocol/cluster";
 import { connectionById, seedSocketIds } from "./protocol/connection";
+import { digest, seedToken } from "./protocol/entropy";
 import { handleHttp } from "./protocol/http";
 import { activity, closed, open, shutdown, tick } from "./protocol/lifecycle";
 import { handleMessage, messageTooLarge } from "./protocol/messages";
@@ -26,6 +27,7 @@ const input = new ByteBuffer(1 << 16);
 /** Seeds the socket-id generator; called once after instantiation. */
 export function init(seedLo: u32, seedHi: u32): void {
   seedSocketIds(seedLo, seedHi);
+  seedToken(seedLo, seedHi);
 }
 
 /** Returns an input area of at least `n` bytes for the next batch. */
@@ -84,6 +86,7 @@ function handle(kind: u8, id: u32, ptr: usize, len: usize, now: u64): void {
     case Event.Remote: remote(id, ptr, len, now); break;
     case Event.NodeGone: nodeGone(id, now); break;
     case Event.Sync: sync(); break;
+    case Event.Digest: digest(); break;
     case Event.App: configureApp(id, ptr, len); break;
     case Event.Shutdown: shutdown(now); break;
     case Event.AuthResult: {

@@ -200,7 +200,7 @@ test('the members of a node that stops gracefully leave at once, well before its
     await until(seen, () => seen.joining.length === 1, 'joining() of carol from node E');
 
     // SIGTERM: node E closes its connections and relays the departures before it exits. A node
-    // that is only missed is dropped 3 to 4 s after its last heartbeat.
+    // that is only missed is dropped 2.5 to 2.75 s after its last heartbeat.
     const started = Date.now();
     await stopping.stop();
     await until(seen, () => seen.leaving.length === 1, 'leaving() of carol once node E stopped', 1500 - (Date.now() - started));

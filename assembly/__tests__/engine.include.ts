@@ -272,6 +272,11 @@ export class Batch {
     return this.record(<u8>Event.Sync, 0);
   }
 
+  /** DIGEST: relay this node's digest of every relaying app. */
+  digest(): Batch {
+    return this.record(<u8>Event.Digest, 0);
+  }
+
   /** Appends bytes as they are, outside any record (for truncated batches). */
   appendRaw(bytes: ArrayBuffer): Batch {
     this.b.bytes(changetype<usize>(bytes), <u32>bytes.byteLength);
@@ -433,6 +438,9 @@ export function decodeActions(ptr: usize, len: u32): Actions {
           check(q + 2 + jl <= pl + n, "relay member user_id past the record");
           a.text += " " + String.UTF8.decodeUnsafe(q + 2, jl) + " " + String.UTF8.decodeUnsafe(q + 2 + jl, pl + n - (q + 2 + jl));
         }
+      } else if (rk >= 6 && rk <= 8) {
+        // Anti-entropy (Digest, Want, State): only the kind; the record is kept whole.
+        a.code = -<i32>rk;
       } else {
         check(rk == 1, "unknown relay kind");
         const cl = <usize>load<u16>(q);

@@ -59,6 +59,8 @@ export class Member {
   connections: i32 = 0;
   /** The other nodes where the user is present, by the host's node numbers. */
   nodes: Array<u32> | null = null;
+  /** The number of the last repair that listed the user (protocol/entropy.ts). */
+  mark: u32 = 0;
 
   /** Whether the user is present on another node. */
   get remote(): bool {
@@ -66,11 +68,19 @@ export class Member {
     return n != null && n.length > 0;
   }
 
-  /** Records that the user is present on `node`. */
-  addNode(node: u32): void {
+  /** Records that the user is present on `node`; returns whether it was not already. */
+  addNode(node: u32): bool {
     let n = this.nodes;
     if (!n) this.nodes = n = [];
-    if (!n.includes(node)) n.push(node);
+    if (n.includes(node)) return false;
+    n.push(node);
+    return true;
+  }
+
+  /** Whether the user is present on `node`. */
+  onNode(node: u32): bool {
+    const n = this.nodes;
+    return n != null && n.includes(node);
   }
 
   /** Records that the user left `node`; returns whether it was there. */
@@ -111,6 +121,8 @@ export class Channel {
   private remoteCounts: Array<u32> | null = null;
   /** The sum of `remoteCounts`. */
   remoteCount: u32 = 0;
+  /** The number of the last repair that listed the channel (protocol/entropy.ts). */
+  mark: u32 = 0;
 
   constructor(public name: ArrayBuffer, public type: ChannelType, public cache: bool) {
     if (type == ChannelType.Presence) this.members = new ByteMap<Member>();
@@ -123,6 +135,14 @@ export class Channel {
   /** Subscriptions here and on every other node. */
   @inline get clusterCount(): u32 {
     return this.subscribers.count + this.remoteCount;
+  }
+
+  /** The subscriptions node `node` has. */
+  remoteCountOf(node: u32): u32 {
+    const nodes = this.remoteNodes;
+    if (!nodes) return 0;
+    const i = nodes.indexOf(node);
+    return i >= 0 ? unchecked(this.remoteCounts![i]) : 0;
   }
 
   /** Records that node `node` has `count` subscriptions; returns whether the sum changed. */

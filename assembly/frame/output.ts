@@ -5,6 +5,8 @@
 // number of recipients.
 
 import { Action } from "../abi";
+import { Channel } from "../channels/channel";
+import { DIGEST_BUCKETS } from "../channels/digest";
 import { ByteBuffer } from "./buffer";
 
 /**
@@ -138,6 +140,12 @@ export const enum Relay {
   MemberRemoved = 4,
   /** The sending node's number of subscriptions to a channel changed. */
   ChannelCount = 5,
+  /** The sending node's digest of its counts and members (protocol/entropy.ts). */
+  Digest = 6,
+  /** Asks the node with a token for its state in the buckets of a mask. */
+  Want = 7,
+  /** The sending node's counts and members in one bucket, replacing what the others hold. */
+  State = 8,
 }
 
 /** Relay record flag: the event may be kept as a cache channel's last event. */
@@ -215,4 +223,62 @@ export function webhook(
   out.field16(channel, channelLen);
   out.field16(user, userLen);
   out.bytes(text.ptr, text.len);
+}
+
+/** Writes a u64 into `out`. */
+function word64(v: u64): void {
+  store<u64>(out.ensure(8), v);
+  out.len += 8;
+}
+
+/** Tells the other nodes the digest of app `appId` here, from the node with token `token`. */
+export function relayDigest(appId: usize, appIdLen: usize, token: u64, buckets: StaticArray<u64>): void {
+  record(Action.Relay, 0, 1 + 2 + <u32>appIdLen + 8 + <u32>DIGEST_BUCKETS * 8);
+  out.byte(<u8>Relay.Digest);
+  out.field16(appId, appIdLen);
+  word64(token);
+  for (let b = 0; b < DIGEST_BUCKETS; b++) word64(unchecked(buckets[b]));
+}
+
+/** Asks the node with token `token` for its state of app `appId` in the buckets of `mask`. */
+export function relayWant(appId: usize, appIdLen: usize, token: u64, mask: u64): void {
+  record(Action.Relay, 0, 1 + 2 + <u32>appIdLen + 16);
+  out.byte(<u8>Relay.Want);
+  out.field16(appId, appIdLen);
+  word64(token);
+  word64(mask);
+}
+
+/**
+ * Tells the other nodes the subscription count and present members here of
+ * every channel of bucket `bucket` of app `appId`, listed in `channels`.
+ */
+export function relayState(appId: usize, appIdLen: usize, bucket: u8, channels: Array<Channel>): void {
+  const at = out.len;
+  record(Action.Relay, 0, 0);
+  out.byte(<u8>Relay.State);
+  out.field16(appId, appIdLen);
+  out.byte(bucket);
+  for (let i = 0, n = channels.length; i < n; i++) {
+    const ch = unchecked(channels[i]);
+    out.field16(changetype<usize>(ch.name), ch.name.byteLength);
+    out.u32(ch.subscriptionCount);
+    const members = ch.members;
+    const countAt = out.len;
+    out.u32(0);
+    if (!members) continue;
+    let present: u32 = 0;
+    for (let j = 0, c = members.capacity; j < c; j++) {
+      const m = members.valueAt(j);
+      if (!m || m.connections <= 0) continue;
+      present++;
+      out.field16(changetype<usize>(m.key), m.key.byteLength);
+      out.field16(changetype<usize>(m.idJson), m.idJson.byteLength);
+      out.u32(m.info.byteLength);
+      out.bytes(changetype<usize>(m.info), m.info.byteLength);
+    }
+    store<u32>(out.ptr + <usize>countAt, present);
+  }
+  // The record's length, now known, into its header (kind, id, length).
+  store<u32>(out.ptr + <usize>at + 5, out.len - at - 9);
 }

@@ -4,6 +4,7 @@
 import { Default, Option } from "../abi";
 import { ByteMap, bytesEqual, copyBytes } from "../channels/bytemap";
 import { Channel, ConnIds } from "../channels/channel";
+import { Digest } from "../channels/digest";
 import { HmacKey } from "../crypto/hmac";
 import { fields } from "./record";
 
@@ -45,6 +46,10 @@ export class App {
   /** Watched user id → ids of the connections whose watchlist names it. */
   watchers: ByteMap<Array<u32>> = new ByteMap<Array<u32>>();
   connections: i32 = 0;
+  /** This node's share of the cluster state, as it relayed it (channels/digest.ts). */
+  digest: Digest = new Digest();
+  /** Each other node's share, by node number, as it is held here from its relay records. */
+  peers: Map<u32, Digest> = new Map<u32, Digest>();
 
   constructor(id: ArrayBuffer, key: ArrayBuffer, secret: ArrayBuffer) {
     this.id = id;

@@ -7,9 +7,12 @@
 // the whole cluster, and so do subscription counts and occupied channels.
 // The host numbers the other nodes, tells when one is gone (its members and
 // subscriptions leave) and asks for a SYNC when a node needs everyone's.
+// What a node relayed, and what is held for each other node, is also kept
+// as a digest (channels/digest.ts) that entropy.ts compares and repairs.
 
 import { copyBytes } from "../channels/bytemap";
 import { Channel, ChannelType, Member } from "../channels/channel";
+import { channelHash, Digest, memberElement } from "../channels/digest";
 import { relayChannelCount, relayMember as relayMemberRecord } from "../frame/output";
 import { validateValue } from "../json/scanner";
 import { App, apps } from "./app";
@@ -20,6 +23,18 @@ import { hookMember, hookOccupancy } from "./webhooks";
 
 /** Tells the other nodes that `m` joined (`added`) or left `channel` here. */
 export function relayMember(app: App, channel: Channel, m: Member, added: bool): void {
+  writeMember(app, channel, m, added);
+  const h = channelHash(channel.name);
+  app.digest.toggle(h, memberElement(h, m.key));
+}
+
+/** Tells the other nodes how many subscriptions `channel` has here; it had `before`. */
+export function relayCount(app: App, channel: Channel, before: u32): void {
+  writeCount(app, channel);
+  app.digest.count(channelHash(channel.name), before, channel.subscriptionCount);
+}
+
+function writeMember(app: App, channel: Channel, m: Member, added: bool): void {
   relayMemberRecord(
     added, changetype<usize>(app.id), app.id.byteLength, changetype<usize>(channel.name), channel.name.byteLength,
     changetype<usize>(m.key), m.key.byteLength, changetype<usize>(m.idJson), m.idJson.byteLength,
@@ -27,12 +42,19 @@ export function relayMember(app: App, channel: Channel, m: Member, added: bool):
   );
 }
 
-/** Tells the other nodes how many subscriptions `channel` has here. */
-export function relayCount(app: App, channel: Channel): void {
+function writeCount(app: App, channel: Channel): void {
   relayChannelCount(
     changetype<usize>(app.id), app.id.byteLength, changetype<usize>(channel.name), channel.name.byteLength,
     channel.subscriptionCount,
   );
+}
+
+/** What is held here for node `node` of app `app`. */
+function peerDigest(app: App, node: u32): Digest {
+  if (app.peers.has(node)) return app.peers.get(node);
+  const d = new Digest();
+  app.peers.set(node, d);
+  return d;
 }
 
 /**
@@ -62,7 +84,10 @@ export function remoteCount(app: App, node: u32, f: Fields, now: u64): bool {
  * this node's (webhooks.ts): its own last subscriber may have left at the
  * same moment, seen as remote on both nodes.
  */
-function countChanged(app: App, channel: Channel, node: u32, count: u32, now: u64): void {
+export function countChanged(app: App, channel: Channel, node: u32, count: u32, now: u64): void {
+  const held = channel.remoteCountOf(node);
+  if (held == count) return;
+  peerDigest(app, node).count(channelHash(channel.name), held, count);
   const before = channel.clusterCount;
   if (!channel.setRemoteCount(node, count)) return;
   if ((before == 0) != (channel.clusterCount == 0)) hookOccupancy(app, channel, before == 0, before != 0);
@@ -95,18 +120,35 @@ export function remoteMember(app: App, node: u32, added: bool, f: Fields): bool 
     channel = new Channel(copyBytes(name, nameLen), ChannelType.Presence, isCacheChannel(name, nameLen));
     app.channels.set(name, nameLen, channel);
   }
+  joinNode(app, channel, node, key, keyLen, idJson, idJsonLen, f.start, f.len);
+  return true;
+}
+
+/**
+ * User `key` (`user_id` JSON `idJson`, `user_info` JSON `info`) is present
+ * on `node`: it joins presence channel `channel` if it was present nowhere.
+ * Returns the member.
+ */
+export function joinNode(
+  app: App, channel: Channel, node: u32, key: usize, keyLen: usize,
+  idJson: usize, idJsonLen: usize, info: usize, infoLen: usize,
+): Member {
   const members = channel.members!;
   let m = members.get(key, keyLen);
+  const fresh = !m;
   if (!m) {
-    m = new Member(copyBytes(key, keyLen), copyBytes(idJson, idJsonLen), copyBytes(f.start, f.len));
+    m = new Member(copyBytes(key, keyLen), copyBytes(idJson, idJsonLen), copyBytes(info, infoLen));
     members.set(key, keyLen, m);
-    m.addNode(node);
+  }
+  if (m.addNode(node)) {
+    const h = channelHash(channel.name);
+    peerDigest(app, node).toggle(h, memberElement(h, m.key));
+  }
+  if (fresh) {
     memberEvent(channel, m, true, 0);
     hookMember(app, channel, m, true, false);
-    return true;
   }
-  m.addNode(node);
-  return true;
+  return m;
 }
 
 /**
@@ -135,6 +177,7 @@ export function nodeGone(node: u32, now: u64): void {
       }
       countChanged(app, ch, node, 0, now);
     }
+    app.peers.delete(node);
   }
 }
 
@@ -146,12 +189,12 @@ export function sync(): void {
     for (let i = 0, c = app.channels.capacity; i < c; i++) {
       const ch = app.channels.valueAt(i);
       if (!ch || ch.subscriptionCount == 0 || ch.type == ChannelType.User) continue;
-      relayCount(app, ch);
+      writeCount(app, ch);
       const members = ch.members;
       if (!members) continue;
       for (let j = 0, k = members.capacity; j < k; j++) {
         const m = members.valueAt(j);
-        if (m && m.connections > 0) relayMember(app, ch, m, true);
+        if (m && m.connections > 0) writeMember(app, ch, m, true);
       }
     }
   }
@@ -161,8 +204,11 @@ export function sync(): void {
  * `m` (if any) is no longer present on `node`; it leaves if that was its
  * last place, reported as this node's departure as in countChanged.
  */
-function leaveNode(app: App, channel: Channel, m: Member | null, node: u32): void {
-  if (!m || !m.removeNode(node) || m.connections > 0 || m.remote) return;
+export function leaveNode(app: App, channel: Channel, m: Member | null, node: u32): void {
+  if (!m || !m.removeNode(node)) return;
+  const h = channelHash(channel.name);
+  peerDigest(app, node).toggle(h, memberElement(h, m.key));
+  if (m.connections > 0 || m.remote) return;
   channel.members!.delete(changetype<usize>(m.key), m.key.byteLength);
   memberEvent(channel, m, false, 0);
   hookMember(app, channel, m, false, true);

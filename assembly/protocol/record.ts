@@ -34,6 +34,11 @@ export class Fields {
     return this.take(this.p, n);
   }
 
+  /** The bytes not read yet. */
+  @inline get remaining(): usize {
+    return this.end - this.p;
+  }
+
   /** Reads the rest of the record, possibly empty. */
   rest(): void {
     this.start = this.p;

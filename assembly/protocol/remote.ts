@@ -1,12 +1,14 @@
 // What another node relays through the host's broker: events, delivered to
 // this node's subscribers exactly as the origin node delivered them to its
 // own, terminate_connections, presence members and subscription counts
-// (cluster.ts). Nothing received is relayed again.
+// (cluster.ts), and the digests that repair what was lost (entropy.ts).
+// Nothing received is relayed again, except a State answering a Want.
 
 import { Relay, RELAY_CACHEABLE, text } from "../frame/output";
 import { JsonType, ObjectScanner } from "../json/scanner";
 import { appById } from "./app";
 import { remoteCount, remoteMember } from "./cluster";
+import { remoteDigest, remoteState, remoteWant } from "./entropy";
 import { terminateUser } from "./lifecycle";
 import { isValidChannelName } from "./names";
 import { deliver } from "./publish";
@@ -36,6 +38,9 @@ export function remote(node: u32, ptr: usize, len: usize, now: u64): bool {
     return remoteMember(app, node, kind == Relay.MemberAdded, f);
   }
   if (kind == Relay.ChannelCount) return remoteCount(app, node, f, now);
+  if (kind == Relay.Digest) return remoteDigest(app, node, f);
+  if (kind == Relay.Want) return remoteWant(app, f);
+  if (kind == Relay.State) return remoteState(app, node, f, now);
   if (kind != Relay.Event || !f.str16()) return false;
   const channel = f.start, channelLen = f.len;
   if (!f.str16()) return false;

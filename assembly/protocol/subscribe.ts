@@ -167,7 +167,7 @@ function join(conn: Connection, data: ObjectScanner, name: usize, nameLen: usize
   sendSucceeded(channel, conn.id);
   if (joined) memberEvent(channel, member!, true, conn.id);
   if (channel.cache && !sendCached(channel, conn.id, app.cacheTtl, now)) hookCacheMiss(app, channel);
-  if (app.relay && type != ChannelType.User) relayCount(app, channel);
+  if (app.relay && type != ChannelType.User) relayCount(app, channel, channel.subscriptionCount - 1);
   subscriptionCountChanged(app, channel, now);
   if (occupied) hookOccupancy(app, channel, true, true);
   if (joined) hookMember(app, channel, member!, true, true);
@@ -205,7 +205,7 @@ export function leave(conn: Connection, sub: Subscription, now: u64): void {
       hookMember(app, channel, member, false, true);
     }
   }
-  if (app.relay && channel.type != ChannelType.User) relayCount(app, channel);
+  if (app.relay && channel.type != ChannelType.User) relayCount(app, channel, channel.subscriptionCount + 1);
   if (channel.clusterCount == 0) hookOccupancy(app, channel, false, true);
   hookSubscriptionCount(app, channel, now);
   if (channel.subscriptionCount == 0) {

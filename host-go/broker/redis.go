@@ -10,16 +10,32 @@
 // most once, like Redis Pub/Sub itself: records sent while Redis is
 // unreachable are lost, and counted.
 //
-// Nodes also talk on `<prefix>#nodes`: each sends a heartbeat every ping
-// interval, and a node that was not heard from for three intervals is gone
-// (its presence members leave). A node whose subscription starts, or starts
+// Nodes also talk on `<prefix>#nodes`: each sends a heartbeat every half
+// ping interval, and a node that was not heard from for two and a half
+// intervals is gone (its presence members leave): checked every quarter
+// interval, a node killed without a goodbye is gone within three intervals,
+// the three seconds README.md promises with the default interval. A node whose subscription starts, or starts
 // again after an outage, forgets the others' members and asks every node to
 // relay its presence members again; they forget what it relayed before, and
 // it relays its own.
 //
+// Redis Pub/Sub may lose any message, so every digest interval the engine
+// relays a digest of its subscription counts and presence members as one
+// more record per app; a node that holds something else for the sender asks
+// it, by record, for the part that differs, and the sender's answer replaces
+// it (assembly/protocol/entropy.ts). The broker only carries these records
+// and keeps the timer.
+//
 // A message on Redis is one kind byte (record, heartbeat, sync request), the
 // sending node's 8-byte id (a node skips its own messages) and, for a
 // record, the relay record.
+//
+// For fault-injection tests, the environment variable
+// POGO_WEBSOCKET_FAULT_DROP_RELAY=<kind>:<n> makes the broker drop the next
+// n relay records of that kind (the record's first byte, 4 for a
+// member_removed) that this node sends, as if Redis had lost them; they are
+// counted as dropped_total{reason="fault_injection"}. Never set it in
+// production.
 package broker
 
 import (
@@ -29,6 +45,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +70,9 @@ const (
 	DefaultQueueSize    = 4096
 	DefaultTimeout      = 2 * time.Second
 	DefaultPingInterval = time.Second
+	// DefaultDigestInterval is how often the engine's digest goes out: a
+	// lost member_removed or count is repaired within about this time.
+	DefaultDigestInterval = 5 * time.Second
 )
 
 // Kinds of message on Redis, their first byte.
@@ -65,8 +87,10 @@ const (
 	nodeIDSize = 8
 	// maxPipeline bounds the messages sent to Redis in one round trip.
 	maxPipeline = 256
-	// peerTimeout is the number of ping intervals after which a silent node is gone.
-	peerTimeout = 3
+	// peerTimeoutQuarters is the number of quarter ping intervals after
+	// which a silent node is gone: a heartbeat goes out every two quarters,
+	// so four may be late or lost before a live node is taken for gone.
+	peerTimeoutQuarters = 10
 )
 
 // Config configures a Redis broker. Zero values take the defaults above.
@@ -80,9 +104,14 @@ type Config struct {
 	QueueSize int
 	// Timeout bounds one Redis round trip (connect, publish, ping).
 	Timeout time.Duration
-	// PingInterval is how often Redis is pinged to tell whether it is up,
-	// and how often this node tells the others it is alive.
+	// PingInterval is how often Redis is pinged to tell whether it is up;
+	// this node tells the others it is alive twice per interval, and a node
+	// silent for two and a half intervals is gone.
 	PingInterval time.Duration
+	// DigestInterval is how often this node relays the digest of its
+	// subscription counts and presence members, by which the others find
+	// and repair what Redis lost.
+	DigestInterval time.Duration
 	// Logger receives the broker's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -100,6 +129,9 @@ type Redis struct {
 	out      chan outgoing
 	peers    peers
 	sync     func()
+	digest   func()
+	// fault drops outgoing relay records, for fault-injection tests.
+	fault faultDrop
 
 	pingOK     atomic.Bool
 	subscribed atomic.Bool
@@ -141,6 +173,15 @@ func New(cfg Config, appIDs []string) (*Redis, error) {
 	if _, err := rand.Read(r.node[:]); err != nil {
 		return nil, fmt.Errorf("broker: node id: %w", err)
 	}
+	kind, count, err := parseFaultDrop(os.Getenv(faultDropEnv))
+	if err != nil {
+		return nil, err
+	}
+	r.fault.kind = kind
+	r.fault.left.Store(count)
+	if count > 0 {
+		cfg.Logger.Warn("fault injection: relay records will be dropped", "env", faultDropEnv)
+	}
 	r.byApp = make(map[string]string, len(appIDs))
 	for _, id := range appIDs {
 		r.byApp[id] = cfg.Prefix + ":" + id
@@ -173,6 +214,9 @@ func withDefaults(cfg Config) Config {
 	if cfg.PingInterval <= 0 {
 		cfg.PingInterval = DefaultPingInterval
 	}
+	if cfg.DigestInterval <= 0 {
+		cfg.DigestInterval = DefaultDigestInterval
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -182,12 +226,14 @@ func withDefaults(cfg Config) Config {
 // Start subscribes to the apps' channels and starts handing what the other
 // nodes send: their records to deliver (which must not keep them after it
 // returns), with the number of the sending node; gone, when a node has not
-// been heard from for three ping intervals; and sync, when this node must
-// relay its presence members for the others.
-func (r *Redis) Start(deliver func(node uint32, record []byte), gone func(node uint32), sync func()) {
+// been heard from for two and a half ping intervals; sync, when this node must
+// relay its presence members for the others; and digest, every digest
+// interval while Redis is up, when this node must relay its digest.
+func (r *Redis) Start(deliver func(node uint32, record []byte), gone func(node uint32), sync, digest func()) {
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.peers.gone = gone
 	r.sync = sync
+	r.digest = digest
 	// Subscribe only sends the command: the confirmation arrives on the
 	// channel below, and go-redis subscribes again after every reconnect.
 	r.pubsub = r.client.Subscribe(r.ctx, r.channels...)
@@ -195,10 +241,12 @@ func (r *Redis) Start(deliver func(node uint32, record []byte), gone func(node u
 		redis.WithChannelSize(r.cfg.QueueSize),
 		redis.WithChannelHealthCheckInterval(r.cfg.PingInterval),
 	)
-	r.wg.Add(3)
+	r.wg.Add(5)
 	go r.receive(in, deliver)
 	go r.send()
 	go r.monitor()
+	go r.heartbeats()
+	go r.digests()
 }
 
 // Send queues relay record of app appID for the other nodes; it copies
@@ -207,6 +255,10 @@ func (r *Redis) Send(appID, record []byte) error {
 	channel, ok := r.byApp[string(appID)]
 	if !ok {
 		return fmt.Errorf("broker: app %q is not served by this broker", appID)
+	}
+	if r.fault.drop(record) {
+		metrics.dropped.WithLabelValues("fault_injection").Inc()
+		return nil
 	}
 	if err := r.enqueue(channel, kindRecord, record); err != nil {
 		metrics.dropped.WithLabelValues("queue_full").Inc()
@@ -397,8 +449,7 @@ func (r *Redis) publish(batch []outgoing) {
 	metrics.sent.Add(float64(n))
 }
 
-// monitor pings Redis, subscribes again when it comes back, sends this
-// node's heartbeat and forgets the nodes that fell silent.
+// monitor pings Redis and subscribes again when it comes back.
 func (r *Redis) monitor() {
 	defer r.wg.Done()
 	ticker := time.NewTicker(r.cfg.PingInterval)
@@ -419,13 +470,46 @@ func (r *Redis) monitor() {
 		case !r.pingOK.Swap(true):
 			r.log.Info("redis is reachable", "url", redacted(r.cfg.URL))
 		}
-		if r.Up() {
-			_ = r.enqueue(r.nodes, kindHeartbeat, nil)
-		}
-		r.peers.expire(time.Now().Add(-peerTimeout * r.cfg.PingInterval))
 		metrics.up.Set(map[bool]float64{true: 1, false: 0}[r.Up()])
 		select {
 		case <-ticker.C:
+		case <-r.ctx.Done():
+			return
+		}
+	}
+}
+
+// heartbeats tells the other nodes this node is alive every half ping
+// interval, and forgets the nodes that fell silent, checked every quarter.
+func (r *Redis) heartbeats() {
+	defer r.wg.Done()
+	quarter := max(r.cfg.PingInterval/4, time.Millisecond)
+	ticker := time.NewTicker(quarter)
+	defer ticker.Stop()
+	for n := 0; ; n++ {
+		if n%2 == 0 && r.Up() {
+			_ = r.enqueue(r.nodes, kindHeartbeat, nil)
+		}
+		r.peers.expire(time.Now().Add(-peerTimeoutQuarters * quarter))
+		select {
+		case <-ticker.C:
+		case <-r.ctx.Done():
+			return
+		}
+	}
+}
+
+// digests asks the engine for its digest every digest interval while Redis is up.
+func (r *Redis) digests() {
+	defer r.wg.Done()
+	ticker := time.NewTicker(r.cfg.DigestInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ticker.C:
+			if r.Up() {
+				r.digest()
+			}
 		case <-r.ctx.Done():
 			return
 		}
@@ -449,4 +533,35 @@ func redacted(raw string) string {
 		return "(invalid url)"
 	}
 	return u.Redacted()
+}
+
+// faultDropEnv names the fault-injection variable (see the package doc).
+const faultDropEnv = "POGO_WEBSOCKET_FAULT_DROP_RELAY"
+
+// faultDrop drops the next left outgoing relay records of one kind.
+type faultDrop struct {
+	kind byte
+	left atomic.Int64
+}
+
+// parseFaultDrop reads "<kind>:<n>"; empty means no fault.
+func parseFaultDrop(v string) (kind byte, count int64, err error) {
+	if v == "" {
+		return 0, 0, nil
+	}
+	k, n, ok := strings.Cut(v, ":")
+	kv, kerr := strconv.ParseUint(k, 10, 8)
+	count, nerr := strconv.ParseInt(n, 10, 64)
+	if !ok || kerr != nil || nerr != nil || count < 0 {
+		return 0, 0, fmt.Errorf("broker: %s=%q: want <record kind>:<count>", faultDropEnv, v)
+	}
+	return byte(kv), count, nil
+}
+
+// drop reports whether record must be dropped, counting it down.
+func (f *faultDrop) drop(record []byte) bool {
+	if len(record) == 0 || record[0] != f.kind || f.left.Load() <= 0 {
+		return false
+	}
+	return f.left.Add(-1) >= 0
 }

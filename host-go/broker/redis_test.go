@@ -75,10 +75,11 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // node is a started broker and what it was handed.
 type node struct {
 	*Redis
-	got   chan []byte
-	from  chan uint32 // the sender's number of each record in got
-	gone  chan uint32
-	syncs atomic.Int32
+	got     chan []byte
+	from    chan uint32 // the sender's number of each record in got
+	gone    chan uint32
+	syncs   atomic.Int32
+	digests atomic.Int32
 }
 
 func startNode(t *testing.T, cfg Config, apps ...string) *node {
@@ -93,6 +94,7 @@ func startNode(t *testing.T, cfg Config, apps ...string) *node {
 		func(from uint32, record []byte) { n.from <- from; n.got <- bytes.Clone(record) },
 		func(node uint32) { n.gone <- node },
 		func() { n.syncs.Add(1) },
+		func() { n.digests.Add(1) },
 	)
 	t.Cleanup(func() { _ = b.Close() })
 	eventually(t, "the broker is up", b.Up)
@@ -331,6 +333,57 @@ func TestCheckURLRefusesWhatRedisCannotParse(t *testing.T) {
 	for _, u := range []string{"http://127.0.0.1", "redis://127.0.0.1:6379/notadb", "::"} {
 		if err := CheckURL(u); err == nil {
 			t.Errorf("CheckURL(%q) accepted it", u)
+		}
+	}
+}
+
+func TestDigestIsAskedForEveryIntervalWhileRedisIsUp(t *testing.T) {
+	srv := startRedis(t, 0)
+	a := startNode(t, Config{URL: srv.url(), PingInterval: 50 * time.Millisecond, DigestInterval: 100 * time.Millisecond, Timeout: 200 * time.Millisecond}, "app1")
+	start := time.Now()
+	eventually(t, "three digests", func() bool { return a.digests.Load() >= 3 })
+	if elapsed := time.Since(start); elapsed < 250*time.Millisecond {
+		t.Fatalf("three digests after %v: the interval is not kept", elapsed)
+	}
+	srv.kill()
+	eventually(t, "the broker is down", func() bool { return !a.Up() })
+	// The tick in flight when Redis went down may still have fired.
+	time.Sleep(150 * time.Millisecond)
+	before := a.digests.Load()
+	time.Sleep(350 * time.Millisecond)
+	if got := a.digests.Load(); got != before {
+		t.Fatalf("%d digests asked for while Redis was down", got-before)
+	}
+}
+
+func TestFaultInjectionDropsTheNextRecordsOfOneKind(t *testing.T) {
+	t.Setenv(faultDropEnv, "4:1")
+	srv := startRedis(t, 0)
+	a := startNode(t, Config{URL: srv.url()}, "app1")
+	t.Setenv(faultDropEnv, "")
+	b := startNode(t, Config{URL: srv.url()}, "app1")
+	removed := func(user string) []byte {
+		r := record("app1", user)
+		r[0] = 4
+		return r
+	}
+	for _, r := range [][]byte{removed("lost"), removed("kept"), record("app1", "event")} {
+		if err := a.Send([]byte("app1"), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range [][]byte{removed("kept"), record("app1", "event")} {
+		if got := b.receive(t); !bytes.Equal(got, want) {
+			t.Fatalf("b got %q, want %q", got, want)
+		}
+	}
+}
+
+func TestFaultInjectionRefusesAMalformedSetting(t *testing.T) {
+	for _, v := range []string{"4", "x:1", "4:-1", "300:1"} {
+		t.Setenv(faultDropEnv, v)
+		if _, err := New(Config{URL: "redis://127.0.0.1:1"}, []string{"app1"}); err == nil {
+			t.Errorf("%s=%q accepted", faultDropEnv, v)
 		}
 	}
 }

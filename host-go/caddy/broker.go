@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
@@ -26,9 +27,10 @@ func (h *Handler) brokerConfig() (broker.Config, bool) {
 		addr = redisURL(host, repl.ReplaceKnown(h.RedisPassword, ""), h.RedisDB, h.RedisTLS)
 	}
 	return broker.Config{
-		URL:       addr,
-		Prefix:    repl.ReplaceKnown(h.RedisPrefix, ""),
-		QueueSize: h.BrokerQueue,
+		URL:            addr,
+		Prefix:         repl.ReplaceKnown(h.RedisPrefix, ""),
+		QueueSize:      h.BrokerQueue,
+		DigestInterval: time.Duration(h.DigestInterval),
 	}, addr != ""
 }
 
@@ -73,8 +75,8 @@ func (h *Handler) checkBroker() []error {
 	if !clustered {
 		// broker_queue_size alone is accepted (and unused): the documented
 		// Caddyfiles set it with Redis commented out.
-		if h.RedisPrefix != "" {
-			errs = append(errs, fmt.Errorf("redis_prefix needs redis or redis_host"))
+		if h.RedisPrefix != "" || h.DigestInterval != 0 {
+			errs = append(errs, fmt.Errorf("redis_prefix and digest_interval need redis or redis_host"))
 		}
 		return errs
 	}
@@ -86,6 +88,9 @@ func (h *Handler) checkBroker() []error {
 	}
 	if h.BrokerQueue < 0 {
 		errs = append(errs, fmt.Errorf("broker_queue_size %d must be positive", h.BrokerQueue))
+	}
+	if h.DigestInterval < 0 {
+		errs = append(errs, fmt.Errorf("digest_interval %v must be positive", time.Duration(h.DigestInterval)))
 	}
 	return errs
 }

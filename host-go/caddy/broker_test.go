@@ -4,6 +4,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
 )
 
 func TestUnmarshalCaddyfileBrokerOptions(t *testing.T) {
@@ -14,12 +17,13 @@ func TestUnmarshalCaddyfileBrokerOptions(t *testing.T) {
 		redis redis://127.0.0.1:6379/2
 		redis_prefix blue
 		broker_queue 64
+		digest_interval 2s
 	}`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg, clustered := h.brokerConfig()
-	if !clustered || cfg.URL != "redis://127.0.0.1:6379/2" || cfg.Prefix != "blue" || cfg.QueueSize != 64 {
+	if !clustered || cfg.URL != "redis://127.0.0.1:6379/2" || cfg.Prefix != "blue" || cfg.QueueSize != 64 || cfg.DigestInterval != 2*time.Second {
 		t.Errorf("broker config = %+v, clustered %v", cfg, clustered)
 	}
 }
@@ -40,7 +44,7 @@ func TestResolveRejectsBadBrokerOptions(t *testing.T) {
 		h    *Handler
 		want string
 	}{
-		{&Handler{RedisPrefix: "blue"}, "redis_prefix needs redis or redis_host"},
+		{&Handler{RedisPrefix: "blue"}, "redis_prefix and digest_interval need redis or redis_host"},
 		{&Handler{Redis: "redis://127.0.0.1", RedisHost: "127.0.0.1:6379"}, "set one of them"},
 		{&Handler{RedisPassword: "p"}, "need redis_host"},
 		{&Handler{RedisTLS: true}, "need redis_host"},
@@ -50,6 +54,8 @@ func TestResolveRejectsBadBrokerOptions(t *testing.T) {
 		{&Handler{Redis: "http://127.0.0.1"}, "invalid redis url"},
 		{&Handler{Redis: "redis://127.0.0.1", RedisPrefix: "two words"}, "spaces"},
 		{&Handler{Redis: "redis://127.0.0.1", BrokerQueue: -1}, "broker_queue_size"},
+		{&Handler{DigestInterval: caddy.Duration(time.Second)}, "need redis"},
+		{&Handler{Redis: "redis://127.0.0.1", DigestInterval: -1}, "digest_interval"},
 	} {
 		tc.h.Apps = []*App{{ID: "1", Key: "k", Secret: "s"}}
 		if _, _, err := tc.h.resolve(); err == nil || !strings.Contains(err.Error(), tc.want) {

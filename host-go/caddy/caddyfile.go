@@ -82,6 +82,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		redis_tls         on|off      # default: off
 //		redis_prefix      <prefix>    # default: pogo_websocket
 //		broker_queue_size <n>         # events waiting for Redis (alias broker_queue), default: 4096
+//		digest_interval   <duration>  # how often nodes compare and repair presence and counts, default: 5s
 //
 //		# PHP auth workers (FrankenPHP build only)
 //		auth_script           <path>      # enables them, and the fallback for subscribes without auth
@@ -157,6 +158,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.RedisPrefix, err = oneArg(d)
 		case "broker_queue", "broker_queue_size":
 			err = intArg(d, &h.BrokerQueue)
+		case "digest_interval":
+			err = durationArg(d, &h.DigestInterval)
 		case "auth_script":
 			h.AuthScript, err = oneArg(d)
 		case "num_workers":

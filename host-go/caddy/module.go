@@ -124,6 +124,10 @@ type Handler struct {
 	// publishes are refused (code 8). Caddyfile: broker_queue_size or
 	// broker_queue. Default: 4096.
 	BrokerQueue int `json:"broker_queue,omitempty"`
+	// How often this node relays the digest of its subscription counts and
+	// presence members, by which the other nodes find and repair what Redis
+	// Pub/Sub lost (a member_removed, a count). Default: 5s.
+	DigestInterval caddy.Duration `json:"digest_interval,omitempty"`
 
 	// PHP script run by a pool of FrankenPHP extension workers that
 	// authorises private and presence channels: it answers auth_path and

@@ -327,9 +327,10 @@ func poolKey(cfg hub.Config, bcfg broker.Config, wcfg webhook.Config) (string, e
 		Redis           string
 		RedisPrefix     string
 		BrokerQueue     int
+		DigestInterval  time.Duration
 		Webhooks        []webhook.App
 	}{cfg.Apps, cfg.ReadLimit, cfg.WriteWait, cfg.MaxQueue, cfg.QueueLimit, cfg.MaxConnections, cfg.ShutdownTimeout,
-		bcfg.URL, bcfg.Prefix, bcfg.QueueSize, wcfg.Apps})
+		bcfg.URL, bcfg.Prefix, bcfg.QueueSize, bcfg.DigestInterval, wcfg.Apps})
 	if err != nil {
 		return "", fmt.Errorf("hashing pogo_websocket config: %w", err)
 	}

@@ -37,6 +37,10 @@ const (
 	EventNodeGone EventKind = 13
 	// EventSync asks the engine to relay its subscription counts and presence members.
 	EventSync EventKind = 14
+	// EventDigest asks the engine to relay the digest of its subscription
+	// counts and presence members, which the other nodes compare with what
+	// they hold for it (anti-entropy).
+	EventDigest EventKind = 15
 )
 
 var eventNames = [...]string{
@@ -72,7 +76,8 @@ const (
 	// ActionAuthRequest asks the host to authorise a subscribe that came without `auth`.
 	ActionAuthRequest ActionKind = 6
 	// ActionRelay hands the other nodes (as their EventRemote) an event published
-	// here, a terminate_connections, a presence change or a subscription count.
+	// here, a terminate_connections, a presence change, a subscription count,
+	// or a digest, a request for a repair or a repair (anti-entropy).
 	ActionRelay ActionKind = 7
 	// ActionWebhook reports a webhook event (channel_occupied, client_event,
 	// ...) of an app with OptionWebhooks, for the host to deliver.

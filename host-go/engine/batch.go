@@ -223,6 +223,10 @@ func (b *Batch) NodeGone(node uint32) { b.record(EventNodeGone, node, 0) }
 // presence members, for nodes that lost or never had them.
 func (b *Batch) Sync() { b.record(EventSync, 0, 0) }
 
+// Digest appends a DIGEST record: the engine relays the digest of its
+// subscription counts and presence members.
+func (b *Batch) Digest() { b.record(EventDigest, 0, 0) }
+
 // RemoteSize is the number of bytes Remote appends.
 func RemoteSize(record []byte) int { return RecordHeaderSize + len(record) }
 

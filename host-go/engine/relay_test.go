@@ -45,10 +45,12 @@ func TestBatch_Remote_CarriesTheNodeAndTheRecordAsIs(t *testing.T) {
 	}
 	b.NodeGone(7)
 	b.Sync()
+	b.Digest()
 	_, events := decodeEvents(t, b.Bytes())
-	if len(events) != 3 || events[0].kind != EventRemote || events[0].id != 7 || !bytes.Equal(events[0].payload, record) ||
+	if len(events) != 4 || events[0].kind != EventRemote || events[0].id != 7 || !bytes.Equal(events[0].payload, record) ||
 		events[1].kind != EventNodeGone || events[1].id != 7 || len(events[1].payload) != 0 ||
-		events[2].kind != EventSync || len(events[2].payload) != 0 {
+		events[2].kind != EventSync || len(events[2].payload) != 0 ||
+		events[3].kind != EventDigest || len(events[3].payload) != 0 {
 		t.Fatalf("events = %+v", events)
 	}
 }

@@ -19,8 +19,9 @@ type Broker interface {
 	// Start begins handing what the other nodes send to the hub: their relay
 	// records to deliver, with a number the broker gives each node (from 1,
 	// never reused); gone, when a node stopped answering; and sync, when a
-	// node needs every other's subscription counts and presence members.
-	Start(deliver func(node uint32, record []byte), gone func(node uint32), sync func())
+	// node needs every other's subscription counts and presence members;
+	// and digest, every digest period, when the engine must relay its digest.
+	Start(deliver func(node uint32, record []byte), gone func(node uint32), sync, digest func())
 	// Send hands relay record of app appID to the other nodes without
 	// waiting; it copies record.
 	Send(appID, record []byte) error
@@ -115,6 +116,15 @@ func (h *Hub) nodeGone(node uint32) {
 func (h *Hub) sync() {
 	if h.q.lockAlways() == nil {
 		h.q.cur.batch.Sync()
+		h.q.unlock()
+	}
+}
+
+// digest queues DIGEST: the engine relays the digest of its subscription
+// counts and presence members, which the other nodes check theirs against.
+func (h *Hub) digest() {
+	if h.q.lockAlways() == nil {
+		h.q.cur.batch.Digest()
 		h.q.unlock()
 	}
 }

@@ -65,7 +65,9 @@
 // change of a channel's subscription count to the hub as a RELAY action,
 // which the broker sends to the other nodes; theirs come back through the
 // broker as REMOTE events in the batch, with NODE_GONE when a node stops
-// answering and SYNC when one needs everyone's counts and members. While the broker cannot carry events, native publishes
+// answering and SYNC when one needs everyone's counts and members, and
+// DIGEST every digest interval, whose RELAY lets the others find and repair
+// what Redis lost. While the broker cannot carry events, native publishes
 // and HTTP API POSTs are refused with ErrBroker rather than delivered on
 // this node only.
 //

@@ -141,7 +141,7 @@ func New(cfg Config) (*Hub, error) {
 	h.lastBatch.Store(time.Now().UnixNano())
 	go h.run()
 	if cfg.Broker != nil {
-		cfg.Broker.Start(h.remote, h.nodeGone, h.sync)
+		cfg.Broker.Start(h.remote, h.nodeGone, h.sync, h.digest)
 	}
 	h.register()
 	initPublishFailures(cfg.Apps)

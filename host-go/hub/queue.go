@@ -34,8 +34,8 @@ func (p *pending) reset() {
 // lockOrFail). The others are always accepted while the hub runs
 // (lockAlways), because dropping them would leave the engine's state wrong:
 // OPEN and CLOSED (one each per connection), AUTH_RESULT (one per subscribe
-// in flight, at most the auth pool's answer size), NODE_GONE and SYNC (one
-// per broker event), TICK (one per second) and SHUTDOWN (once).
+// in flight, at most the auth pool's answer size), NODE_GONE, SYNC and
+// DIGEST (one per broker event), TICK (one per second) and SHUTDOWN (once).
 type queue struct {
 	mu      sync.Mutex
 	cur     *pending

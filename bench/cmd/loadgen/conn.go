@@ -286,8 +286,12 @@ func connect(ctx context.Context, d *dialer, n, conc int, channelOf func(i int) 
 }
 
 // serve starts one reader goroutine per client.
-func (f *fleet) serve(deliver func(msg []byte, at time.Time)) {
-	for _, c := range f.clients {
+func (f *fleet) serve(deliver func(msg []byte, at time.Time)) { f.serveFrom(0, deliver) }
+
+// serveFrom starts one reader goroutine per client from index first on; the
+// clients before it are never read (slow consumers).
+func (f *fleet) serveFrom(first int, deliver func(msg []byte, at time.Time)) {
+	for _, c := range f.clients[first:] {
 		f.wg.Go(func() {
 			_ = c.serve(deliver) // it returns when the connection ends
 			if !f.closing.Load() {

@@ -25,9 +25,10 @@ func runFanout(ctx context.Context, cfg *config) error {
 		return err
 	}
 	defer f.close()
-	subs := int64(len(f.clients))
+	slow := min(cfg.slow, len(f.clients))
+	subs := int64(len(f.clients) - slow)
 	rec := newRecorder(len(cfg.rates))
-	f.serve(rec.deliver)
+	f.serveFrom(slow, rec.deliver)
 
 	pub := newPublisher(cfg.addr, cfg.creds, maxInFlight, cfg.payload)
 	slots := make(chan struct{}, maxInFlight)
@@ -88,6 +89,9 @@ func runFanout(ctx context.Context, cfg *config) error {
 
 	fmt.Fprintf(cfg.out, "\n### Fanout: 1 publisher → 1 channel × %s subscribers, %v per step, %d-byte data\n\n",
 		report.Num(float64(subs)), cfg.step, cfg.payload)
+	if slow > 0 {
+		fmt.Fprintf(cfg.out, "Plus %d slow consumer(s) on the channel that never read; the figures are the others'.\n\n", slow)
+	}
 	t := report.NewTable(">pub/s target", ">pub/s sent", ">HTTP p50", ">HTTP p99", ">deliveries/s", ">delivered",
 		">latency p50", ">p99", ">max", ">server CPU", ">CPU s/1M deliv.", ">client CPU", ">server RSS")
 	for si, s := range steps {

@@ -3,7 +3,7 @@
 // of buffers each) and signed HTTP API publishes.
 //
 //	loadgen -mode idle   -server-pid PID [-conns 10000] [-idle-stages 2500,5000,10000]
-//	loadgen -mode fanout [-conns 10000] [-rates 1,5,10,20,40] [-step 4s]
+//	loadgen -mode fanout [-conns 10000] [-rates 1,5,10,20,40] [-step 4s] [-slow 1]
 //	loadgen -mode http   [-conns 10000] [-channels 1000] [-publishers 1,4,16] [-step 4s]
 //
 // Modes:
@@ -12,7 +12,8 @@
 //     at each stage and after, marginal bytes per connection, idle CPU.
 //   - fanout (S2): one channel, every client subscribed, one publisher
 //     stepping its rate; deliveries/s, delivery ratio, publish→receive
-//     latency per step.
+//     latency per step. With -slow N, the first N clients never read
+//     after subscribing (slow consumers); the figures are the others'.
 //   - http (S3): channels × (conns/channels) subscribers, closed-loop
 //     publishers; publishes/s, deliveries/s, latency per step.
 //
@@ -69,6 +70,9 @@ type config struct {
 	// a CPU profile of each fanout or http step is saved in profileDir.
 	profileURL string
 	profileDir string
+	// slow is the number of fanout clients that subscribe and then never
+	// read: slow consumers, left out of the delivery and latency figures.
+	slow int
 }
 
 func main() {
@@ -128,6 +132,7 @@ func parseFlags(args []string) (*config, time.Duration, error) {
 	fs.DurationVar(&cfg.step, "step", 4*time.Second, "length of one fanout or http step")
 	fs.DurationVar(&cfg.drain, "drain", 3*time.Second, "wait for late deliveries until none arrived for this long")
 	fs.IntVar(&cfg.channels, "channels", 1000, "http: number of channels")
+	fs.IntVar(&cfg.slow, "slow", 0, "fanout: clients that subscribe and then never read (slow consumers), left out of the figures")
 	fs.DurationVar(&cfg.settle, "settle", 3*time.Second, "idle: wait before sampling RSS")
 	fs.DurationVar(&cfg.hold, "hold", 10*time.Second, "idle: time the connections sit idle while the server's CPU is measured")
 	fs.StringVar(&cfg.profileURL, "pprof", "", "fanout, http: the server's pprof CPU profile URL (http://127.0.0.1:PORT/debug/pprof/profile); one profile per step")
@@ -152,6 +157,9 @@ func parseFlags(args []string) (*config, time.Duration, error) {
 	}
 	if cfg.conns < 1 || cfg.dialConc < 1 || cfg.step <= 0 {
 		return nil, 0, errors.New("-conns, -dial-concurrency and -step must be positive")
+	}
+	if cfg.slow < 0 || cfg.slow >= cfg.conns {
+		return nil, 0, fmt.Errorf("-slow %d: want 0..conns-1", cfg.slow)
 	}
 	if cfg.channels < 1 || cfg.channels > cfg.conns {
 		return nil, 0, fmt.Errorf("-channels %d: want 1..conns", cfg.channels)
