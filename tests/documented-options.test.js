@@ -107,6 +107,7 @@ test('with app_id and app_secret but no app_key (and no REVERB_APP_KEY), the key
   const got = nextEvent(channel, 'hello');
   await createPublisher(server).trigger(channel.name, 'hello', { n: 1 });
   assert.deepEqual((await got).data, { n: 1 });
+  await closeAllClients();
   await server.stop();
 });
 
@@ -134,6 +135,7 @@ test('block-level max_connections is the node capacity: the connection over it g
     assert.ok(Date.now() < deadline, `still refused after a slot freed: ${JSON.stringify(f)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  await closeAllClients();
   await server.stop();
 });
 
@@ -144,6 +146,7 @@ test("inside app { }, max_connections is the app's quota (4004), beside the node
   const refused = await RawClient.open(server);
   const frame = await refused.next((f) => f.event === 'pusher:error');
   assertPusherError(frame, 4004);
+  await closeAllClients();
   await server.stop();
 });
 
@@ -168,6 +171,7 @@ test('handshake_rate and handshake_burst: upgrades over the burst get 429 with R
   // pusher-js, which has its own address (no X-Forwarded-For), connects.
   const client = await connectPusher(server);
   assert.equal(client.connection.state, 'connected');
+  await closeAllClients();
   await server.stop();
 });
 
@@ -178,6 +182,7 @@ test('the default handshake throttle (100/s, burst 50) admits 50 quick upgrades 
   for (let i = 0; i < 80; i++) statuses.push((await upgradeStatus(server)).status);
   assert.deepEqual(statuses.slice(0, 50), Array(50).fill(101));
   assert.ok(statuses.includes(429), `no 429 among 80 quick upgrades: ${statuses.join(',')}`);
+  await closeAllClients();
   await server.stop();
 });
 
@@ -226,5 +231,6 @@ test('a reload that drops the app closes its connections with 4200, and the new 
   assert.equal(closed.code, 4200);
   const fresh = await RawClient.connect(server, { key: next.key });
   assert.ok(fresh.socketId);
+  await closeAllClients();
   await server.stop();
 });

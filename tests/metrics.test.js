@@ -118,6 +118,7 @@ test('every documented metric is on /metrics from the start, known label values 
   for (const old of ['pogo_websocket_connections ', 'pogo_websocket_publish_rejected_total', 'pogo_websocket_broker_dropped_total']) {
     assert.ok(!Object.keys(m).some((k) => `${k} `.startsWith(old)), `${old.trim()} still exported`);
   }
+  await closeAllClients();
   await server.stop();
 });
 
@@ -154,6 +155,7 @@ test('connections_active, subscriptions_active and messages_total follow real pu
   a.close();
   b.close();
   await metricsBecome(server, (m) => m.pogo_websocket_connections_active === 0 && m.pogo_websocket_subscriptions_active === 0, 'nothing open');
+  await closeAllClients();
   await server.stop();
 });
 
@@ -174,6 +176,7 @@ test('publish_failures_total{app,reason} counts refused HTTP API publishes by re
   for (const r of PUBLISH_REASONS.filter((x) => x !== 'unauthorized' && x !== 'payload_too_large')) {
     assert.equal(m[key(r)], 0, r);
   }
+  await closeAllClients();
   await server.stop();
 });
 
@@ -192,5 +195,6 @@ test('POGO_WS_HOT_PATH_METRICS=true adds fanout_size, queue_depth_bytes and writ
   assert.equal(m.pogo_websocket_fanout_size_sum, 2, 'the broadcast had 2 recipients');
   assert.ok(m.pogo_websocket_queue_depth_bytes_count > 0);
   assert.ok(m.pogo_websocket_write_duration_seconds_count > 0);
+  await closeAllClients();
   await server.stop();
 });
