@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pogo-websocket/pogo-websocket/bench/internal/report"
+	"github.com/pogo-websocket/pogo-websocket/bench/internal/results"
 )
 
 // runFanout is scenario S2: every client subscribes to one public channel; a
@@ -30,7 +31,7 @@ func runFanout(ctx context.Context, cfg *config) error {
 	rec := newRecorder(len(cfg.rates))
 	f.serveFrom(slow, rec.deliver)
 
-	pub := newPublisher(cfg.addr, cfg.creds, maxInFlight, cfg.payload)
+	pub := newPublisher(cfg.addr, cfg.creds, maxInFlight, cfg.payload, cfg.tls)
 	slots := make(chan struct{}, maxInFlight)
 	defer pub.close()
 	type step struct {
@@ -116,7 +117,16 @@ func runFanout(ctx context.Context, cfg *config) error {
 	}
 	t.Print(cfg.out)
 	printTail(cfg, f, rec)
-	return nil
+	points := make([]results.Point, 0, len(steps))
+	for si, s := range steps {
+		d := &rec.steps[si]
+		points = append(points, results.Point{Label: cfg.label, Mode: "fanout", X: s.rate, Values: map[string]float64{
+			results.DeliveriesPerSec: float64(s.window) / s.cpu.wall.Seconds(),
+			results.LatencyP50:       d.latency.Quantile(0.5).Seconds(),
+			results.LatencyP99:       d.latency.Quantile(0.99).Seconds(),
+		}})
+	}
+	return results.Append(cfg.results, points...)
 }
 
 // ratio formats delivered/expected, marking any loss.

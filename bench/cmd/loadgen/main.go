@@ -30,6 +30,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -73,6 +75,18 @@ type config struct {
 	// slow is the number of fanout clients that subscribe and then never
 	// read: slow consumers, left out of the delivery and latency figures.
 	slow int
+	// results is the JSON-lines file the plotted figures are appended to
+	// (internal/results); empty: none.
+	results string
+	// presenceMembers is the number of clients per presence channel.
+	presenceMembers int
+	// The php mode: the script's path, its subscriber counts, and the
+	// bounds of one loop's publishes and deliveries.
+	phpPath                     string
+	phpSubs                     []int
+	phpPublishes, phpDeliveries int
+	// tls is the client TLS configuration for wss:// and https://; nil: plain.
+	tls *tls.Config
 }
 
 func main() {
@@ -86,6 +100,11 @@ func main() {
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 
+	// Every client is a descriptor; the publishers and this process need a few more.
+	want := uint64(cfg.conns) + 1024
+	if got, err := raiseFileLimit(want); err != nil || got < want {
+		fatal(fmt.Errorf("file limit %d below the %d descriptors -conns %d needs (%v)", got, want, cfg.conns, err))
+	}
 	if err := waitForServer(ctx, cfg.addr, 15*time.Second); err != nil {
 		fatal(err)
 	}
@@ -98,6 +117,14 @@ func main() {
 		err = runFanout(ctx, cfg)
 	case "http":
 		err = runHTTP(ctx, cfg)
+	case "storm":
+		err = runStorm(ctx, cfg)
+	case "presence":
+		err = runPresence(ctx, cfg)
+	case "publish":
+		err = runPublish(ctx, cfg)
+	case "php":
+		err = runPHP(ctx, cfg)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("stopped at the -deadline of %v", deadline)
@@ -119,8 +146,10 @@ func parseFlags(args []string) (*config, time.Duration, error) {
 		stages     = fs.String("idle-stages", "", "idle: connection counts to sample RSS at (default: conns/4, conns/2, conns)")
 		deadline   = fs.Duration("deadline", 3*time.Minute, "stop the whole run after this long")
 		timeout    = fs.Duration("dial-timeout", 10*time.Second, "timeout of one connection's dial, handshake and subscription")
+		useTLS     = fs.Bool("tls", false, "connect with wss:// and publish with https://")
+		caFile     = fs.String("ca", "", "-tls: PEM file of the CA to trust (e.g. Caddy's local root.crt); default: the system roots")
 	)
-	fs.StringVar(&cfg.mode, "mode", "fanout", "idle, fanout or http")
+	fs.StringVar(&cfg.mode, "mode", "fanout", "idle, fanout, http, storm, presence, publish or php")
 	fs.StringVar(&cfg.label, "label", "pogo", "name of the server in the report")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8099", "server address (loopback only)")
 	fs.StringVar(&cfg.creds.AppID, "app-id", "bench-app", "app id")
@@ -137,6 +166,12 @@ func parseFlags(args []string) (*config, time.Duration, error) {
 	fs.DurationVar(&cfg.hold, "hold", 10*time.Second, "idle: time the connections sit idle while the server's CPU is measured")
 	fs.StringVar(&cfg.profileURL, "pprof", "", "fanout, http: the server's pprof CPU profile URL (http://127.0.0.1:PORT/debug/pprof/profile); one profile per step")
 	fs.StringVar(&cfg.profileDir, "pprof-dir", "out", "where -pprof profiles are written")
+	fs.IntVar(&cfg.presenceMembers, "presence-members", 50, "presence: clients per presence channel (Pusher and Sockudo allow 100 members)")
+	fs.StringVar(&cfg.phpPath, "php-path", "/publish.php", "php: path of the publish loop script (bench/php/publish.php)")
+	phpSubs := fs.String("php-subs", "1,1000", "php: subscribers of the channel, one step each")
+	fs.IntVar(&cfg.phpPublishes, "php-publishes", 20000, "php: publishes of one loop, at most")
+	fs.IntVar(&cfg.phpDeliveries, "php-deliveries", 2000000, "php: deliveries of one loop, at most (fewer publishes for many subscribers)")
+	fs.StringVar(&cfg.results, "results", "", "append the fanout and idle figures to this JSON-lines file (for bin/benchreport's ratios and charts)")
 	if err := fs.Parse(args); err != nil {
 		return nil, 0, err
 	}
@@ -144,9 +179,9 @@ func parseFlags(args []string) (*config, time.Duration, error) {
 		return nil, 0, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	switch cfg.mode {
-	case "idle", "fanout", "http":
+	case "idle", "fanout", "http", "storm", "presence", "publish", "php":
 	default:
-		return nil, 0, fmt.Errorf("-mode %q: want idle, fanout or http", cfg.mode)
+		return nil, 0, fmt.Errorf("-mode %q: want idle, fanout, http, storm, presence, publish or php", cfg.mode)
 	}
 	host, _, err := net.SplitHostPort(cfg.addr)
 	if err != nil {
@@ -161,10 +196,20 @@ func parseFlags(args []string) (*config, time.Duration, error) {
 	if cfg.slow < 0 || cfg.slow >= cfg.conns {
 		return nil, 0, fmt.Errorf("-slow %d: want 0..conns-1", cfg.slow)
 	}
+	if cfg.presenceMembers < 1 {
+		return nil, 0, errors.New("-presence-members must be positive")
+	}
 	if cfg.channels < 1 || cfg.channels > cfg.conns {
 		return nil, 0, fmt.Errorf("-channels %d: want 1..conns", cfg.channels)
 	}
-	if cfg.dialer, err = newDialer(cfg.addr, cfg.creds.Key, strings.Split(*sources, ","), *timeout); err != nil {
+	if *useTLS {
+		if cfg.tls, err = clientTLS(host, *caFile); err != nil {
+			return nil, 0, err
+		}
+	} else if *caFile != "" {
+		return nil, 0, errors.New("-ca needs -tls")
+	}
+	if cfg.dialer, err = newDialer(cfg.addr, cfg.creds.Key, strings.Split(*sources, ","), *timeout, cfg.tls); err != nil {
 		return nil, 0, err
 	}
 	if cfg.profileURL != "" {
@@ -194,6 +239,12 @@ func parseFlags(args []string) (*config, time.Duration, error) {
 	}
 	if cfg.publishers, err = positiveInts("-publishers", *publishers); err != nil {
 		return nil, 0, err
+	}
+	if cfg.phpSubs, err = positiveInts("-php-subs", *phpSubs); err != nil {
+		return nil, 0, err
+	}
+	if cfg.phpPublishes < 1 || cfg.phpDeliveries < 1 {
+		return nil, 0, errors.New("-php-publishes and -php-deliveries must be positive")
 	}
 	if *stages == "" {
 		cfg.idleStages = []int{max(cfg.conns/4, 1), max(cfg.conns/2, 1), cfg.conns}
@@ -235,6 +286,23 @@ func waitForServer(ctx context.Context, addr string, limit time.Duration) error 
 			return ctx.Err()
 		}
 	}
+}
+
+// clientTLS trusts the CA in caFile (or the system roots) for host.
+func clientTLS(host, caFile string) (*tls.Config, error) {
+	c := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if caFile == "" {
+		return c, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("-ca: %w", err)
+	}
+	c.RootCAs = x509.NewCertPool()
+	if !c.RootCAs.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("-ca %s: no PEM certificate in it", caFile)
+	}
+	return c, nil
 }
 
 func fatal(err error) {
