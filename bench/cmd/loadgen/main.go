@@ -294,7 +294,15 @@ func clientTLS(host, caFile string) (*tls.Config, error) {
 	if caFile == "" {
 		return c, nil
 	}
-	pem, err := os.ReadFile(caFile)
+	// A server with a fresh local CA writes it as it starts, maybe after
+	// this process did: wait for it, boundedly.
+	var pem []byte
+	var err error
+	for end := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if pem, err = os.ReadFile(caFile); err == nil || !errors.Is(err, os.ErrNotExist) || time.Now().After(end) {
+			break
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("-ca: %w", err)
 	}

@@ -16,8 +16,9 @@ import (
 // runPresence is presence churn: client i is user "u<i>" of channel
 // presence-churn-<i / members>; for one -step every client joins (and waits
 // for subscription_succeeded), leaves, joins again..., each join and each
-// leave one transition. When the step ends each client stops where it is,
-// then sends pusher:ping and waits for the pong, so that the server has
+// leave one transition. When the step ends each client makes at most one
+// more transition, to end joined if i is even and left if odd, then sends
+// pusher:ping and waits for the pong, so that the server has
 // handled its last unsubscribe. Then every roster is read through the signed
 // HTTP API and compared with the members that stopped joined.
 func runPresence(ctx context.Context, cfg *config) error {
@@ -43,7 +44,12 @@ func runPresence(ctx context.Context, cfg *config) error {
 			ch := channelOf(i)
 			data := `{"user_id":"u` + strconv.Itoa(i) + `"}`
 			auth := cfg.creds.PresenceAuth(c.socketID, ch, data)
-			for sctx.Err() == nil {
+			// After the step, client i ends joined when i is even, so that
+			// both joins and leaves are checked.
+			for sctx.Err() == nil || joined[i] != (i%2 == 0) {
+				if ctx.Err() != nil {
+					return
+				}
 				var err error
 				if joined[i] {
 					err = c.writeText(pusher.Unsubscribe(ch))
