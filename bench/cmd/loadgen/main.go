@@ -105,7 +105,7 @@ func main() {
 	if got, err := raiseFileLimit(want); err != nil || got < want {
 		fatal(fmt.Errorf("file limit %d below the %d descriptors -conns %d needs (%v)", got, want, cfg.conns, err))
 	}
-	if err := waitForServer(ctx, cfg.addr, 15*time.Second); err != nil {
+	if err := waitForServer(ctx, cfg.addr, cfg.tls, 15*time.Second); err != nil {
 		fatal(err)
 	}
 	fmt.Fprintf(cfg.out, "\n## loadgen %s against %s (%s), %s, load average %s\n\n",
@@ -271,11 +271,22 @@ func positiveInts(name, s string) ([]int, error) {
 	return out, nil
 }
 
-// waitForServer waits until addr accepts TCP connections.
-func waitForServer(ctx context.Context, addr string, limit time.Duration) error {
+// waitForServer waits until addr accepts TCP connections, and completes a
+// TLS handshake when tlsConf is set (a server with a certificate from its
+// local CA may listen before it has the certificate).
+func waitForServer(ctx context.Context, addr string, tlsConf *tls.Config, limit time.Duration) error {
 	end := time.Now().Add(limit)
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil && tlsConf != nil {
+			tc := tls.Client(c, tlsConf)
+			_ = tc.SetDeadline(time.Now().Add(time.Second))
+			if err = tc.HandshakeContext(ctx); err != nil {
+				_ = c.Close()
+			} else {
+				c = tc
+			}
+		}
 		if err == nil {
 			return c.Close()
 		}
