@@ -1,7 +1,8 @@
 <?php
 
 // The publish loop of `loadgen -mode php`: one request, one PHP thread, n calls of
-// pogo_websocket_publish to one channel. Each event's data is "bench:<step>:<unix ns>:<padding>",
+// pogo_websocket_publish to one channel. Each event's data is the JSON string
+// "bench:<step>:<unix ns>:<padding>" (the data must be JSON),
 // which loadgen parses for the step and the publish→receive latency. The answer reports the
 // calls that returned 0, the others, and the loop's own time (hrtime, nanoseconds).
 
@@ -18,7 +19,7 @@ $firstCode = 0;
 $base = (int) (microtime(true) * 1e6) * 1000 - hrtime(true);
 $start = hrtime(true);
 for ($i = 0; $i < $n; $i++) {
-    $data = 'bench:' . $step . ':' . ($base + hrtime(true)) . ':' . $pad;
+    $data = '"bench:' . $step . ':' . ($base + hrtime(true)) . ':' . $pad . '"';
     $code = pogo_websocket_publish($app, $channel, 'bench', $data);
     if ($code === 0) {
         $published++;

@@ -48,7 +48,6 @@ func runPHP(ctx context.Context, cfg *config) error {
 			"step": {strconv.Itoa(si)}, "pad": {strconv.Itoa(cfg.payload)}}
 		s.cpu = startCPU(cfg.server)
 		body, err := api.getRaw(ctx, cfg.phpPath+"?"+q.Encode())
-		s.cpu.stop()
 		if err == nil {
 			err = json.Unmarshal(body, &s.ans)
 		}
@@ -57,6 +56,7 @@ func runPHP(ctx context.Context, cfg *config) error {
 			return fmt.Errorf("php publish loop: %w (%.200s)", err, body)
 		}
 		rec.drain(ctx, int64(s.ans.Published)*int64(s.subs), cfg.drain)
+		s.cpu.stop() // the loop and its deliveries
 		f.close()
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -65,14 +65,14 @@ func runPHP(ctx context.Context, cfg *config) error {
 
 	fmt.Fprintf(cfg.out, "\n### PHP native publishes: one request, one PHP thread, a loop of pogo_websocket_publish (%s)\n\n", cfg.phpPath)
 	t := report.NewTable(">subscribers", ">publishes", ">failed", ">loop time", ">publishes/s", ">deliveries",
-		">delivered", ">latency p50", ">p99", ">server CPU")
+		">delivered", ">latency p50", ">p99", ">until delivered", ">server CPU")
 	for si, s := range steps {
 		d := &rec.steps[si]
 		el := time.Duration(s.ans.ElapsedNs)
 		t.Row(report.Num(float64(s.subs)), report.Num(float64(s.ans.Published)), s.ans.Failed, report.Dur(el),
 			report.Num(float64(s.ans.Published)/el.Seconds()), report.Num(float64(d.n.Load())),
 			ratio(d.n.Load(), int64(s.ans.Published)*int64(s.subs)),
-			report.Dur(d.latency.Quantile(0.5)), report.Dur(d.latency.Quantile(0.99)), s.cpu.Server())
+			report.Dur(d.latency.Quantile(0.5)), report.Dur(d.latency.Quantile(0.99)), report.Dur(s.cpu.wall), s.cpu.Server())
 		if s.ans.Failed > 0 {
 			defer fmt.Fprintf(cfg.out, "%d subscribers: %d publishes failed, first code %d\n", s.subs, s.ans.Failed, s.ans.FirstCode)
 		}
