@@ -3,11 +3,12 @@
 //
 //   - the fan-out latency of every server as a ratio to the rawfanout floor
 //     at the same publish rate (a Markdown table on stdout);
+//
 //   - SVG charts drawn with gonum.org/v1/plot, one series per server on the
 //     same axes: fan-out deliveries/s and p99 against the publish rate, and
 //     idle memory per connection against the connection count.
 //
-//	benchreport -in out/results.jsonl -out out [-floor rawfanout]
+//     benchreport -in out/results.jsonl -out out [-floor rawfanout] [-format svg|png]
 package main
 
 import (
@@ -26,14 +27,19 @@ func main() {
 	in := flag.String("in", "out/results.jsonl", "results file written by loadgen -results")
 	dir := flag.String("out", "out", "directory of the SVG charts")
 	floor := flag.String("floor", "rawfanout", "label of the fan-out floor")
+	format := flag.String("format", "svg", "chart format: svg, or png to look at one without an SVG viewer")
 	flag.Parse()
-	if err := run(os.Stdout, *in, *dir, *floor); err != nil {
+	if *format != "svg" && *format != "png" {
+		fmt.Fprintln(os.Stderr, "benchreport: -format: want svg or png")
+		os.Exit(2)
+	}
+	if err := run(os.Stdout, *in, *dir, *floor, *format); err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
 		os.Exit(1)
 	}
 }
 
-func run(w io.Writer, in, dir, floor string) error {
+func run(w io.Writer, in, dir, floor, format string) error {
 	points, err := results.Read(in)
 	if err != nil {
 		return err
@@ -56,15 +62,15 @@ func run(w io.Writer, in, dir, floor string) error {
 		return err
 	}
 	charts := []chart{
-		{file: "fanout-deliveries.svg", mode: "fanout", value: results.DeliveriesPerSec,
-			title: "Fan-out to one channel", x: "publishes/s (target)", y: "deliveries/s", logX: true},
-		{file: "fanout-p99.svg", mode: "fanout", value: results.LatencyP99,
-			title: "Fan-out publish→receive latency p99", x: "publishes/s (target)", y: "p99 (s)", logX: true, logY: true},
-		{file: "idle-memory.svg", mode: "idle", value: results.BytesPerConn,
-			title: "Idle memory per subscribed connection (marginal RSS)", x: "connections", y: "bytes per connection"},
+		{file: "fanout-deliveries", mode: "fanout", value: results.DeliveriesPerSec,
+			title: "Fan-out to one channel", x: "publishes/s (target)", y: "deliveries/s", logX: true, scale: 1},
+		{file: "fanout-p99", mode: "fanout", value: results.LatencyP99,
+			title: "Fan-out publish→receive latency p99", x: "publishes/s (target)", y: "p99 (ms)", logX: true, logY: true, scale: 1e3},
+		{file: "idle-memory", mode: "idle", value: results.BytesPerConn,
+			title: "Idle memory per subscribed connection (marginal RSS)", x: "connections", y: "KiB per connection", scale: 1.0 / 1024},
 	}
 	for _, c := range charts {
-		path := filepath.Join(dir, c.file)
+		path := filepath.Join(dir, c.file+"."+format)
 		ok, err := c.draw(points, path)
 		if err != nil {
 			return err
