@@ -52,11 +52,19 @@ func run(w io.Writer, in, dir, floor, format string) error {
 		return err
 	default:
 		fmt.Fprintf(w, "\n### Fan-out latency as a ratio to %s (same rate, same make invocation)\n\n", floor)
-		t := report.NewTable("server", ">pub/s", ">p50 ÷ floor", ">p99 ÷ floor")
+		t := report.NewTable("server", ">pub/s", ">p50 ÷ floor", ">p99 ÷ floor", "same load")
+		behind := false
 		for _, r := range ratios {
-			t.Row(r.Label, fmt.Sprintf("%g", r.Rate), fmt.Sprintf("%.2f", r.P50), fmt.Sprintf("%.2f", r.P99))
+			same := "yes"
+			if r.Behind {
+				same, behind = "no", true
+			}
+			t.Row(r.Label, fmt.Sprintf("%g", r.Rate), fmt.Sprintf("%.2f", r.P50), fmt.Sprintf("%.2f", r.P99), same)
 		}
 		t.Print(w)
+		if behind {
+			fmt.Fprintln(w, "\nsame load \"no\": the server or the floor sent less than 90% of the rate in that step, so the two did not carry the same load")
+		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err

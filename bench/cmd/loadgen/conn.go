@@ -225,6 +225,7 @@ type fleet struct {
 
 // connectStats describes how the fleet connected.
 type connectStats struct {
+	want      int // connections asked for
 	elapsed   time.Duration
 	failures  int
 	firstErr  error
@@ -236,7 +237,7 @@ type connectStats struct {
 // subscribes to channelOf(i), or to nothing when channelOf is nil. It fails when more than 1% of the dials fail.
 func connect(ctx context.Context, d *dialer, n, conc int, channelOf func(i int) string) (*fleet, *connectStats, error) {
 	f := &fleet{clients: make([]*client, n)}
-	st := &connectStats{}
+	st := &connectStats{want: n}
 	var next atomic.Int64
 	var mu sync.Mutex
 	var wg sync.WaitGroup

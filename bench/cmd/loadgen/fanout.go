@@ -124,6 +124,7 @@ func runFanout(ctx context.Context, cfg *config) error {
 			results.DeliveriesPerSec: float64(s.window) / s.cpu.wall.Seconds(),
 			results.LatencyP50:       d.latency.Quantile(0.5).Seconds(),
 			results.LatencyP99:       d.latency.Quantile(0.99).Seconds(),
+			results.SentPerSec:       float64(s.pubs.ok.Load()+s.pubs.failed.Load()) / max(cfg.step, s.published).Seconds(),
 		}})
 	}
 	return results.Append(cfg.results, points...)
@@ -166,11 +167,14 @@ func printConnect(cfg *config, st *connectStats) {
 		return
 	}
 	n := st.handshake.Count()
-	fmt.Fprintf(cfg.out, "connected %s of %s in %v (%s conns/s, %d dials in flight); handshake p50 %s p99 %s; subscribe p50 %s p99 %s",
-		report.Num(float64(n)), report.Num(float64(cfg.conns)), st.elapsed.Round(time.Millisecond),
+	fmt.Fprintf(cfg.out, "connected %s of %s in %v (%s conns/s, %d dials in flight); handshake p50 %s p99 %s",
+		report.Num(float64(n)), report.Num(float64(st.want)), st.elapsed.Round(time.Millisecond),
 		report.Num(float64(n)/st.elapsed.Seconds()), cfg.dialConc,
-		report.Dur(st.handshake.Quantile(0.5)), report.Dur(st.handshake.Quantile(0.99)),
-		report.Dur(st.subscribe.Quantile(0.5)), report.Dur(st.subscribe.Quantile(0.99)))
+		report.Dur(st.handshake.Quantile(0.5)), report.Dur(st.handshake.Quantile(0.99)))
+	if st.subscribe.Count() > 0 {
+		fmt.Fprintf(cfg.out, "; subscribe p50 %s p99 %s",
+			report.Dur(st.subscribe.Quantile(0.5)), report.Dur(st.subscribe.Quantile(0.99)))
+	}
 	if st.failures > 0 {
 		fmt.Fprintf(cfg.out, "; %d failed, first: %v", st.failures, st.firstErr)
 	}

@@ -26,6 +26,7 @@ const (
 	DeliveriesPerSec = "deliveries_per_s"
 	LatencyP50       = "latency_p50_s"
 	LatencyP99       = "latency_p99_s"
+	SentPerSec       = "pub_per_s_sent" // the publish rate achieved (open loop may fall behind)
 	BytesPerConn     = "bytes_per_conn"
 )
 
@@ -110,6 +111,9 @@ type Ratio struct {
 	Label    string
 	Rate     float64
 	P50, P99 float64 // server ÷ floor
+	// Behind is set when the server or the floor sent less than 90% of
+	// the rate: the two did not carry the same load, so the ratio says little.
+	Behind bool
 }
 
 // ErrNoFloor means the floor's series is missing, so no ratio can be taken.
@@ -139,12 +143,20 @@ func Ratios(points []Point, floor string) ([]Ratio, error) {
 				continue
 			}
 			out = append(out, Ratio{
-				Label: label,
-				Rate:  p.X,
-				P50:   p.Values[LatencyP50] / f.Values[LatencyP50],
-				P99:   p.Values[LatencyP99] / f.Values[LatencyP99],
+				Label:  label,
+				Rate:   p.X,
+				P50:    p.Values[LatencyP50] / f.Values[LatencyP50],
+				P99:    p.Values[LatencyP99] / f.Values[LatencyP99],
+				Behind: behind(p) || behind(f),
 			})
 		}
 	}
 	return out, nil
+}
+
+// behind tells whether a fan-out step sent less than 90% of its target
+// rate; a point without the sent rate is taken as on time.
+func behind(p Point) bool {
+	sent, ok := p.Values[SentPerSec]
+	return ok && sent < 0.9*p.X
 }

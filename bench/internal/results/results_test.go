@@ -23,7 +23,7 @@ func TestRatiosDivideEachServerByTheFloorAtTheSameRate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Ratio{{"pogo", 1, 1.2, 1.5}, {"pogo", 10, 1, 0.5}}
+	want := []Ratio{{"pogo", 1, 1.2, 1.5, false}, {"pogo", 10, 1, 0.5, false}}
 	if len(got) != len(want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
@@ -32,6 +32,20 @@ func TestRatiosDivideEachServerByTheFloorAtTheSameRate(t *testing.T) {
 		if g.Label != w.Label || g.Rate != w.Rate || !near(g.P50, w.P50) || !near(g.P99, w.P99) {
 			t.Errorf("ratio %d: got %+v, want %+v", i, g, w)
 		}
+	}
+}
+
+func TestRatiosFlagAStepThatFellBehindItsRate(t *testing.T) {
+	floor := fan("rawfanout", 40, 0.1, 0.2)
+	floor.Values[SentPerSec] = 28.9
+	onTime := fan("pogo", 40, 0.1, 0.2)
+	onTime.Values[SentPerSec] = 39.5
+	got, err := Ratios([]Point{floor, onTime, fan("rawfanout", 5, 1, 1), fan("pogo", 5, 1, 1)}, "rawfanout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Rate != 5 || got[0].Behind || got[1].Rate != 40 || !got[1].Behind {
+		t.Fatalf("got %+v: want 5/s on time and 40/s behind (the floor sent 28.9/s)", got)
 	}
 }
 
