@@ -29,9 +29,11 @@ if [[ ${PIN:-1} != 0 ]] && command -v taskset >/dev/null && (($(nproc) >= 2)); t
 	pin_server=(taskset -c 0)
 	pin_load=(taskset -c 1)
 fi
-# 10k connections need 10k descriptors on each side; raise the soft limit as
-# far as the hard limit allows (Go raises it too, but the server may not be Go).
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+# Each connection is a descriptor on each side; raise the limit to what CONNS
+# needs (at least 65536), or as far as the hard limit allows (Go raises its
+# soft limit too, but the server may not be Go; loadgen raises its own).
+files=$((conns + 4096 > 65536 ? conns + 4096 : 65536))
+ulimit -n "$files" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 if (ss -Hltn "sport = :$port" 2>/dev/null || true) | grep -q .; then
 	echo "port $port is already in use" >&2
