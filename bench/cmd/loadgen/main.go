@@ -5,6 +5,13 @@
 //	loadgen -mode idle   -server-pid PID [-conns 10000] [-idle-stages 2500,5000,10000]
 //	loadgen -mode fanout [-conns 10000] [-rates 1,5,10,20,40] [-step 4s] [-slow 1]
 //	loadgen -mode http   [-conns 10000] [-channels 1000] [-publishers 1,4,16] [-step 4s]
+//	loadgen -mode storm  [-conns 10000] [-src 127.0.0.2,127.0.0.3] [-dial-concurrency 256]
+//	loadgen -mode presence [-conns 10000] [-presence-members 50] [-step 4s]
+//	loadgen -mode publish  [-conns 10000] [-channels 1000] [-publishers 1,4,16] [-step 4s]
+//	loadgen -mode php    [-php-subs 1,1000] [-php-publishes 20000] [-php-path /publish.php]
+//
+// Any mode takes -tls [-ca root.pem] (wss:// and https://) and -results
+// FILE (append the fanout and idle figures for bin/benchreport).
 //
 // Modes:
 //
@@ -16,6 +23,16 @@
 //     after subscribing (slow consumers); the figures are the others'.
 //   - http (S3): channels × (conns/channels) subscribers, closed-loop
 //     publishers; publishes/s, deliveries/s, latency per step.
+//   - storm: a handshake storm; connections established per second, each
+//     counted at pusher:connection_established.
+//   - presence: join/leave churn on presence channels; transitions/s, then
+//     every roster checked exactly through GET /apps/{id}/channels/{c}/users.
+//   - publish: closed-loop signed HTTP publishes to channels with no
+//     subscriber and with 10; publishes/s and delivery ratio.
+//   - php: a PHP loop of pogo_websocket_publish (bench/php/publish.php) to 1
+//     and 1,000 subscribers; calls/s in PHP and every delivery counted.
+//
+// loadgen raises its own file limit to -conns + 1024 descriptors.
 //
 // Latency is publish→receive: the publisher stamps time.Now().UnixNano() in
 // the event data and the receiving client subtracts it from its arrival
