@@ -7,6 +7,7 @@ replace github.com/pogo-websocket/pogo-websocket/host-go => ../host-go
 require (
 	github.com/gobwas/ws v1.4.0
 	github.com/pogo-websocket/pogo-websocket/host-go v0.0.0-00010101000000-000000000000
+	gonum.org/v1/plot v0.15.2
 )
 
 require (
@@ -24,5 +25,4 @@ require (
 	golang.org/x/image v0.24.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
-	gonum.org/v1/plot v0.15.2 // indirect
 )
