@@ -263,9 +263,9 @@ hostile('framing: the upgrade request and a frame, one byte per TCP segment', as
   assert.equal((await sock.nextEvent()).event, 'pusher:pong');
 });
 
-hostile('framing: a flood of 20,000 pings of 125 bytes in one write gets 20,000 pongs, in order', async () => {
+hostile('framing: a flood of 5,000 pings of 125 bytes in one write gets 5,000 pongs, in order', async () => {
   const sock = await upgraded();
-  const n = 20_000;
+  const n = 5000; // 635 KB of pongs: within max_queue (1 MiB) even if the client read none yet
   const pings = [];
   for (let i = 0; i < n; i++) pings.push(frame(OP.PING, String(i).padEnd(125, '.')));
   sock.write(Buffer.concat(pings));
@@ -275,6 +275,23 @@ hostile('framing: a flood of 20,000 pings of 125 bytes in one write gets 20,000 
     assert.equal(f.text, String(i).padEnd(125, '.'));
   }
   await answersPing(sock);
+});
+
+hostile('framing: a flood of 100,000 pings from a client that does not read → its pongs overflow max_queue: pusher:error 4100, close 4100', async () => {
+  const sock = await upgraded();
+  const pings = [];
+  for (let i = 0; i < 100_000; i++) pings.push(frame(OP.PING, 'p'.repeat(125)));
+  sock.socket.pause();
+  // The write completes once the server has read nearly all of it: by then 12.7 MB of pongs
+  // are past the kernel's buffers and the 1 MiB queue.
+  await new Promise((res) => sock.socket.write(Buffer.concat(pings), res));
+  sock.socket.resume();
+  const closed = await sock.closeFrame(20_000);
+  assert.equal(closed.code, 4100, `close ${closed.code} ${closed.reason}`);
+  const last = closed.frames.at(-1);
+  assert.equal(last.opcode, OP.TEXT);
+  assertPusherError(JSON.parse(last.text), 4100);
+  assert.ok(closed.frames.slice(0, -1).every((f) => f.opcode === OP.PONG), 'only pongs before the error');
 });
 
 hostile('framing: an empty text message → pusher:error 4200, the connection goes on', async () => {

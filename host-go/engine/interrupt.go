@@ -14,12 +14,16 @@ const interruptExport = "pogo_interrupt"
 // errWasm is returned for a module instrument cannot read.
 var errWasm = errors.New("engine: malformed or unsupported wasm")
 
-// instrument returns wasm with a check at the top of every loop: global.get
-// of a new exported global, and `unreachable` when it is set. The host sets
-// it from another goroutine when a call overruns its deadline, so that even
-// a loop that never ends traps, at the cost of one load and one branch per
-// iteration (wazero's own WithCloseOnContextDone calls into Go at every
-// iteration, which makes loop-heavy batches several times slower).
+// instrument returns wasm with a check at the top of every loop: when a new
+// exported global is set, `unreachable`. The host sets it from another
+// goroutine when a call overruns its deadline, so that even a loop that
+// never ends traps. Every 65,536 iterations, counted in a second new global,
+// the loop also does `memory.grow 0`, which wazero runs in Go: compiled wasm
+// cannot be preempted, and without that a garbage collection starting during
+// a long loop would wait for it with every other goroutine, the timer that
+// sets the global included. The cost is a few instructions per iteration;
+// wazero's own WithCloseOnContextDone calls into Go at every iteration,
+// which makes loop-heavy batches several times slower.
 func instrument(wasm []byte) ([]byte, error) {
 	if len(wasm) < 8 || !bytes.Equal(wasm[:4], []byte("\x00asm")) {
 		return nil, errWasm
@@ -61,20 +65,21 @@ func instrument(wasm []byte) ([]byte, error) {
 		out = binary.AppendUvarint(out, uint64(len(body)))
 		out = append(out, body...)
 	}
-	// i32, mutable, initialised by `i32.const 0; end`.
-	global := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b}
+	// Two i32s, mutable, initialised by `i32.const 0; end`: the flag, then
+	// the iteration count.
+	global := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b, 0x7f, 0x01, 0x41, 0x00, 0x0b}
 	wroteGlobal := false
 	for _, s := range sections {
 		// Known sections come in id order (custom ones, 0, anywhere; data
 		// count, 12, between element and code): the global section, when
 		// the module has none, goes before the first section past it.
 		if !wroteGlobal && s.id != 0 && s.id != 12 && s.id > 6 {
-			emit(6, appendVec(nil, 1, global))
+			emit(6, appendVec(nil, 2, global))
 			wroteGlobal = true
 		}
 		switch s.id {
 		case 6:
-			emit(6, appendVec(s.body, 1, global))
+			emit(6, appendVec(s.body, 2, global))
 			wroteGlobal = true
 		case 7:
 			exp := []byte{byte(len(interruptExport))}
@@ -134,11 +139,22 @@ func countImportedGlobals(body []byte) (uint32, error) {
 }
 
 // instrumentCode rewrites the code section, adding the check after every
-// `loop` instruction.
+// `loop` instruction; global is the flag's index, global+1 the count's.
 func instrumentCode(body []byte, global uint32) ([]byte, error) {
-	check := []byte{0x23} // global.get
-	check = binary.AppendUvarint(check, uint64(global))
-	check = append(check, 0x04, 0x40, 0x00, 0x0b) // if (no result) unreachable end
+	flag := binary.AppendUvarint(nil, uint64(global))
+	count := binary.AppendUvarint(nil, uint64(global+1))
+	var check []byte
+	op := func(b ...byte) { check = append(check, b...) }
+	op(0x23) // global.get flag; if: unreachable
+	op(flag...)
+	op(0x04, 0x40, 0x00, 0x0b)
+	op(0x23) // global.set count (count + 1)
+	op(count...)
+	op(0x41, 0x01, 0x6a, 0x24)
+	op(count...)
+	op(0x23) // if count & 0xffff == 0: drop (memory.grow 0)
+	op(count...)
+	op(0x41, 0xff, 0xff, 0x03, 0x71, 0x45, 0x04, 0x40, 0x41, 0x00, 0x40, 0x00, 0x1a, 0x0b)
 	r := reader{b: body}
 	n := r.u32()
 	out := binary.AppendUvarint(nil, uint64(n))
