@@ -16,6 +16,9 @@ import { nativePublish } from "./protocol/native";
 import { remote } from "./protocol/remote";
 import { authorized } from "./protocol/subscribe";
 
+/** The number of subscriptions on this node, as a global the host reads without a call. */
+export { subscriptionsActive } from "./channels/channel";
+
 const input = new ByteBuffer(1 << 16);
 
 // @ts-ignore: decorator

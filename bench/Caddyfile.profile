@@ -14,5 +14,9 @@ http://127.0.0.1:{$BENCH_PORT:8099} {
 		app_id bench-app
 		app_key bench-key
 		app_secret bench-secret
+		# loadgen opens thousands of connections from a few loopback addresses:
+		# the per-IP handshake throttle (default 100/s, burst 50) would pace it.
+		handshake_rate 1000000
+		handshake_burst 1000000
 	}
 }

@@ -13,8 +13,10 @@ POGO_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/pogo-websocket
 export POGO_CACHE
 
 FRANKENPHP_DIR := host-go/frankenphp
-# nobrotli/nowatcher: no C libraries beyond libphp; nomercure & co: smaller binary.
-FRANKENPHP_TAGS := nobadger,nomysql,nopgx,nobrotli,nowatcher,nomercure
+# Brotli stays in: the documented Caddyfiles say `encode zstd br gzip`, and Caddy's `br` encoder
+# is FrankenPHP's caddy-cbrotli (cgo, Debian's libbrotli-dev, installed below).
+# nowatcher: no C library beyond libphp and libbrotli; nomercure & co: smaller binary.
+FRANKENPHP_TAGS := nobadger,nomysql,nopgx,nowatcher,nomercure
 FRANKENPHP_SRC := $(shell find $(FRANKENPHP_DIR) -name '*.go' -o -name '*.[ch]') \
 	$(FRANKENPHP_DIR)/go.mod $(FRANKENPHP_DIR)/go.sum
 
@@ -27,7 +29,7 @@ WITH_LIBPHP = prefix=$$(scripts/build-libphp.sh) && \
 		CGO_LDFLAGS="$$($$config --ldflags) -L$$prefix/lib $$($$config --libs) -Wl,-rpath,$$prefix/lib" \
 		PATH="$$prefix/bin:$$PATH" &&
 
-.PHONY: frankenphp frankenphp-arginfo libphp test-frankenphp test-frankenphp-xcaddy
+.PHONY: frankenphp frankenphp-arginfo libphp test-frankenphp test-frankenphp-xcaddy libbrotli-dev
 
 frankenphp: bin/frankenphp
 
@@ -40,7 +42,19 @@ frankenphp-arginfo:
 	prefix=$$(scripts/build-libphp.sh) && cd $(FRANKENPHP_DIR) && \
 		$$prefix/bin/php $$prefix/lib/php/build/gen_stub.php -f pogo_websocket.stub.php
 
-bin/frankenphp: $(ENGINE_WASM) $(GO_SRC) $(FRANKENPHP_SRC) scripts/build-libphp.sh
+# The brotli headers and libraries of the `br` encoder (Debian's libbrotli-dev).
+libbrotli-dev:
+	@test -e /usr/include/brotli/encode.h && exit 0; \
+	SUDO=; \
+	if [[ $$(id -u) != 0 ]]; then \
+		command -v sudo >/dev/null || { echo "installing libbrotli-dev needs root or sudo (apt-get)" >&2; exit 1; }; \
+		SUDO=sudo; \
+	fi; \
+	apt_install() { $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libbrotli-dev; }; \
+	echo "installing libbrotli-dev (Debian package)"; \
+	apt_install || { $$SUDO apt-get update && apt_install; }
+
+bin/frankenphp: $(ENGINE_WASM) $(GO_SRC) $(FRANKENPHP_SRC) scripts/build-libphp.sh | libbrotli-dev
 	$(WITH_LIBPHP) cd $(FRANKENPHP_DIR) && \
 		$(GO) build -tags $(FRANKENPHP_TAGS) -ldflags '-w -s' -o $(CURDIR)/bin/frankenphp ./cmd/frankenphp
 

@@ -1,22 +1,37 @@
-// Slow clients: a connection that stops reading is closed once max_queue bytes wait for it,
-// while every other subscriber of the same channel receives every event, in order.
+// Slow clients: a connection that stops reading is closed with 4100 (over capacity: pusher-js
+// backs off before reconnecting) once max_queue bytes wait for it, while every other subscriber
+// of the same channel receives every event, in order; pogo_websocket_client_dropped_messages_total
+// counts the events it missed.
 //
 // The slow client is a real WebSocket whose socket stops reading: the kernel buffers between the
 // server and it fill up (a few MB on loopback), then the server's queue for it, then the server
-// closes it. 40 events of 512 KB (20 MB) are well past all three.
+// drops what waits and queues the close. 40 events of 512 KB (20 MB) are well past all three.
+// The frames already being written when the queue overflowed go out once the client reads again
+// (within write_wait), then the close frame: never a bare TCP reset while the socket allows one.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServer } from './support/server.js';
 import { RawClient, connectPusher, subscribe, publish, uniq, withTimeout, deferred } from './support/clients.js';
-import { assertSubscribed } from './support/assert.js';
+import { assertSubscribed, assertPusherError } from './support/assert.js';
 
 const EVENTS = 40;
 const DATA_BYTES = 512 * 1024;
 
-const server = useServer({ options: ['max_queue 1MiB', 'max_event_payload 600KB'] });
+const server = useServer({
+  options: ['max_queue 1MiB', 'max_event_payload 600KB', 'write_wait 30s'],
+  site: ['metrics /metrics'],
+});
 
-test('a client that stops reading is closed once max_queue is exceeded; the others get every event in order', async () => {
+async function droppedMessages() {
+  const text = await (await fetch(`${server.url}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
+  const m = text.match(/^pogo_websocket_client_dropped_messages_total (\S+)$/m);
+  assert.ok(m, 'pogo_websocket_client_dropped_messages_total is exported');
+  return Number(m[1]);
+}
+
+test('a client that stops reading is closed with 4100 once max_queue is exceeded, its missed events counted; the others get every event in order', async () => {
+  const droppedBefore = await droppedMessages();
   const channel = uniq('firehose-');
   const slow = await RawClient.connect(server);
   assertSubscribed(await slow.subscribe(channel, { auth: '' }), channel);
@@ -44,7 +59,10 @@ test('a client that stops reading is closed once max_queue is exceeded; the othe
   const closed = await withTimeout(slow.closedPromise, 10_000, 'the slow client to be closed');
   const chunks = slow.frames.filter((f) => f.event === 'chunk').length;
   assert.ok(chunks < EVENTS, `the slow client got all ${EVENTS} events: it was never closed`);
-  assert.equal(closed.code, 1006, `closed without a close frame (its socket was full): ${JSON.stringify(closed)}`);
+  assert.equal(closed.code, 4100, `closed with 4100 (over capacity): ${JSON.stringify(closed)}`);
+  assertPusherError(slow.frames.at(-1), 4100);
+  // Every event it did not get was dropped by the server, and counted.
+  assert.equal(await droppedMessages() - droppedBefore, EVENTS - chunks, `${chunks} of ${EVENTS} events received`);
 
   // The server carries on for everyone else.
   const after = await connectPusher(server);

@@ -7,7 +7,9 @@ import { useServer } from './support/server.js';
 import { RawClient, connectPusher, subscribe, nextEvent, publish, parseMaybe, uniq } from './support/clients.js';
 import { assertSubscribed } from './support/assert.js';
 
-const server = useServer({ options: ['subscription_count on'] });
+// A test below opens 100+ connections from one address at once: more than the default handshake
+// burst (50) allows.
+const server = useServer({ options: ['subscription_count on', 'handshake_burst 1000'] });
 const off = useServer();
 
 const countOf = (frame) => parseMaybe(frame.data).subscription_count;

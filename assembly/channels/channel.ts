@@ -95,6 +95,9 @@ export class Member {
   }
 }
 
+/** Subscriptions on this node, over every app and channel (exported to the host, which reads it after each batch). */
+export let subscriptionsActive: u32 = 0;
+
 export class Channel {
   subscribers: ConnIds = new ConnIds();
   /** Parallel to `subscribers`: the subscription at the same index. */
@@ -178,6 +181,7 @@ export class Channel {
   add(sub: Subscription): void {
     sub.index = this.subscribers.push(sub.conn);
     this.subscriptions.push(sub);
+    subscriptionsActive++;
   }
 
   remove(sub: Subscription): void {
@@ -190,6 +194,7 @@ export class Channel {
       unchecked((this.subscriptions[i] = moved));
     }
     this.subscriptions.pop();
+    subscriptionsActive--;
   }
 }
 

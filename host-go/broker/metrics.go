@@ -24,13 +24,20 @@ var metrics = struct {
 		Help: "Relay records published to Redis for the other nodes.",
 	}),
 	dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "pogo_websocket", Subsystem: "broker", Name: "dropped_total",
+		Namespace: "pogo_websocket", Name: "broker_dropped_messages_total",
 		Help: "Relay records that never reached Redis, by reason (queue_full, publish_failed).",
 	}, []string{"reason"}),
 	received: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "pogo_websocket", Subsystem: "broker", Name: "received_total",
 		Help: "Messages from the other nodes, by outcome (delivered, malformed).",
 	}, []string{"outcome"}),
+}
+
+func init() {
+	// Known label values start at 0.
+	for _, r := range []string{"queue_full", "publish_failed"} {
+		metrics.dropped.WithLabelValues(r)
+	}
 }
 
 // RegisterMetrics registers the broker's Prometheus collectors into reg.

@@ -365,6 +365,12 @@ func (r *Redis) receive(in <-chan any, deliver func(uint32, []byte)) {
 	}
 }
 
+// Rejoin tells the other nodes that this node's engine restarted empty: they
+// forget its members and relay theirs again, as when its subscription starts.
+func (r *Redis) Rejoin() {
+	r.joined()
+}
+
 // joined runs when this node's subscription starts, or starts again after an
 // outage, during which departures may have been lost both ways: it drops what
 // the others relayed, asks them to relay all they have, and relays its own.

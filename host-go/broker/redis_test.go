@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -198,8 +199,9 @@ func TestANodeThatSubscribesAsksEveryNodeToSyncAndIsRenumbered(t *testing.T) {
 	}
 	a.receive(t)
 	before := <-a.from
-	// b subscribes again, as after an outage: a forgets what b relayed and numbers it anew.
-	b.joined()
+	// b rejoins, as after an outage (its subscription starts again) or when its engine restarted
+	// empty: a forgets what b relayed and numbers it anew.
+	b.Rejoin()
 	select {
 	case gone := <-a.gone:
 		if gone != before {
@@ -313,8 +315,12 @@ func TestAStalledRedisFillsTheQueueAndSendRefuses(t *testing.T) {
 		_ = a.Send([]byte("app"), record("app", "x"))
 		return errors.Is(a.Err(), ErrQueueFull)
 	})
+	dropped := testutil.ToFloat64(metrics.dropped.WithLabelValues("queue_full"))
 	if err := a.Send([]byte("app"), record("app", "x")); !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("Send into the full queue: %v, want ErrQueueFull", err)
+	}
+	if got := testutil.ToFloat64(metrics.dropped.WithLabelValues("queue_full")) - dropped; got != 1 {
+		t.Errorf("broker_dropped_messages_total{reason=\"queue_full\"} rose by %v, want 1", got)
 	}
 }
 

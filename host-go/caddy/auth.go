@@ -1,6 +1,7 @@
 package pogows
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -81,6 +82,10 @@ func (h *Handler) authWorkersConfig() (cfg AuthWorkersConfig, ok bool) {
 // checkAuth validates the auth options.
 func (h *Handler) checkAuth() []error {
 	var errs []error
+	if NewAuthWorkers == nil && (h.AuthScript != "" || h.NumWorkers != 0) {
+		// Refused here, before anything starts, rather than ignored.
+		return append(errs, errors.New("auth_script and num_workers run PHP auth workers: they need the FrankenPHP build (make frankenphp, then bin/frankenphp)"))
+	}
 	if h.AuthScript == "" {
 		if h.AuthPath != "" || h.UserAuthPath != "" || h.NumWorkers != 0 {
 			errs = append(errs, fmt.Errorf("auth_path, user_auth_path and num_workers need auth_script"))

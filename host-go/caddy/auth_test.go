@@ -42,7 +42,7 @@ func TestProvisionAuthScriptNeedsFrankenPHP(t *testing.T) {
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	defer cancel()
 	err := h.Provision(ctx)
-	if err == nil || !strings.Contains(err.Error(), "auth_script needs the FrankenPHP build (bin/frankenphp)") {
+	if err == nil || !strings.Contains(err.Error(), "need the FrankenPHP build (make frankenphp") {
 		t.Fatalf("err = %v", err)
 	}
 	_ = h.Cleanup()

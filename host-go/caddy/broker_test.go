@@ -44,11 +44,16 @@ func TestResolveRejectsBadBrokerOptions(t *testing.T) {
 		h    *Handler
 		want string
 	}{
-		{&Handler{RedisPrefix: "blue"}, "need redis"},
-		{&Handler{BrokerQueue: 8}, "need redis"},
+		{&Handler{RedisPrefix: "blue"}, "redis_prefix and digest_interval need redis or redis_host"},
+		{&Handler{Redis: "redis://127.0.0.1", RedisHost: "127.0.0.1:6379"}, "set one of them"},
+		{&Handler{RedisPassword: "p"}, "need redis_host"},
+		{&Handler{RedisTLS: true}, "need redis_host"},
+		{&Handler{RedisDB: 2}, "need redis_host"},
+		{&Handler{RedisHost: "127.0.0.1:0"}, "must be host or host:port"},
+		{&Handler{RedisHost: "redis://127.0.0.1"}, "must be host or host:port"},
 		{&Handler{Redis: "http://127.0.0.1"}, "invalid redis url"},
 		{&Handler{Redis: "redis://127.0.0.1", RedisPrefix: "two words"}, "spaces"},
-		{&Handler{Redis: "redis://127.0.0.1", BrokerQueue: -1}, "broker_queue"},
+		{&Handler{Redis: "redis://127.0.0.1", BrokerQueue: -1}, "broker_queue_size"},
 		{&Handler{DigestInterval: caddy.Duration(time.Second)}, "need redis"},
 		{&Handler{Redis: "redis://127.0.0.1", DigestInterval: -1}, "digest_interval"},
 	} {

@@ -56,7 +56,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		user_auth_timeout      <duration>  # default: 0 (off)
 //		cache_ttl              <duration>  # default: 30m
 //		allowed_origins        <host>...   # e.g. app.example.com *.example.com; default: any origin
-//		max_connections        <n>         # per node, default: 0 (no limit)
+//		max_connections        <n>         # in app { }: the app's quota (4004), default: 0 (no limit)
 //		webhook <url> [<type>...]          # repeatable; types: channel_occupied channel_vacated
 //		                                   # member_added member_removed client_event cache_miss
 //		                                   # subscription_count; default: all. An app's own
@@ -64,17 +64,25 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		webhook_secret         <secret>    # signs webhooks, default: the app secret
 //
 //		# server-wide
-//		ping_period <duration>  # default: 54s
-//		pong_wait   <duration>  # default: 60s
-//		write_wait  <duration>  # default: 10s
-//		max_queue   <size>      # per-connection outbound queue, default: 1MiB
-//		queue_limit <size>      # engine event batch, default: 4MiB
+//		max_connections  <n>         # the node's capacity (4100 Over capacity), default: 0 (no limit)
+//		handshake_rate   <n>         # upgrades per second per client IP, default: 100
+//		handshake_burst  <n>         # default: 50
+//		shutdown_timeout <duration>  # default: 10s
+//		ping_period      <duration>  # default: 54s
+//		pong_wait        <duration>  # default: 60s
+//		write_wait       <duration>  # default: 10s
+//		max_queue        <size>      # per-connection outbound queue, default: 1MiB
+//		queue_limit      <size>      # engine event batch, default: 4MiB
 //
-//		# Redis broker: nodes with the same redis and prefix share their events
-//		redis        <url>     # redis://[user:password@]host[:port][/db]; default: none
-//		redis_prefix <prefix>  # default: pogo_websocket
-//		broker_queue <n>       # events waiting for Redis, default: 4096
-//		digest_interval <d>    # how often nodes compare and repair presence and counts, default: 5s
+//		# Redis broker: nodes with the same Redis and prefix share their events
+//		redis             <url>       # redis://[user:password@]host[:port][/db]; default: none
+//		redis_host        <host:port> # or Redis by its parts; default: none
+//		redis_password    <password>  # default: none
+//		redis_db          <n>         # default: 0
+//		redis_tls         on|off      # default: off
+//		redis_prefix      <prefix>    # default: pogo_websocket
+//		broker_queue_size <n>         # events waiting for Redis (alias broker_queue), default: 4096
+//		digest_interval   <duration>  # how often nodes compare and repair presence and counts, default: 5s
 //
 //		# PHP auth workers (FrankenPHP build only)
 //		auth_script           <path>      # enables them, and the fallback for subscribes without auth
@@ -123,11 +131,32 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = sizeArg(d, &h.MaxQueue)
 		case "queue_limit":
 			err = sizeArg(d, &h.QueueLimit)
+		case "max_connections":
+			err = intArg(d, &h.MaxConnections)
+		case "handshake_rate":
+			err = intArg(d, &h.HandshakeRate)
+		case "handshake_burst":
+			err = intArg(d, &h.HandshakeBurst)
+		case "shutdown_timeout":
+			if err = durationArg(d, &h.ShutdownTimeout); err == nil && h.ShutdownTimeout == 0 {
+				err = d.Errf("shutdown_timeout: must be more than 0, like 10s")
+			}
 		case "redis":
 			h.Redis, err = oneArg(d)
+		case "redis_host":
+			h.RedisHost, err = oneArg(d)
+		case "redis_password":
+			h.RedisPassword, err = oneArg(d)
+		case "redis_db":
+			err = dbArg(d, &h.RedisDB)
+		case "redis_tls":
+			var tls *bool
+			if err = boolArg(d, &tls); err == nil {
+				h.RedisTLS = *tls
+			}
 		case "redis_prefix":
 			h.RedisPrefix, err = oneArg(d)
-		case "broker_queue":
+		case "broker_queue", "broker_queue_size":
 			err = intArg(d, &h.BrokerQueue)
 		case "digest_interval":
 			err = durationArg(d, &h.DigestInterval)
@@ -256,7 +285,7 @@ func durationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
 	}
 	dur, err := caddy.ParseDuration(v)
 	if err != nil {
-		return d.Errf("%s: %v", name, err)
+		return d.Errf("%s: %q is not a duration, like 10s, 1m30s or a number of seconds", name, v)
 	}
 	if dur < 0 {
 		return d.Errf("%s: negative duration %s", name, v)
@@ -296,6 +325,21 @@ func intArg(d *caddyfile.Dispenser, dst *int) error {
 	return nil
 }
 
+// dbArg parses a Redis database number, 0 included.
+func dbArg(d *caddyfile.Dispenser, dst *int) error {
+	name := d.Val()
+	v, err := oneArg(d)
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > math.MaxInt32 {
+		return d.Errf("%s: %q is not a database number (0, 1, ...)", name, v)
+	}
+	*dst = n
+	return nil
+}
+
 func boolArg(d *caddyfile.Dispenser, dst **bool) error {
 	name := d.Val()
 	v, err := oneArg(d)
@@ -309,7 +353,7 @@ func boolArg(d *caddyfile.Dispenser, dst **bool) error {
 	case "off", "false":
 		b = false
 	default:
-		return d.Errf("%s: %q is not on or off", name, v)
+		return d.Errf("%s: %q is not on or off (true or false)", name, v)
 	}
 	*dst = &b
 	return nil

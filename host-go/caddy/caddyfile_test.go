@@ -82,13 +82,17 @@ func TestUnmarshalCaddyfileAdmissionOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	first, second := cfg.Apps[0], cfg.Apps[1]
-	if strings.Join(first.AllowedOrigins, " ") != "app.example.com *.example.com" || option(first.Options, engine.OptionMaxConnections) != 500 {
+	// The block's max_connections is the node's capacity, not every app's quota.
+	if strings.Join(first.AllowedOrigins, " ") != "app.example.com *.example.com" || option(first.Options, engine.OptionMaxConnections) != 0 {
 		t.Errorf("app 1 inherits = %q, %d", first.AllowedOrigins, option(first.Options, engine.OptionMaxConnections))
+	}
+	if cfg.MaxConnections != 500 {
+		t.Errorf("node capacity = %d, want 500", cfg.MaxConnections)
 	}
 	if strings.Join(second.AllowedOrigins, " ") != "*" || option(second.Options, engine.OptionMaxConnections) != 10 {
 		t.Errorf("app 2 overrides = %q, %d", second.AllowedOrigins, option(second.Options, engine.OptionMaxConnections))
 	}
-	for _, bad := range []string{"allowed_origins", "allowed_origins https://app.example.com/", "max_connections -1"} {
+	for _, bad := range []string{"allowed_origins", "allowed_origins https://app.example.com/path", "allowed_origins app.example.com/x", "max_connections -1"} {
 		h, err := parse(t, "pogo_websocket {\n app_id 1\n app_key k\n app_secret s\n "+bad+"\n}")
 		if err == nil {
 			_, _, err = h.resolve()

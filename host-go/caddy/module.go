@@ -48,6 +48,9 @@ const (
 	defaultPongWait            = engine.DefaultPongWait * time.Millisecond
 	defaultWriteWait           = hub.DefaultWriteWait
 	defaultMaxQueue            = hub.DefaultMaxQueue
+	defaultShutdownTimeout     = hub.DefaultShutdownTime
+	defaultHandshakeRate       = 100
+	defaultHandshakeBurst      = 50
 )
 
 // Environment variables read when no app is configured, or when the single
@@ -86,16 +89,40 @@ type Handler struct {
 	// Size of the engine's event batch past which producers wait and native
 	// publishes are refused (code 9). Default: 4 MiB.
 	QueueLimit int `json:"queue_limit,omitempty"`
+	// Connections this node holds at once, whatever their app; the one over
+	// it gets pusher:error 4100 "Over capacity" and is closed. (An app's own
+	// max_connections is its quota, refused with 4004.) Default: 0 (no limit).
+	MaxConnections int `json:"max_connections,omitempty"`
+	// New WebSocket upgrades per second from one client IP (Caddy's client
+	// IP, so trusted_proxies applies); more are answered 429. Default: 100.
+	HandshakeRate int `json:"handshake_rate,omitempty"`
+	// Upgrades one client IP may make at once above handshake_rate. Default: 50.
+	HandshakeBurst int `json:"handshake_burst,omitempty"`
+	// How long a stop, or a reload that drops the apps, waits for clients to
+	// receive their 4200 close before the rest are closed; it bounds the whole
+	// stop, even with a stuck engine. Default: 10s.
+	ShutdownTimeout caddy.Duration `json:"shutdown_timeout,omitempty"`
 
 	// Redis URL (redis://[user:password@]host[:port][/db], rediss:// for
 	// TLS) of the broker that shares events with the other nodes serving
 	// the same apps. Default: none (this node alone).
 	Redis string `json:"redis,omitempty"`
+	// Redis host:port, the alternative to redis for those who configure
+	// Redis by its parts. Default: none.
+	RedisHost string `json:"redis_host,omitempty"`
+	// Password of redis_host (AUTH). Default: none.
+	RedisPassword string `json:"redis_password,omitempty"`
+	// Database number of redis_host. Default: 0.
+	RedisDB int `json:"redis_db,omitempty"`
+	// Connect to redis_host with TLS; the server's certificate must be
+	// trusted by the system pool (SSL_CERT_FILE adds a private CA). Default: false.
+	RedisTLS bool `json:"redis_tls,omitempty"`
 	// Prefix of the broker's Redis channel names; nodes share events only
 	// with the same prefix. Default: pogo_websocket.
 	RedisPrefix string `json:"redis_prefix,omitempty"`
 	// Events waiting to be sent to Redis; more are not relayed, and native
-	// publishes are refused (code 8). Default: 4096.
+	// publishes are refused (code 8). Caddyfile: broker_queue_size or
+	// broker_queue. Default: 4096.
 	BrokerQueue int `json:"broker_queue,omitempty"`
 	// How often this node relays the digest of its subscription counts and
 	// presence members, by which the other nodes find and repair what Redis
@@ -126,11 +153,12 @@ type Handler struct {
 	// How long the open breaker refuses authorisations before it tries again. Default: 10s.
 	AuthBreakerCooldown caddy.Duration `json:"auth_breaker_cooldown,omitempty"`
 
-	hub     *hub.Hub
-	auth    AuthWorkers
-	poolKey string
-	maxBody int64
-	logger  *slog.Logger
+	hub      *hub.Hub
+	auth     AuthWorkers
+	throttle *throttle
+	poolKey  string
+	maxBody  int64
+	logger   *slog.Logger
 }
 
 // App is one Pusher app.
@@ -172,7 +200,9 @@ type AppOptions struct {
 	// header of a connection must match, else it is refused with 4009.
 	// Default: any origin.
 	AllowedOrigins []string `json:"allowed_origins,omitempty"`
-	// Connections open at once on this node; more are refused with 4004. Default: 0 (no limit).
+	// The app's quota: its connections open at once on this node; more are
+	// refused with 4004. Set per app (the handler's max_connections is the
+	// node's capacity). Default: 0 (no limit).
 	MaxConnections int `json:"max_connections,omitempty"`
 
 	WebhookOptions

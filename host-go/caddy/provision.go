@@ -50,6 +50,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.maxBody = maxBody
+	h.throttle = newThrottle(intOr(h.HandshakeRate, defaultHandshakeRate), intOr(h.HandshakeBurst, defaultHandshakeBurst))
 	bcfg, clustered := h.brokerConfig()
 	wcfg := h.webhookConfig(cfg.Apps)
 	key, err := poolKey(cfg, bcfg, wcfg)
@@ -58,9 +59,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	cfg.Logger = h.logger
 	if acfg, ok := h.authWorkersConfig(); ok {
-		if NewAuthWorkers == nil {
-			return fmt.Errorf("pogo_websocket: auth_script needs the FrankenPHP build (bin/frankenphp)")
-		}
+		// resolve refused auth_script without NewAuthWorkers.
 		// FrankenPHP restarts its threads at every config load: the workers
 		// are registered again each time, and the hub (kept across reloads)
 		// gets the new ones below.
@@ -144,10 +143,17 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 	}
 	pingPeriod := durationOr(h.PingPeriod, defaultPingPeriod)
 	pongWait := durationOr(h.PongWait, defaultPongWait)
+	shutdown := durationOr(h.ShutdownTimeout, defaultShutdownTimeout)
 	cfg := hub.Config{
-		WriteWait:  durationOr(h.WriteWait, defaultWriteWait),
-		MaxQueue:   h.MaxQueue,
-		QueueLimit: h.QueueLimit,
+		WriteWait:      durationOr(h.WriteWait, defaultWriteWait),
+		MaxQueue:       h.MaxQueue,
+		QueueLimit:     h.QueueLimit,
+		MaxConnections: h.MaxConnections,
+		// The whole stop takes at most shutdown_timeout; clients get all
+		// of it but the last tenth (at most a second), which is left for
+		// closing the sockets and stopping the engine.
+		ShutdownTimeout: shutdown,
+		ShutdownGrace:   shutdown - min(shutdown/10, time.Second),
 	}
 	if cfg.MaxQueue == 0 {
 		cfg.MaxQueue = defaultMaxQueue
@@ -163,6 +169,10 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 	check(cfg.WriteWait > 0, "write_wait %s must be positive", cfg.WriteWait)
 	check(cfg.MaxQueue > 0, "max_queue %d must be positive", cfg.MaxQueue)
 	check(cfg.QueueLimit >= 0, "queue_limit %d must be positive", cfg.QueueLimit)
+	check(h.MaxConnections >= 0 && h.MaxConnections <= math.MaxInt32, "max_connections %d must be a number of connections (0: no limit)", h.MaxConnections)
+	check(h.HandshakeRate >= 0 && h.HandshakeRate <= math.MaxInt32, "handshake_rate %d must be a positive number of upgrades per second", h.HandshakeRate)
+	check(h.HandshakeBurst >= 0 && h.HandshakeBurst <= math.MaxInt32, "handshake_burst %d must be a positive number of upgrades", h.HandshakeBurst)
+	check(shutdown > 0, "shutdown_timeout %s must be a positive duration, like 10s", shutdown)
 	errs = append(errs, h.checkAuth()...)
 	errs = append(errs, h.checkBroker()...)
 
@@ -182,6 +192,10 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 			app.ID = orEnv(app.ID, envAppID)
 			app.Key = orEnv(app.Key, envAppKey)
 			app.Secret = orEnv(app.Secret, envAppSecret)
+		}
+		if app.Key == "" {
+			// As the documentation's VITE_POGO_APP_KEY="${WS_APP_ID}".
+			app.Key = app.ID
 		}
 		name := fmt.Sprintf("app %d (%q)", i+1, app.ID)
 		check(app.ID != "", "%s: app id is required (or %s)", name, envAppID)
@@ -222,9 +236,10 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 		check(cacheTTL > 0 && cacheTTL.Milliseconds() <= math.MaxUint32, "%s: cache_ttl %s out of range", name, cacheTTL)
 		check(o.MaxConnections >= 0 && o.MaxConnections <= math.MaxInt32, "%s: max_connections %d out of range", name, o.MaxConnections)
 		for _, origin := range o.AllowedOrigins {
-			check(origin != "" && !strings.Contains(origin, "/"), "%s: allowed_origins %q must be a host pattern, like app.example.com or *.example.com", name, origin)
+			host := originHost(origin)
+			check(host != "" && !strings.Contains(host, "/"), "%s: allowed_origins %q must be a host pattern, like app.example.com or *.example.com, or an origin, like https://app.example.com", name, origin)
+			app.AllowedOrigins = append(app.AllowedOrigins, host)
 		}
-		app.AllowedOrigins = o.AllowedOrigins
 
 		app.Options = []engine.AppOption{
 			{ID: engine.OptionActivityTimeout, Value: uint32(activity / time.Second)},
@@ -293,9 +308,8 @@ func (o AppOptions) inherit(defaults AppOptions) AppOptions {
 	if o.AllowedOrigins == nil {
 		o.AllowedOrigins = defaults.AllowedOrigins
 	}
-	if o.MaxConnections == 0 {
-		o.MaxConnections = defaults.MaxConnections
-	}
+	// MaxConnections is not inherited: at the handler's level it is the
+	// node's capacity (Handler.MaxConnections), not every app's quota.
 	o.WebhookOptions = o.WebhookOptions.inherit(defaults.WebhookOptions)
 	return o
 }
@@ -303,17 +317,20 @@ func (o AppOptions) inherit(defaults AppOptions) AppOptions {
 // poolKey identifies a hub configuration, broker included.
 func poolKey(cfg hub.Config, bcfg broker.Config, wcfg webhook.Config) (string, error) {
 	b, err := json.Marshal(struct {
-		Apps           []engine.App
-		ReadLimit      int
-		WriteWait      time.Duration
-		MaxQueue       int
-		QueueLimit     int
-		Redis          string
-		RedisPrefix    string
-		BrokerQueue    int
-		DigestInterval time.Duration
-		Webhooks       []webhook.App
-	}{cfg.Apps, cfg.ReadLimit, cfg.WriteWait, cfg.MaxQueue, cfg.QueueLimit, bcfg.URL, bcfg.Prefix, bcfg.QueueSize, bcfg.DigestInterval, wcfg.Apps})
+		Apps            []engine.App
+		ReadLimit       int
+		WriteWait       time.Duration
+		MaxQueue        int
+		QueueLimit      int
+		MaxConnections  int
+		ShutdownTimeout time.Duration
+		Redis           string
+		RedisPrefix     string
+		BrokerQueue     int
+		DigestInterval  time.Duration
+		Webhooks        []webhook.App
+	}{cfg.Apps, cfg.ReadLimit, cfg.WriteWait, cfg.MaxQueue, cfg.QueueLimit, cfg.MaxConnections, cfg.ShutdownTimeout,
+		bcfg.URL, bcfg.Prefix, bcfg.QueueSize, bcfg.DigestInterval, wcfg.Apps})
 	if err != nil {
 		return "", fmt.Errorf("hashing pogo_websocket config: %w", err)
 	}
@@ -326,6 +343,30 @@ type hubDestructor struct{ *hub.Hub }
 
 func (d hubDestructor) Destruct() error {
 	return d.Shutdown(context.Background())
+}
+
+// originHost returns the host pattern of an allowed_origins entry: the
+// entry itself, or the host of an origin such as https://app.example.com
+// (the engine matches the host of the Origin header; scheme and port are
+// not compared).
+func originHost(origin string) string {
+	for _, scheme := range []string{"https://", "http://"} {
+		if rest, ok := strings.CutPrefix(origin, scheme); ok {
+			rest = strings.TrimSuffix(rest, "/")
+			if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.Contains(rest[i:], "]") {
+				rest = rest[:i]
+			}
+			return rest
+		}
+	}
+	return origin
+}
+
+func intOr(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 func durationOr(d caddy.Duration, def time.Duration) time.Duration {

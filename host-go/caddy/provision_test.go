@@ -107,7 +107,8 @@ func TestResolveRejectsInvalid(t *testing.T) {
 		h    Handler
 		want string
 	}{
-		{"missing", Handler{Apps: []*App{{ID: "1"}}}, "key is required"},
+		{"missing", Handler{Apps: []*App{{ID: "1"}}}, "secret is required"},
+		{"missing id", Handler{Apps: []*App{{Secret: "s"}}}, "id is required"},
 		{"duplicate id", Handler{Apps: []*App{{ID: "1", Key: "a", Secret: "s"}, {ID: "1", Key: "b", Secret: "s"}}}, "duplicate app id"},
 		{"duplicate key", Handler{Apps: []*App{{ID: "1", Key: "a", Secret: "s"}, {ID: "2", Key: "a", Secret: "s"}}}, "duplicate app key"},
 		{"slash in key", Handler{Apps: []*App{{ID: "1", Key: "a/b", Secret: "s"}}}, "must not contain"},

@@ -1,5 +1,7 @@
 package engine
 
+import "fmt"
+
 // This file mirrors assembly/abi.ts; assembly/README.md documents the records.
 
 // EventKind is the kind of an event record, host to engine.
@@ -40,6 +42,21 @@ const (
 	// they hold for it (anti-entropy).
 	EventDigest EventKind = 15
 )
+
+var eventNames = [...]string{
+	EventApp: "APP", EventOpen: "OPEN", EventMessage: "MESSAGE", EventClosed: "CLOSED",
+	EventActivity: "ACTIVITY", EventTooLarge: "TOO_LARGE", EventHTTP: "HTTP", EventTick: "TICK",
+	EventPublish: "PUBLISH", EventShutdown: "SHUTDOWN", EventAuthResult: "AUTH_RESULT",
+	EventRemote: "REMOTE", EventNodeGone: "NODE_GONE", EventSync: "SYNC",
+}
+
+// String returns the kind's name in assembly/README.md, or its number.
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) && eventNames[k] != "" {
+		return eventNames[k]
+	}
+	return fmt.Sprintf("kind %d", uint8(k))
+}
 
 // ActionKind is the kind of an action record, engine to host.
 type ActionKind uint8

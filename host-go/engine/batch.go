@@ -60,6 +60,34 @@ func (b *Batch) Bytes() []byte {
 	return b.buf
 }
 
+// Each calls fn with the kind and id of every record of the batch, in order.
+func (b *Batch) Each(fn func(kind EventKind, id uint32)) {
+	for p := b.Bytes()[BatchHeaderSize:]; len(p) >= RecordHeaderSize; {
+		n := uint64(binary.LittleEndian.Uint32(p[5:]))
+		fn(EventKind(p[0]), binary.LittleEndian.Uint32(p[1:]))
+		if n > uint64(len(p)-RecordHeaderSize) {
+			return
+		}
+		p = p[RecordHeaderSize+n:]
+	}
+}
+
+// Kinds counts the batch's records by kind, as in "MESSAGE:3 HTTP:1", for logs.
+func (b *Batch) Kinds() string {
+	var counts [256]int
+	b.Each(func(kind EventKind, _ uint32) { counts[kind]++ })
+	var s []byte
+	for k, n := range counts {
+		if n > 0 {
+			if len(s) > 0 {
+				s = append(s, ' ')
+			}
+			s = fmt.Appendf(s, "%s:%d", EventKind(k), n)
+		}
+	}
+	return string(s)
+}
+
 // Open appends an OPEN event: connection conn asked for the app key.
 func (b *Batch) Open(conn uint32, key, origin string) {
 	if len(key) > math.MaxUint16 {

@@ -286,3 +286,25 @@ func TestActions_Broadcast_Malformed(t *testing.T) {
 		t.Errorf("err = %v, want ErrMalformedAction", err)
 	}
 }
+
+func TestBatch_Kinds(t *testing.T) {
+	var b Batch
+	b.Message(1, []byte(`{"event":"pusher:ping"}`))
+	b.Tick()
+	b.Message(2, nil)
+	if err := b.HTTP(7, "GET", "/apps/1/channels", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.Kinds(), "MESSAGE:2 HTTP:1 TICK:1"; got != want {
+		t.Errorf("Kinds() = %q, want %q", got, want)
+	}
+	var ids []uint32
+	b.Each(func(kind EventKind, id uint32) {
+		if kind == EventHTTP {
+			ids = append(ids, id)
+		}
+	})
+	if len(ids) != 1 || ids[0] != 7 {
+		t.Errorf("HTTP ids = %v, want [7]", ids)
+	}
+}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 )
 
 // Names of the engine's exports (assembly/README.md).
@@ -32,6 +33,8 @@ const (
 	exportProcess = "process"
 	exportOutput  = "output"
 	exportCollect = "__collect"
+	// exportSubscriptions is a global, read without a call.
+	exportSubscriptions = "subscriptionsActive"
 )
 
 const (
@@ -49,6 +52,10 @@ var ErrMissingExport = errors.New("engine: module lacks a required export")
 
 // ErrClosed is returned by Process after Close.
 var ErrClosed = errors.New("engine: closed")
+
+// ErrDeadline is returned by a call interrupted because it overran the
+// timeout set with SetTimeout; the instance is closed.
+var ErrDeadline = errors.New("engine: call overran its deadline")
 
 // AbortError is the trap raised when the engine calls an imported `abort`
 // (an AssemblyScript `throw` or failed assertion). The call that raised it
@@ -82,7 +89,19 @@ type Engine struct {
 	process api.Function
 	output  api.Function
 	collect api.Function
+	subs    api.Global     // subscriptionsActive, or nil in engines without it
+	rt      wazero.Runtime // owned by this instance (NewInstrumented), or nil
 	stack   []uint64
+
+	// The call deadline: interrupt is instrument's global, set by fire.
+	timeout   time.Duration
+	interrupt api.MutableGlobal
+	deadline  struct {
+		mu     sync.Mutex
+		timer  *time.Timer
+		inCall bool
+		fired  bool
+	}
 
 	inPtr, inCap uint32
 
@@ -116,8 +135,31 @@ func New() (*Engine, error) {
 	return embedded.p.instantiate()
 }
 
-// compile compiles wasm in a new runtime and satisfies its imports.
+// NewInstrumented instantiates the embedded engine compiled with the wazero
+// function listeners of factory (tracing, profiling, fault injection). Unlike
+// New, it compiles the module again, for this instance only.
+func NewInstrumented(factory experimental.FunctionListenerFactory) (*Engine, error) {
+	ctx := experimental.WithFunctionListenerFactory(context.Background(), factory)
+	p, err := compile(ctx, Wasm)
+	if err != nil {
+		return nil, err
+	}
+	e, err := p.instantiate()
+	if err != nil {
+		_ = p.rt.Close(ctx)
+		return nil, err
+	}
+	e.rt = p.rt
+	return e, nil
+}
+
+// compile compiles wasm, with the loop checks that let a call's deadline
+// interrupt it (see instrument), in a new runtime and satisfies its imports.
 func compile(ctx context.Context, wasm []byte) (*program, error) {
+	wasm, err := instrument(wasm)
+	if err != nil {
+		return nil, fmt.Errorf("compiling engine: %w", err)
+	}
 	// The default config uses the compiler where wazero supports it
 	// (amd64, arm64) and the interpreter elsewhere.
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig())
@@ -205,6 +247,7 @@ func (p *program) instantiate() (*Engine, error) {
 		process: mod.ExportedFunction(exportProcess),
 		output:  mod.ExportedFunction(exportOutput),
 		collect: mod.ExportedFunction(exportCollect),
+		subs:    mod.ExportedGlobal(exportSubscriptions),
 		stack:   make([]uint64, 2),
 		lastGC:  time.Now(),
 	}
@@ -212,6 +255,7 @@ func (p *program) instantiate() (*Engine, error) {
 		_ = mod.Close(ctx)
 		return nil, fmt.Errorf("%w: memory", ErrMissingExport)
 	}
+	e.interrupt, _ = mod.ExportedGlobal(interruptExport).(api.MutableGlobal)
 	seed := randomUint64()
 	e.stack[0] = api.EncodeU32(uint32(seed))
 	e.stack[1] = api.EncodeU32(uint32(seed >> 32))
@@ -223,12 +267,18 @@ func (p *program) instantiate() (*Engine, error) {
 	return e, nil
 }
 
+// SetTimeout bounds each later Process or Collect call to d (0: no bound).
+// A call that overruns it is interrupted at its next loop iteration and
+// fails with ErrDeadline, and the instance is closed: its state may be half
+// updated.
+func (e *Engine) SetTimeout(d time.Duration) { e.timeout = d }
+
 // Process hands one event batch to the engine and returns its action batch.
 //
 // The returned slice is a view of the engine's memory, valid until the next
-// call of any Engine method; copy what must outlive it. On error (a trap) the
-// batch is lost but the instance, with its state, stays usable: log the
-// error and carry on.
+// call of any Engine method; copy what must outlive it. On error (a trap)
+// the batch is lost; after ErrDeadline the instance is closed, after another
+// trap it stays usable but its state may be half updated by the batch.
 func (e *Engine) Process(batch []byte) ([]byte, error) {
 	if e.closed {
 		return nil, ErrClosed
@@ -236,8 +286,68 @@ func (e *Engine) Process(batch []byte) ([]byte, error) {
 	if uint64(len(batch)) > math.MaxUint32 {
 		return nil, fmt.Errorf("engine: batch of %d bytes: %w", len(batch), ErrFieldTooLong)
 	}
+	e.arm()
+	out, err := e.processWithin(batch)
+	if err = e.disarm(err); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// arm starts the deadline of one call.
+func (e *Engine) arm() {
+	if e.timeout <= 0 || e.interrupt == nil {
+		return
+	}
+	d := &e.deadline
+	d.mu.Lock()
+	d.inCall, d.fired = true, false
+	d.mu.Unlock()
+	if d.timer == nil {
+		d.timer = time.AfterFunc(e.timeout, e.fire)
+	} else {
+		d.timer.Reset(e.timeout)
+	}
+}
+
+// fire runs when a call overran its deadline: its next loop iteration traps.
+func (e *Engine) fire() {
+	d := &e.deadline
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.inCall {
+		d.fired = true
+		e.interrupt.Set(1)
+	}
+}
+
+// disarm ends the deadline of the call that returned err, and returns the
+// error to report: ErrDeadline, and the instance closed, when the deadline
+// interrupted it.
+func (e *Engine) disarm(err error) error {
+	d := &e.deadline
+	if d.timer == nil {
+		return err
+	}
+	d.timer.Stop()
+	d.mu.Lock()
+	fired := d.fired
+	d.inCall, d.fired = false, false
+	d.mu.Unlock()
+	switch {
+	case !fired:
+		return err
+	case err == nil: // it returned before a loop saw the flag
+		e.interrupt.Set(0)
+		return nil
+	}
+	_ = e.Close()
+	return fmt.Errorf("%w after %s: %w", ErrDeadline, e.timeout, err)
+}
+
+func (e *Engine) processWithin(batch []byte) ([]byte, error) {
 	if e.collectNext {
-		if err := e.Collect(); err != nil {
+		if err := e.collectWithin(); err != nil {
 			return nil, err
 		}
 	}
@@ -282,6 +392,11 @@ func (e *Engine) Collect() error {
 	if e.closed {
 		return ErrClosed
 	}
+	e.arm()
+	return e.disarm(e.collectWithin())
+}
+
+func (e *Engine) collectWithin() error {
 	e.collectNext = false
 	if e.collect == nil {
 		return nil
@@ -294,6 +409,16 @@ func (e *Engine) Collect() error {
 	return nil
 }
 
+// Subscriptions returns the number of channel subscriptions the engine
+// holds, as of the end of the last Process call (0 when the engine does not
+// export the count).
+func (e *Engine) Subscriptions() uint32 {
+	if e.subs == nil || e.closed {
+		return 0
+	}
+	return api.DecodeU32(e.subs.Get())
+}
+
 // MemorySize returns the size of the engine's linear memory in bytes.
 func (e *Engine) MemorySize() uint32 { return e.mem.Size() }
 
@@ -303,7 +428,14 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
-	if err := e.mod.Close(e.ctx); err != nil {
+	if e.deadline.timer != nil {
+		e.deadline.timer.Stop()
+	}
+	err := e.mod.Close(e.ctx)
+	if e.rt != nil {
+		err = errors.Join(err, e.rt.Close(e.ctx))
+	}
+	if err != nil {
 		return fmt.Errorf("closing engine: %w", err)
 	}
 	return nil

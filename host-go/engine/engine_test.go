@@ -8,9 +8,14 @@ import (
 	"errors"
 	"os"
 	"regexp"
+	"slices"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 )
 
 // testdata/fake.wasm is built from testdata/fake.ts, without the repository's
@@ -110,6 +115,66 @@ func TestEngine_Process_TrapKeepsInstance(t *testing.T) {
 	}
 	if got := singleSend(t, out, 3); !bytes.Equal(got, b.Bytes()) {
 		t.Errorf("echo after traps = % x", got)
+	}
+}
+
+func TestEngine_Process_DeadlineInterruptsALoop(t *testing.T) {
+	e := newFake(t)
+	e.SetTimeout(50 * time.Millisecond)
+	batch := make([]byte, BatchHeaderSize+RecordHeaderSize)
+	batch[BatchHeaderSize] = 0xfd // loops forever
+	start := time.Now()
+	_, err := e.Process(batch)
+	if !errors.Is(err, ErrDeadline) {
+		t.Fatalf("err = %v, want ErrDeadline", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("interrupted after %s", d)
+	}
+	// The instance, half updated, is closed.
+	var b Batch
+	b.Tick()
+	if _, err := e.Process(b.Bytes()); !errors.Is(err, ErrClosed) {
+		t.Errorf("after the deadline: %v, want ErrClosed", err)
+	}
+}
+
+func TestEngine_Process_DeadlineSparesQuickCalls(t *testing.T) {
+	e := newReal(t)
+	e.SetTimeout(time.Second)
+	for range 100 {
+		var b Batch
+		b.Tick()
+		if _, err := e.Process(b.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestNewInstrumented_ListenerRunsInsideTheCall(t *testing.T) {
+	var calls atomic.Int32
+	e, err := NewInstrumented(experimental.FunctionListenerFactoryFunc(func(def api.FunctionDefinition) experimental.FunctionListener {
+		if !slices.Contains(def.ExportNames(), exportProcess) {
+			return nil
+		}
+		return experimental.FunctionListenerFunc(func(context.Context, api.Module, api.FunctionDefinition, []uint64, experimental.StackIterator) {
+			if calls.Add(1) == 2 { // the second call is still running when its deadline fires
+				time.Sleep(300 * time.Millisecond)
+			}
+		})
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	e.SetTimeout(100 * time.Millisecond)
+	var b Batch
+	b.Tick()
+	if _, err := e.Process(b.Bytes()); err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+	if _, err := e.Process(b.Bytes()); !errors.Is(err, ErrDeadline) {
+		t.Fatalf("second call: %v, want ErrDeadline", err)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/dunglas/frankenphp"
@@ -208,6 +209,7 @@ func (a *authWorkers) serveAuth(ctx context.Context, r *http.Request) (authRespo
 	req.ContentLength = int64(len(body))
 
 	rec := &capturedResponse{header: http.Header{}, max: a.pool.MaxReply()}
+	start := time.Now()
 	reply, err := a.pool.Do(ctx, func(context.Context) ([]byte, error) {
 		if err := a.workers.SendRequest(rec, req); err != nil {
 			return nil, err
@@ -228,6 +230,7 @@ func (a *authWorkers) serveAuth(ctx context.Context, r *http.Request) (authRespo
 		}
 		return rec.body.Bytes(), nil
 	})
+	observeAuth(time.Since(start), err)
 	if err != nil {
 		return authResponse{}, err
 	}

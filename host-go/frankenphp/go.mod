@@ -12,11 +12,13 @@ require (
 
 require (
 	cel.dev/cel-go v0.32.0 // indirect
+	github.com/dunglas/caddy-cbrotli v1.0.1 // indirect
 	github.com/dunglas/go-urlpattern v1.0.0 // indirect
 	github.com/dunglas/httpsfv v1.1.1 // indirect
 	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/gobwas/pool v0.2.1 // indirect
 	github.com/gobwas/ws v1.4.0 // indirect
+	github.com/google/brotli/go/cbrotli v1.1.0 // indirect
 	github.com/nlnwa/whatwg-url v0.6.2 // indirect
 	github.com/redis/go-redis/v9 v9.22.0 // indirect
 	github.com/tetratelabs/wazero v1.12.0 // indirect

@@ -12,15 +12,17 @@ import "unsafe"
 //export go_pogo_websocket_publish
 func go_pogo_websocket_publish(appID *C.char, appIDLen C.size_t, channel *C.char, channelLen C.size_t,
 	event *C.char, eventLen C.size_t, data *C.char, dataLen C.size_t, socketID *C.char, socketIDLen C.size_t) int64 {
-	return int64(phpBridge.Publish(phpString(appID, appIDLen), phpString(channel, channelLen),
-		phpBytes(event, eventLen), phpBytes(data, dataLen), phpBytes(socketID, socketIDLen)))
+	id := phpString(appID, appIDLen)
+	return int64(countPublish(id, phpBridge.Publish(id, phpString(channel, channelLen),
+		phpBytes(event, eventLen), phpBytes(data, dataLen), phpBytes(socketID, socketIDLen))))
 }
 
 //export go_pogo_websocket_broadcast_multi
 func go_pogo_websocket_broadcast_multi(appID *C.char, appIDLen C.size_t, channels *C.char, channelsLen C.size_t,
 	event *C.char, eventLen C.size_t, data *C.char, dataLen C.size_t, socketID *C.char, socketIDLen C.size_t) int64 {
-	return int64(phpBridge.BroadcastMulti(phpString(appID, appIDLen), phpBytes(channels, channelsLen),
-		phpBytes(event, eventLen), phpBytes(data, dataLen), phpBytes(socketID, socketIDLen)))
+	id := phpString(appID, appIDLen)
+	return int64(countPublish(id, phpBridge.BroadcastMulti(id, phpBytes(channels, channelsLen),
+		phpBytes(event, eventLen), phpBytes(data, dataLen), phpBytes(socketID, socketIDLen))))
 }
 
 func phpString(p *C.char, n C.size_t) string {

@@ -30,6 +30,10 @@ type Broker interface {
 	Err() error
 	// Up reports whether the broker is connected.
 	Up() bool
+	// Rejoin tells the other nodes that this node is a new one, its engine
+	// restarted empty: they drop what it relayed before (as for a node that
+	// left) and relay all they have to it again.
+	Rejoin()
 	// Close stops the broker.
 	Close() error
 }

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -32,13 +33,15 @@ type conn struct {
 	writing bool // a writer goroutine runs
 	closing bool // a close frame is queued: later frames are dropped
 	closed  bool // the socket is closed or about to be
+	slow    bool // closed for overflowing its queue: dropped frames are counted
 
 	closeOnce sync.Once
 	done      chan struct{} // closed once the socket is closed
+	flushed   chan struct{} // closed once a close frame is written and the write side shut
 }
 
 func newConn(h *Hub, nc net.Conn) *conn {
-	c := &conn{hub: h, nc: nc, done: make(chan struct{})}
+	c := &conn{hub: h, nc: nc, done: make(chan struct{}), flushed: make(chan struct{})}
 	switch nc.(type) {
 	case *net.TCPConn, *net.UnixConn:
 		c.writev = true
@@ -47,42 +50,64 @@ func newConn(h *Hub, nc net.Conn) *conn {
 }
 
 // send queues one frame. When the queue would exceed the hub's MaxQueue
-// bytes, the client is too slow: the connection is closed instead, and its
-// reader reports CLOSED. The frame is not copied: the caller must not modify
-// it, and may queue the same slice on other connections.
+// bytes, the client is too slow: the frames not yet written are dropped
+// (and counted), and the connection is closed with 4100 (over capacity, so
+// that the client backs off before reconnecting) once the frames being
+// written are out, or without a close frame if they never get out; frames
+// sent to it meanwhile are dropped and counted too. The
+// frame is not copied: the caller must not modify it, and may queue the
+// same slice on other connections.
 func (c *conn) send(frame []byte) {
 	c.mu.Lock()
 	if c.closing || c.closed {
+		slow := c.slow
 		c.mu.Unlock()
+		if slow {
+			metrics.droppedMessages.Inc()
+		}
 		return
 	}
 	if c.queued > 0 && c.queued+len(frame) > c.hub.cfg.MaxQueue {
-		c.closed = true
+		c.slow = true
+		dropped := len(c.queue) + 1
+		for _, f := range c.queue {
+			c.queued -= len(f)
+		}
+		clear(c.queue)
+		c.queue = c.queue[:0]
 		queued := c.queued
 		c.mu.Unlock()
 		metrics.slowCloses.Inc()
-		c.hub.log.Debug("closing slow client", "conn", c.id, "queued", queued)
-		// Closing a TLS connection may write; never block the caller on it.
-		go c.closeSocket()
+		metrics.droppedMessages.Add(float64(dropped))
+		c.hub.log.Debug("closing slow client", "conn", c.id, "dropped", dropped, "writing", queued)
+		c.closeWith(4100, "Over capacity: the client does not read its messages fast enough")
 		return
 	}
 	c.enqueueLocked(frame)
 }
 
-// closeAfter queues a close frame after the frames already queued; the
-// socket is closed once it is written. Later frames are dropped.
-func (c *conn) closeAfter(frame []byte) {
+// closeAfter queues frames, the last one a close frame, after the frames
+// already queued; the socket is closed once they are written. Later frames
+// are dropped.
+func (c *conn) closeAfter(frames ...[]byte) {
 	c.mu.Lock()
 	if c.closing || c.closed {
 		c.mu.Unlock()
 		return
 	}
 	c.closing = true
-	c.enqueueLocked(frame)
+	for _, f := range frames[:len(frames)-1] {
+		c.queue = append(c.queue, f)
+		c.queued += len(f)
+	}
+	c.enqueueLocked(frames[len(frames)-1])
 }
 
 // enqueueLocked appends frame, starts the writer if needed and unlocks c.mu.
 func (c *conn) enqueueLocked(frame []byte) {
+	if hot != nil {
+		hot.queueDepth.Observe(float64(c.queued))
+	}
 	c.queue = append(c.queue, frame)
 	c.queued += len(frame)
 	start := !c.writing
@@ -109,6 +134,36 @@ func (c *conn) closeSocket() {
 	})
 }
 
+// closeLinger bounds how long, and closeLingerBytes how much, a connection
+// whose close frame is written is still read (and discarded) before its
+// socket is closed.
+const (
+	closeLinger      = 2 * time.Second
+	closeLingerBytes = 4 << 20
+)
+
+// closeGracefully ends a connection whose close frame is written: it shuts
+// the write side (the client reads the close frame, then EOF) and leaves the
+// socket to the reader, which reads on, for up to closeLinger, until the
+// client closes too. Closing it at once while the client still sends would
+// turn the close into a TCP reset, and the client could lose the close
+// frame. Sockets without a write side to shut are closed.
+func (c *conn) closeGracefully() {
+	cw, ok := c.nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil || c.nc.SetReadDeadline(time.Now().Add(closeLinger)) != nil {
+		c.closeSocket()
+		return
+	}
+	close(c.flushed)
+}
+
+// linger reads and discards what the client still sends after a close
+// frame was written, until it closes, closeLinger passes (the read deadline
+// closeGracefully set) or closeLingerBytes are read.
+func (c *conn) linger() {
+	_, _ = io.CopyN(io.Discard, c.nc, closeLingerBytes)
+}
+
 // writeLoop writes queued frames until the queue is empty.
 func (c *conn) writeLoop() {
 	for {
@@ -127,7 +182,7 @@ func (c *conn) writeLoop() {
 			}
 			c.mu.Unlock()
 			if closeNow {
-				c.closeSocket()
+				c.closeGracefully()
 			}
 			return
 		}
@@ -135,7 +190,14 @@ func (c *conn) writeLoop() {
 		c.queue, c.spare = c.spare[:0], nil
 		c.mu.Unlock()
 
+		var start time.Time
+		if hot != nil {
+			start = time.Now()
+		}
 		n, err := c.write(frames)
+		if hot != nil {
+			hot.writeDuration.Observe(time.Since(start).Seconds())
+		}
 		metrics.framesSent.Add(float64(len(frames)))
 		clear(frames)
 

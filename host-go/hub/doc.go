@@ -28,12 +28,18 @@
 // TCP. A broadcast frame is copied out of the engine once and the same slice
 // is queued on every recipient.
 //
+// Every engine call has a deadline (Config.EngineTimeout). A call that
+// overruns it, or traps, costs its batch and the engine instance: a fresh
+// one replaces it, every connection is closed with 4200 so that clients
+// reconnect to it, and the broker tells the other nodes to treat this node
+// as a new one (watchdog.go). Shutdown is bounded by Config.ShutdownTimeout.
+//
 // # State and who may touch it
 //
 //   - The engine (its linear memory: channels, presence, apps) and the spare
-//     batch: the engine goroutine (run, process, dispatch) only; New
-//     configures the apps before it starts and Shutdown closes the engine
-//     after it has returned.
+//     batch: the engine goroutine (run, process, dispatch, and the watchdog's
+//     recoverEngine, which replaces it) only; New configures the apps before
+//     it starts and Shutdown closes the engine after it has returned.
 //   - The batch being filled (queue.cur) and conn.gone: any producer, under
 //     queue.mu (lockAlways, lockOrFail, lockOrWait ... unlock); the engine
 //     goroutine takes the batch with swap, under the same lock.

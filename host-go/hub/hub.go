@@ -33,6 +33,8 @@ const (
 	DefaultQueueLimit    = 4 << 20
 	DefaultHTTPTimeout   = 10 * time.Second
 	DefaultShutdownGrace = 2 * time.Second
+	DefaultEngineTimeout = 5 * time.Second
+	DefaultShutdownTime  = 10 * time.Second
 )
 
 // Config configures a Hub. Zero values take the defaults above.
@@ -55,6 +57,15 @@ type Config struct {
 	// ShutdownGrace bounds the wait for clients to receive their close frame
 	// at shutdown.
 	ShutdownGrace time.Duration
+	// EngineTimeout bounds one engine call: one that overruns it is
+	// interrupted, and the engine replaced by a fresh instance (every client
+	// is closed with 4200 and reconnects).
+	EngineTimeout time.Duration
+	// ShutdownTimeout bounds Shutdown, whatever the engine and the clients do.
+	ShutdownTimeout time.Duration
+	// MaxConnections is the node's capacity: the connection over it gets
+	// pusher:error 4100 "Over capacity" and is closed. 0: no limit.
+	MaxConnections int
 	// Logger receives the hub's logs; nil discards them.
 	Logger *slog.Logger
 	// Authorizer answers the engine's AUTH_REQUESTs (apps with
@@ -67,6 +78,10 @@ type Config struct {
 	// Webhooks, when set, delivers the webhook events of the apps with
 	// engine.OptionWebhooks; the hub closes it at Shutdown.
 	Webhooks Webhooks
+
+	// newEngine instantiates the engine: engine.New, or an instrumented
+	// one in tests.
+	newEngine func() (*engine.Engine, error)
 }
 
 // Hub runs one engine and its connections. Its methods are safe for
@@ -82,6 +97,8 @@ type Hub struct {
 	conns     table
 	readers   sync.WaitGroup
 	openConns atomic.Int64
+	// subscriptions is the engine's count the gauge last saw (engine goroutine).
+	subscriptions int64
 
 	life      sync.RWMutex // held for writing to start the shutdown
 	stopping  atomic.Bool
@@ -103,14 +120,9 @@ func New(cfg Config) (*Hub, error) {
 	if cfg.Broker != nil {
 		cfg.Apps = withRelay(cfg.Apps)
 	}
-	eng, err := engine.New()
-	if err != nil {
-		return nil, fmt.Errorf("starting hub: %w", err)
-	}
 	h := &Hub{
 		cfg:                cfg,
 		log:                cfg.Logger,
-		eng:                eng,
 		q:                  newQueue(cfg.QueueLimit),
 		shutdownDispatched: make(chan struct{}),
 		stopEngine:         make(chan struct{}),
@@ -120,18 +132,11 @@ func New(cfg Config) (*Hub, error) {
 	}
 	// The apps are configured synchronously so that a bad configuration
 	// fails here rather than in the background.
-	p := &pending{}
-	for i, app := range cfg.Apps {
-		if err := p.batch.App(uint32(i), app); err != nil {
-			_ = eng.Close()
-			return nil, fmt.Errorf("starting hub: %w", err)
-		}
+	eng, err := h.startEngine()
+	if err != nil {
+		return nil, fmt.Errorf("starting hub: %w", err)
 	}
-	p.batch.SetNow(uint64(time.Now().UnixMilli()))
-	if _, err := eng.Process(p.batch.Bytes()); err != nil {
-		_ = eng.Close()
-		return nil, fmt.Errorf("starting hub: configuring apps: %w", err)
-	}
+	h.eng = eng
 	h.SetAuthorizer(cfg.Authorizer)
 	h.lastBatch.Store(time.Now().UnixNano())
 	go h.run()
@@ -139,6 +144,7 @@ func New(cfg Config) (*Hub, error) {
 		cfg.Broker.Start(h.remote, h.nodeGone, h.sync, h.digest)
 	}
 	h.register()
+	initPublishFailures(cfg.Apps)
 	return h, nil
 }
 
@@ -170,8 +176,17 @@ func withDefaults(cfg Config) Config {
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = DefaultShutdownGrace
 	}
+	if cfg.EngineTimeout <= 0 {
+		cfg.EngineTimeout = DefaultEngineTimeout
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = DefaultShutdownTime
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.newEngine == nil {
+		cfg.newEngine = engine.New
 	}
 	return cfg
 }
@@ -209,20 +224,22 @@ func (h *Hub) run() {
 func (h *Hub) process(p *pending) {
 	start := time.Now()
 	p.batch.SetNow(uint64(start.UnixMilli()))
-	out, err := h.eng.Process(p.batch.Bytes())
-	metrics.batches.Inc()
-	if err != nil {
-		metrics.engineErrors.Inc()
-		h.log.Error("engine failed on a batch; its events are lost",
-			"error", err, "records", p.batch.Records(), "bytes", p.batch.Len())
-		// The engine may not have seen these CLOSED events: tell it again,
-		// and never reuse the ids, so that no stale state reaches a new client.
-		h.requeueClosed(p.closed)
+	if h.eng == nil {
+		h.restartEngine()
+	}
+	if h.eng == nil {
+		h.dropBatch(p, errNoEngine)
+	} else if out, err := h.eng.Process(p.batch.Bytes()); err != nil {
+		h.recoverEngine(p, err)
 	} else {
 		h.dispatch(out)
-		for _, id := range p.closed {
-			h.conns.remove(id, true)
-		}
+	}
+	metrics.batches.Inc()
+	h.countSubscriptions()
+	// A fresh engine never saw the connections it replaced: either way, the
+	// slots of these CLOSED events can be reused.
+	for _, id := range p.closed {
+		h.conns.remove(id, true)
 	}
 	if p.shutdown {
 		close(h.shutdownDispatched)
@@ -230,24 +247,6 @@ func (h *Hub) process(p *pending) {
 	end := time.Now()
 	h.lastBatch.Store(end.UnixNano())
 	metrics.batchDuration.Observe(end.Sub(start).Seconds())
-}
-
-// requeueClosed queues CLOSED again for ids whose batch failed; their slots
-// are retired for good.
-func (h *Hub) requeueClosed(ids []uint32) {
-	if len(ids) == 0 {
-		return
-	}
-	for _, id := range ids {
-		h.conns.remove(id, false)
-	}
-	if h.q.lockAlways() != nil {
-		return
-	}
-	for _, id := range ids {
-		h.q.cur.batch.Closed(id)
-	}
-	h.q.unlock()
 }
 
 // respond hands the batch's HTTP answers to their waiting requests first, so
@@ -289,6 +288,10 @@ func (h *Hub) dispatch(out []byte) {
 				metrics.engineErrors.Inc()
 				h.log.Error("malformed broadcast", "error", err)
 				continue
+			}
+			metrics.broadcasts.Inc()
+			if hot != nil {
+				hot.fanout.Observe(float64(conns.Len()))
 			}
 			var shared []byte
 			for i := range conns.Len() {
@@ -349,9 +352,6 @@ func (h *Hub) Publish(appID string, channelsJSON []byte, event, data []byte, soc
 		return err
 	}
 	if err := h.q.lockOrFail(engine.PublishSize(appID, channelsJSON, event, data, socketID)); err != nil {
-		if errors.Is(err, ErrQueueFull) {
-			metrics.publishRejected.Inc()
-		}
 		return err
 	}
 	err := h.q.cur.batch.Publish(appID, channelsJSON, event, data, socketID)
@@ -360,6 +360,16 @@ func (h *Hub) Publish(appID string, channelsJSON []byte, event, data []byte, soc
 		return fmt.Errorf("publishing to app %q: %w", appID, err)
 	}
 	return nil
+}
+
+// Serves reports whether appID is one of the hub's apps.
+func (h *Hub) Serves(appID string) bool {
+	for _, app := range h.cfg.Apps {
+		if app.ID == appID {
+			return true
+		}
+	}
+	return false
 }
 
 // MaxEventPayload returns the max_event_payload option of app appID in
@@ -411,8 +421,11 @@ func (h *Hub) Health() Health {
 // clients reconnect, to the next hub after a reload), the close frames get
 // up to ShutdownGrace (or until ctx ends) to be written, then every socket
 // is closed, the engine goroutine stops and waiting HTTP requests fail with
-// ErrClosed. Later calls wait for the first one to finish.
+// ErrClosed. Later calls wait for the first one to finish. The whole takes
+// at most ShutdownTimeout, whatever the engine does.
 func (h *Hub) Shutdown(ctx context.Context) error {
+	ctx, cancelAll := context.WithTimeout(ctx, h.cfg.ShutdownTimeout)
+	defer cancelAll()
 	h.life.Lock()
 	first := !h.stopping.Swap(true)
 	h.life.Unlock()
@@ -454,13 +467,24 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	case <-readersDone:
 	case <-time.After(time.Second):
 		h.log.Warn("connection readers still running after shutdown")
+	case <-ctx.Done():
 	}
 
 	close(h.stopEngine)
-	<-h.engineStopped
+	// The engine goroutine owns the engine: it is closed here only once the
+	// goroutine is done (a call ends within EngineTimeout).
+	var errs []error
+	select {
+	case <-h.engineStopped:
+		if h.eng != nil {
+			errs = append(errs, h.eng.Close())
+		}
+		h.countSubscriptions()
+	case <-ctx.Done():
+		h.log.Error("the engine goroutine did not stop in time; the hub stops without it")
+	}
 	h.q.close()
 	close(h.hubClosed)
-	var errs []error
 	// Before the broker, which its cluster-wide claims use.
 	if w := h.cfg.Webhooks; w != nil {
 		errs = append(errs, w.Close(ctx))
@@ -468,7 +492,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	if b := h.cfg.Broker; b != nil {
 		errs = append(errs, b.Close())
 	}
-	errs = append(errs, h.eng.Close(), ctx.Err())
+	errs = append(errs, ctx.Err())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("shutting down hub: %w", err)
 	}

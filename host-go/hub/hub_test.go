@@ -2,6 +2,7 @@ package hub
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/md5"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/pogo-websocket/pogo-websocket/host-go/broker"
 	"github.com/pogo-websocket/pogo-websocket/host-go/engine"
@@ -322,7 +324,7 @@ func TestHub_ServeWebSocket_PipelinedFrame(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	req := "GET /app/" + testApp.Key + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+	req := "GET /app/" + testApp.Key + "?protocol=7 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 	ping := ws.MustCompileFrame(ws.MaskFrameInPlace(ws.NewPingFrame([]byte("early"))))
 	if _, err := nc.Write(append([]byte(req), ping...)); err != nil {
@@ -589,18 +591,60 @@ func TestHub_Dispatch_BroadcastSharesFrame(t *testing.T) {
 	}
 }
 
-func TestConn_Send_SlowClientClosed(t *testing.T) {
+func TestConn_Send_SlowClientClosedWith4100(t *testing.T) {
 	h := &Hub{cfg: withDefaults(Config{MaxQueue: 1000, WriteWait: time.Minute})}
 	h.log = h.cfg.Logger
-	c := pipeConn(t, h)
-	frame := make([]byte, 300)
-	for range 10 {
+	a, b := net.Pipe()
+	defer b.Close()
+	c := newConn(h, a)
+	dropped := testutil.ToFloat64(metrics.droppedMessages)
+	frame := bytes.Repeat([]byte{'x'}, 300)
+	// The first frame is being written (nobody reads the pipe yet), two
+	// more wait; the fourth overflows the 1000 bytes: it and the two
+	// waiting are dropped, and so are the six sent to the closing connection.
+	c.send(frame)
+	waitFor(t, "the writer to take the first frame", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.queue) == 0
+	})
+	for range 9 {
 		c.send(frame)
+	}
+	if got := testutil.ToFloat64(metrics.droppedMessages) - dropped; got != 9 {
+		t.Errorf("dropped messages counted: %v, want 9", got)
+	}
+	// The client reads again: the frame in flight, then 4100.
+	_ = b.SetReadDeadline(time.Now().Add(testTimeout))
+	br := bufio.NewReader(b)
+	if _, err := io.ReadFull(br, make([]byte, len(frame))); err != nil {
+		t.Fatal(err)
+	}
+	f, err := ws.ReadFrame(br)
+	if err != nil || f.Header.OpCode != ws.OpText || !strings.Contains(string(f.Payload), `"code":4100`) {
+		t.Fatalf("after the frame in flight: %v %q, want a pusher:error 4100", err, f.Payload)
+	}
+	f, err = ws.ReadFrame(br)
+	if err != nil || f.Header.OpCode != ws.OpClose {
+		t.Fatalf("then: %v %v, want a close frame", err, f.Header.OpCode)
+	}
+	if code, _ := ws.ParseCloseFrameData(f.Payload); code != 4100 {
+		t.Errorf("close code %d, want 4100", code)
 	}
 	select {
 	case <-c.done:
 	case <-time.After(testTimeout):
-		t.Fatal("a client over its queue limit was not closed")
+		t.Fatal("the socket was not closed after the close frame")
+	}
+}
+
+// waitFor polls cond until it holds, for up to testTimeout.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(testTimeout); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
 	}
 }
 
@@ -681,5 +725,55 @@ func TestIsWebSocketUpgrade(t *testing.T) {
 	r.Header.Del("Upgrade")
 	if IsWebSocketUpgrade(r) {
 		t.Error("request without Upgrade recognized")
+	}
+}
+
+func TestHub_ServeWebSocket_ProtocolVersion(t *testing.T) {
+	_, srv := newTestHub(t, Config{})
+	for _, tc := range []struct {
+		query string
+		code  ws.StatusCode
+	}{
+		{"", 4008},
+		{"?protocol=", 4008},
+		{"?protocol=6", 4007},
+		{"?protocol=99", 4007},
+		{"?protocol=7x", 4007},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+			defer cancel()
+			nc, br, _, err := ws.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/app/"+testApp.Key+tc.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			if br == nil {
+				br = bufio.NewReader(nc)
+			}
+			c := &client{t: t, nc: nc, br: br}
+			data := c.expectEvent("pusher:error")
+			if !strings.Contains(string(data), fmt.Sprintf(`"code":%d`, tc.code)) {
+				t.Errorf("pusher:error data = %s, want code %d", data, tc.code)
+			}
+			c.expectClose(tc.code)
+		})
+	}
+}
+
+func TestHub_ServeWebSocket_NotGET405(t *testing.T) {
+	_, srv := newTestHub(t, Config{})
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/app/"+testApp.Key+"?protocol=7", nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET" {
+		t.Errorf("POST upgrade: %d Allow %q, want 405 Allow GET", resp.StatusCode, resp.Header.Get("Allow"))
 	}
 }

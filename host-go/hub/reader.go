@@ -2,6 +2,7 @@ package hub
 
 import (
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
 	"sync"
@@ -195,6 +196,9 @@ func (c *conn) readLoop(pre []byte) {
 // the writer closes the socket after it.
 func (c *conn) readFrame(fr *frameReader) (stop, graceful bool) {
 	h, err := ws.ReadHeader(fr)
+	if errors.Is(err, ws.ErrHeaderLengthMSB) {
+		return c.fail(ws.StatusProtocolError, "64-bit payload length with the most significant bit set")
+	}
 	if err != nil {
 		return true, false
 	}
@@ -221,6 +225,13 @@ func (c *conn) readFrame(fr *frameReader) (stop, graceful bool) {
 		return c.fail(ws.StatusUnsupportedData, "binary messages are not supported")
 	default:
 		return c.fail(ws.StatusProtocolError, "reserved opcode")
+	}
+	// A message a little over the limit is read through and dropped (the
+	// engine answers 4300 and the connection goes on); one claiming more
+	// than maxDiscard is not worth reading: close with 1009 (RFC 6455
+	// section 7.4.1). Compared before adding, so that no sum overflows.
+	if h.Length > c.maxDiscard()-fr.size {
+		return c.fail(ws.StatusMessageTooBig, "message too big")
 	}
 	fr.size += h.Length
 	if fr.tooLarge || fr.size > int64(c.hub.cfg.ReadLimit) {
@@ -273,6 +284,12 @@ func (c *conn) readFrame(fr *frameReader) (stop, graceful bool) {
 	return !c.hub.message(c, *m), false
 }
 
+// maxDiscard returns how many bytes of a message over the read limit are
+// read through and dropped before the connection is closed instead.
+func (c *conn) maxDiscard() int64 {
+	return max(16*int64(c.hub.cfg.ReadLimit), 1<<20)
+}
+
 // readControl handles a ping, pong or close frame.
 func (c *conn) readControl(fr *frameReader, h ws.Header) (stop, graceful bool) {
 	if !h.Fin || h.Length > 125 {
@@ -304,9 +321,15 @@ func (c *conn) echoClose(p []byte) (stop, graceful bool) {
 		c.closeAfter(ws.MustCompileFrame(ws.NewCloseFrame(nil)))
 		return true, true
 	}
-	code, reason := ws.ParseCloseFrameDataUnsafe(p)
-	if len(p) < 2 || code >= 5000 || ws.CheckCloseFrameData(code, reason) != nil {
+	if len(p) < 2 {
 		return c.fail(ws.StatusProtocolError, "invalid close frame")
+	}
+	code, reason := ws.ParseCloseFrameDataUnsafe(p)
+	switch err := ws.CheckCloseFrameData(code, reason); {
+	case errors.Is(err, ws.ErrProtocolInvalidUTF8):
+		return c.fail(ws.StatusInvalidFramePayloadData, "invalid UTF-8 in the close reason")
+	case err != nil || code >= 5000:
+		return c.fail(ws.StatusProtocolError, "invalid close code")
 	}
 	c.closeAfter(ws.MustCompileFrame(ws.NewCloseFrame(binary.BigEndian.AppendUint16(nil, uint16(code)))))
 	return true, true
@@ -319,19 +342,27 @@ func (c *conn) fail(code ws.StatusCode, reason string) (stop, graceful bool) {
 	return true, true
 }
 
-// finish waits for a queued close frame to be written (graceful), closes the
-// socket and reports CLOSED.
+// finish waits for a queued close frame to be written (graceful) and for the
+// client to close in turn, closes the socket and reports CLOSED.
 func (c *conn) finish(graceful bool) {
 	if graceful {
-		t := time.NewTimer(c.hub.cfg.WriteWait)
-		select {
-		case <-c.done:
-		case <-t.C:
-		}
-		t.Stop()
+		c.awaitClose()
 	}
 	c.abort()
 	c.hub.closed(c)
+}
+
+// awaitClose waits, for up to WriteWait, until the queued close frame is
+// written, then reads on until the client closes too (see closeGracefully).
+func (c *conn) awaitClose() {
+	t := time.NewTimer(c.hub.cfg.WriteWait)
+	defer t.Stop()
+	select {
+	case <-c.flushed:
+		c.linger()
+	case <-c.done:
+	case <-t.C:
+	}
 }
 
 func getMsg(size int) *[]byte {

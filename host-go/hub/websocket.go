@@ -2,6 +2,7 @@ package hub
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,11 +10,31 @@ import (
 	"github.com/gobwas/ws"
 )
 
-// IsWebSocketUpgrade reports whether r asks for a WebSocket upgrade.
+// IsWebSocketUpgrade reports whether r asks for a WebSocket upgrade, with
+// any method: ServeWebSocket refuses the methods other than GET.
 func IsWebSocketUpgrade(r *http.Request) bool {
-	return r.Method == http.MethodGet &&
-		headerHasToken(r.Header, "Connection", "upgrade") &&
+	return headerHasToken(r.Header, "Connection", "upgrade") &&
 		headerHasToken(r.Header, "Upgrade", "websocket")
+}
+
+// ErrMethod is returned by ServeWebSocket for an upgrade request whose
+// method is not GET (RFC 6455 section 4.1); it was answered with 405.
+var ErrMethod = errors.New("websocket upgrade: the method must be GET")
+
+// protocolVersion is the Pusher protocol version the engine speaks.
+const protocolVersion = "7"
+
+// protocolError returns the Pusher error for the protocol query parameter
+// of an upgrade request, or code 0 when the engine speaks that version.
+func protocolError(r *http.Request) (code int, message string) {
+	switch v := r.URL.Query().Get("protocol"); v {
+	case protocolVersion:
+		return 0, ""
+	case "":
+		return 4008, "No protocol version supplied"
+	default:
+		return 4007, "Unsupported protocol version"
+	}
 }
 
 // ServeWebSocket upgrades r to a WebSocket connection for the app with the
@@ -27,6 +48,11 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, key string)
 	defer h.life.RUnlock()
 	if h.stopping.Load() {
 		return ErrClosed
+	}
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		http.Error(w, "A WebSocket upgrade must use GET", http.StatusMethodNotAllowed)
+		return ErrMethod
 	}
 	u := ws.HTTPUpgrader{Timeout: h.cfg.WriteWait}
 	nc, brw, _, err := u.Upgrade(r, w)
@@ -44,13 +70,21 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, key string)
 		pre = bytes.Clone(p)
 	}
 	c := newConn(h, nc)
+	if code, message := protocolError(r); code != 0 {
+		c.refuse(code, message)
+		return fmt.Errorf("websocket upgrade: %s", message)
+	}
+	if !h.admit() {
+		c.refuse(4100, "Over capacity")
+		return fmt.Errorf("websocket upgrade: %w", ErrOverCapacity)
+	}
 	h.saveAuthHeaders(c, r)
 	if !h.conns.add(c) {
+		h.openConns.Add(-1)
 		_ = nc.Close()
 		return fmt.Errorf("websocket upgrade: %w", ErrTooManyConnections)
 	}
 	h.readers.Add(1)
-	h.openConns.Add(1)
 	metrics.connections.Inc()
 	if err := h.open(c, key, r.Header.Get("Origin")); err != nil {
 		// Only during shutdown: the reader still reports CLOSED.

@@ -149,10 +149,12 @@ describe('auth workers', () => {
   });
 });
 
-test('the breaker opens after repeated failures and recovers by itself', async () => {
+test('the breaker opens after repeated failures and recovers by itself, counted in auth_failures_total and circuit_breaker_open_total', async () => {
+  const adminPort = await freePort();
   const server = await startFrankenPHP({
     options: authOptions(['auth_breaker_failures 2', 'auth_breaker_cooldown 1s']),
     matcher: MATCHER,
+    adminPort,
   });
   try {
     const c = await rawClient(server, 'session=bob');
@@ -167,6 +169,8 @@ test('the breaker opens after repeated failures and recovers by itself', async (
     const open = await c.subscribe(uniq('private-open-'), { timeout: 5000 });
     assert.equal(open.event, 'pusher:subscription_error');
     assert.equal(open.data?.status, 503, `an open breaker answers 503: ${JSON.stringify(open)}`);
+    assert.equal(await metric(adminPort, 'pogo_websocket_auth_failures_total{reason="worker_error"}'), 2);
+    assert.equal(await metric(adminPort, 'pogo_websocket_circuit_breaker_open_total'), 2);
 
     // After the 1 s cooldown a probe goes through and closes the breaker: retry, paced, until a deadline.
     const deadline = Date.now() + 8000;
@@ -266,6 +270,7 @@ describe('max_concurrent_auth 1 with three workers', () => {
     const held = holdControl(HOLD_DIR, heldName);
     try {
       await Promise.all([connected(holder), connected(other)]);
+      const concurrencyBefore = await metric(adminPort.value, 'pogo_websocket_auth_failures_total{reason="concurrency_limit"}');
       const heldChannel = holder.subscribe(heldName);
       const heldSubscribed = subscribed(heldChannel, AUTH_TIMEOUT_MS);
       heldSubscribed.catch(() => {}); // awaited below; not unhandled if an assertion fails first
@@ -280,6 +285,7 @@ describe('max_concurrent_auth 1 with three workers', () => {
       assert.equal(raw.status, 503, raw.body);
       assert.deepEqual(JSON.parse(raw.body), { error: 'Too many authorisations in progress' });
       assert.equal(heldChannel.subscribed, false, 'the held call was still in flight when the others were refused');
+      assert.equal(await metric(adminPort.value, 'pogo_websocket_auth_failures_total{reason="concurrency_limit"}'), concurrencyBefore + 2);
 
       held.release();
       await heldSubscribed;

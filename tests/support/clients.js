@@ -402,11 +402,14 @@ export class RawClient {
   // as returned. With fromStart, any frame may match and none is marked.
   next(pred = () => true, { timeout = DEFAULT_TIMEOUT, what = 'a matching frame', fromStart = false } = {}) {
     const d = deferred();
+    let settled = false; // a settled waiter stays registered until .finally runs: it takes no more frames
     const waiter = {
       check: () => {
+        if (settled) return;
         for (let i = fromStart ? 0 : this.cursor; i < this.frames.length; i++) {
           if (!fromStart && this.taken.has(i)) continue;
           if (pred(this.frames[i])) {
+            settled = true;
             if (!fromStart) {
               this.taken.add(i);
               while (this.taken.has(this.cursor)) this.taken.delete(this.cursor++);

@@ -160,8 +160,11 @@ export class RespConnection {
  * `kill()` or `stop()`: the server comes back on the same port, empty.
  */
 export class RedisServer {
-  constructor({ port, readyWithin = 10_000 } = {}) {
+  // args: extra redis-server arguments (e.g. TLS); password: the requirepass they set, which ping() sends.
+  constructor({ port, readyWithin = 10_000, args = [], password } = {}) {
     this.port = port ?? null;
+    this.extraArgs = args;
+    this.password = password;
     this.host = '127.0.0.1';
     this.readyWithin = readyWithin;
     this.child = null;
@@ -201,7 +204,7 @@ export class RedisServer {
     this.dir = this.dir || mkdtempSync(join(tmpdir(), 'pogo-redis-'));
     const from = this.outputText.length;
     const args = ['--port', String(this.port), '--bind', this.host, '--save', '', '--appendonly', 'no',
-      '--dir', this.dir, '--daemonize', 'no', '--loglevel', 'notice'];
+      '--dir', this.dir, '--daemonize', 'no', '--loglevel', 'notice', ...this.extraArgs];
     const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.exited = null;
@@ -239,6 +242,7 @@ export class RedisServer {
   async ping() {
     const conn = await RespConnection.connect(this.port, { host: this.host, timeout: 500 });
     try {
+      if (this.password) await conn.command(['AUTH', this.password], 500);
       return (await conn.command(['PING'], 500)) === 'PONG';
     } finally {
       conn.close();
@@ -277,6 +281,7 @@ export class RedisServer {
   async command(...args) {
     const conn = await RespConnection.connect(this.port, { host: this.host });
     try {
+      if (this.password) await conn.command(['AUTH', this.password]);
       return await conn.command(args);
     } finally {
       conn.close();

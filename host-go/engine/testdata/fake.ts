@@ -4,6 +4,7 @@
 // on request so the tests can check that a trap leaves the instance usable:
 //   first record kind 0xFF: `unreachable`
 //   first record kind 0xFE: a throw, which calls the imported `env.abort`
+//   first record kind 0xFD: a loop that never ends, for the call deadline
 
 let input: usize = 0;
 let inputCap: u32 = 0;
@@ -31,6 +32,7 @@ export function process(n: u32): u32 {
     const kind = load<u8>(input + 8);
     if (kind == 0xff) unreachable();
     if (kind == 0xfe) throw new Error("requested abort");
+    if (kind == 0xfd) while (load<u8>(input + 8) == 0xfd) calls++;
   }
   // Managed garbage, so that __collect has something to do.
   kept = new Uint8Array(<i32>n);
