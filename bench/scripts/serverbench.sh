@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Runs the load scenarios against one server over loopback: starts the server
-# pinned to CPU 0, runs loadgen's idle, fanout and http modes pinned to CPU 1,
-# then stops the server. Everything is bounded in time; the server is stopped
+# pinned to CPU 0, runs loadgen's modes (idle, fanout, http, storm, presence,
+# publish, php) pinned to CPU 1, then stops the server. Everything is bounded in time; the server is stopped
 # on any exit.
 #
 #   scripts/serverbench.sh <label> <port> -- <server command...>
 #
 # Environment: CONNS (default 10000), LOADGEN_FLAGS (extra loadgen flags for
 # every mode), MODES (default "idle fanout http"), SERVER_LOG (server output),
-# PIN (default 1; 0 lets server and load generator share both cores).
+# PIN (default 1; 0 lets server and load generator share both cores),
+# RESULTS (default out/results.jsonl: loadgen -results, for bin/benchreport).
 set -euo pipefail
 
 if [[ $# -lt 4 || $3 != -- ]]; then
@@ -28,9 +29,11 @@ if [[ ${PIN:-1} != 0 ]] && command -v taskset >/dev/null && (($(nproc) >= 2)); t
 	pin_server=(taskset -c 0)
 	pin_load=(taskset -c 1)
 fi
-# 10k connections need 10k descriptors on each side; raise the soft limit as
-# far as the hard limit allows (Go raises it too, but the server may not be Go).
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+# Each connection is a descriptor on each side; raise the limit to what CONNS
+# needs (at least 65536), or as far as the hard limit allows (Go raises its
+# soft limit too, but the server may not be Go; loadgen raises its own).
+files=$((conns + 4096 > 65536 ? conns + 4096 : 65536))
+ulimit -n "$files" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 if (ss -Hltn "sport = :$port" 2>/dev/null || true) | grep -q .; then
 	echo "port $port is already in use" >&2
@@ -53,13 +56,19 @@ stop_server() {
 }
 trap stop_server EXIT
 
-loadgen=("${pin_load[@]}" bin/loadgen -label "$label" -addr "127.0.0.1:$port" -server-pid "$pid" -conns "$conns")
+loadgen=("${pin_load[@]}" bin/loadgen -label "$label" -addr "127.0.0.1:$port" -server-pid "$pid" -conns "$conns"
+	-results "${RESULTS:-out/results.jsonl}")
 # Each mode dials from its own source address, so that the ports left in
 # TIME_WAIT by one mode never limit the next.
 src=2
 for mode in $modes; do
 	# shellcheck disable=SC2086 # LOADGEN_FLAGS is a list of flags
-	"${loadgen[@]}" -mode "$mode" -src "127.0.0.$src" ${LOADGEN_FLAGS:-}
+	# The handshake storm dials from four addresses of its own, many at once.
+	mode_flags=(-src "127.0.0.$src")
+	if [[ $mode == storm ]]; then
+		mode_flags=(-src "127.0.$src.1,127.0.$src.2,127.0.$src.3,127.0.$src.4" -dial-concurrency 256)
+	fi
+	"${loadgen[@]}" -mode "$mode" "${mode_flags[@]}" ${LOADGEN_FLAGS:-}
 	src=$((src + 1))
 	if ! kill -0 "$pid" 2>/dev/null; then
 		echo "the server exited during the $mode run; its log:" >&2

@@ -66,6 +66,9 @@ class InstallCommandTest extends TestCase
         $caddyfile = $this->read('Caddyfile');
         $this->assertStringContainsString('app_secret {$WS_APP_SECRET:'.$secret[1].'}', $caddyfile);
         $this->assertStringContainsString('auth_script public/websocket-worker.php', $caddyfile);
+        // The server signs its webhooks with the secret /pogo/webhook checks, and sends them there.
+        $this->assertStringContainsString('webhook_secret {$POGO_WEBHOOK_SECRET:'.$webhookSecret[1].'}', $caddyfile);
+        $this->assertStringContainsString('webhook {$POGO_WEBHOOK_URL:http://127.0.0.1:8080/pogo/webhook}', $caddyfile);
         $this->assertStringContainsString('order pogo_websocket before php_server', $caddyfile);
         $this->assertSame($this->files->get(__DIR__.'/../stubs/websocket-worker.php'), $this->read('public/websocket-worker.php'));
     }

@@ -25,7 +25,7 @@ for (const mode of ['exit', 'sleep']) {
         'auth_timeout 500ms',
         'auth_breaker_failures 5',
         'auth_breaker_cooldown 30s',
-        // 110 connections from one address at once: more than the default handshake burst (50).
+        // 110 connections from one address in a moment: above the default handshake burst.
         'handshake_burst 1000',
       ],
       matcher: MATCHER,

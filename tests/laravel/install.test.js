@@ -1,9 +1,10 @@
-// From nothing to Echo receiving a broadcast: a fresh skeleton Laravel app, then only
-// `composer require pogo/websocket` (this repository as a path repository, offline),
-// `php artisan pogo:ws-install` and `bin/frankenphp run --config Caddyfile`.
+// From nothing to Echo receiving a broadcast, and the server's webhooks reaching the app: a
+// fresh skeleton Laravel app, then only `composer require pogo/websocket` (this repository as a
+// path repository, offline), `php artisan pogo:ws-install` and `bin/frankenphp run --config
+// Caddyfile`.
 
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { closeAllClients, connectPusher, createEcho, deferred, withTimeout } from '../support/clients.js';
@@ -34,7 +35,7 @@ describe('installation on a fresh Laravel app', () => {
     if (app) rmSync(app.dir, { recursive: true, force: true });
   });
 
-  test('composer require, pogo:ws-install and frankenphp run: Echo receives a broadcast', async () => {
+  test('composer require, pogo:ws-install and frankenphp run: Echo receives a broadcast, the app a webhook', async () => {
     app = await createSkeleton();
 
     await composer(app, ['require', 'pogo/websocket']);
@@ -75,5 +76,14 @@ describe('installation on a fresh Laravel app', () => {
     assert.equal(res.status, 200, await res.text());
 
     assert.deepEqual(await withTimeout(received.promise, 5000, 'Hello on greetings'), { to: 'world' });
+
+    // The subscription occupied `greetings`: the server's channel_occupied webhook, signed with
+    // the installed webhook_secret, became a ChannelOccupied event in the app (fixtures/hello).
+    const log = join(app.dir, 'storage/app/occupied.log');
+    const deadline = Date.now() + 10_000;
+    while (!(existsSync(log) && readFileSync(log, 'utf8').split('\n').includes('greetings'))) {
+      assert.ok(Date.now() < deadline, `no ChannelOccupied for greetings in 10 s:\n${server.output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   });
 });

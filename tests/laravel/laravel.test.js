@@ -39,6 +39,21 @@ async function echoFor(session, onAnswer) {
   return { client, echo: createEcho(client), socketId: client.connection.socket_id };
 }
 
+// The webhook events the app's listener logged for `channel` (see fixtures/app/routes/web.php),
+// once `done(log)` holds; polls until then, failing after `timeout` ms with what was logged.
+async function webhooksOn(channel, done, timeout = 10_000) {
+  const session = new Session(ctx.server);
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const res = await session.request('GET', '/webhooks');
+    assert.equal(res.status, 200, res.body.slice(0, 2000));
+    const log = res.json.filter((e) => e.channel === channel);
+    if (done(log)) return log;
+    if (Date.now() > deadline) throw new Error(`webhooks on ${channel}: still ${JSON.stringify(log)} after ${timeout} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function ship(session, channels, order, { others = false, socketId, note = '', status = 200 } = {}) {
   const body = new URLSearchParams({ order: String(order), others: others ? '1' : '0', note });
   for (const c of channels) body.append('channels[]', c);
@@ -260,6 +275,40 @@ describe('Laravel on bin/frankenphp', () => {
       artisan(ctx.app, ['orders:ship', '1', uniq('orders-')], { env: { WS_PORT: String(ctx.server.port), WS_APP_SECRET: 'not-the-secret' } }),
       /Pogo WebSocket refused the event[\s\S]*HTTP 401/,
     );
+  });
+
+  test("the server's webhooks become Laravel events: occupied, members added, a client event, members removed, vacated", async () => {
+    const ann = await new Session(ctx.server).login('ann');
+    const bob = await new Session(ctx.server).login('bob');
+    const annEcho = (await echoFor(ann)).echo;
+    const bobSide = await echoFor(bob);
+    const room = `room.${uniq()}`;
+    const channel = `presence-${room}`;
+    const [annId, bobId] = [String(ann.user.id), String(bob.user.id)];
+    const classes = (log) => log.map((e) => e.class);
+
+    await echoSubscribed(annEcho.join(room));
+    const bobRoom = bobSide.echo.join(room);
+    await echoSubscribed(bobRoom);
+    bobRoom.whisper('typing', { who: 'Bob' });
+    const arrived = await webhooksOn(channel, (log) => log.length >= 4);
+    assert.deepEqual(classes(arrived), ['ChannelOccupied', 'MemberAdded', 'MemberAdded', 'ClientEventReceived']);
+    assert.deepEqual(arrived.slice(1, 3).map((e) => String(e.payload.user_id)), [annId, bobId]);
+    const whisper = arrived[3].payload;
+    assert.equal(whisper.event, 'client-typing');
+    assert.deepEqual(JSON.parse(whisper.data), { who: 'Bob' });
+    assert.equal(whisper.socket_id, bobSide.socketId);
+    assert.equal(String(whisper.user_id), bobId);
+
+    // Departures wait out the server's 3 s hold-back (reconnect flapping sends nothing).
+    bobSide.echo.leave(room);
+    const bobLeft = await webhooksOn(channel, (log) => log.length >= 5);
+    assert.equal(bobLeft[4].class, 'MemberRemoved');
+    assert.equal(String(bobLeft[4].payload.user_id), bobId);
+    annEcho.leave(room);
+    const vacated = await webhooksOn(channel, (log) => log.some((e) => e.class === 'ChannelVacated'));
+    assert.deepEqual(classes(vacated).slice(4), ['MemberRemoved', 'MemberRemoved', 'ChannelVacated']);
+    assert.equal(String(vacated[5].payload.user_id), annId);
   });
 
   test('a signed webhook becomes Laravel events; a forged one is 401', async () => {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -37,12 +38,18 @@ type dialer struct {
 	sources []*net.TCPAddr
 	next    atomic.Uint32
 	timeout time.Duration
+	tls     *tls.Config
 }
 
-func newDialer(addr, key string, sources []string, timeout time.Duration) (*dialer, error) {
+func newDialer(addr, key string, sources []string, timeout time.Duration, tlsConf *tls.Config) (*dialer, error) {
+	scheme := "ws://"
+	if tlsConf != nil {
+		scheme = "wss://"
+	}
 	d := &dialer{
-		url:     "ws://" + addr + "/app/" + key + "?protocol=7&client=pogo-bench&version=1.0",
+		url:     scheme + addr + "/app/" + key + "?protocol=7&client=pogo-bench&version=1.0",
 		timeout: timeout,
+		tls:     tlsConf,
 	}
 	for _, s := range sources {
 		ip := net.ParseIP(s)
@@ -62,6 +69,7 @@ func (d *dialer) dial(ctx context.Context) (*client, error) {
 		Timeout:        d.timeout,
 		ReadBufferSize: readBufSize,
 		NetDial:        nd.DialContext,
+		TLSConfig:      d.tls,
 	}
 	nc, br, _, err := wd.Dial(ctx, d.url)
 	if err != nil {
@@ -217,6 +225,7 @@ type fleet struct {
 
 // connectStats describes how the fleet connected.
 type connectStats struct {
+	want      int // connections asked for
 	elapsed   time.Duration
 	failures  int
 	firstErr  error
@@ -225,10 +234,10 @@ type connectStats struct {
 }
 
 // connect opens n clients with up to conc dials in flight; client i
-// subscribes to channelOf(i). It fails when more than 1% of the dials fail.
+// subscribes to channelOf(i), or to nothing when channelOf is nil. It fails when more than 1% of the dials fail.
 func connect(ctx context.Context, d *dialer, n, conc int, channelOf func(i int) string) (*fleet, *connectStats, error) {
 	f := &fleet{clients: make([]*client, n)}
-	st := &connectStats{}
+	st := &connectStats{want: n}
 	var next atomic.Int64
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -245,7 +254,9 @@ func connect(ctx context.Context, d *dialer, n, conc int, channelOf func(i int) 
 				if err == nil {
 					t1 := time.Now()
 					st.handshake.Record(t1.Sub(t0))
-					if err = c.subscribe(channelOf(i), d.timeout); err == nil {
+					if channelOf == nil {
+						// connection_established is all the caller wants.
+					} else if err = c.subscribe(channelOf(i), d.timeout); err == nil {
 						st.subscribe.Record(time.Since(t1))
 					} else {
 						c.close()

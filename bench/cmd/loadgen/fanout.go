@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pogo-websocket/pogo-websocket/bench/internal/report"
+	"github.com/pogo-websocket/pogo-websocket/bench/internal/results"
 )
 
 // runFanout is scenario S2: every client subscribes to one public channel; a
@@ -30,7 +31,7 @@ func runFanout(ctx context.Context, cfg *config) error {
 	rec := newRecorder(len(cfg.rates))
 	f.serveFrom(slow, rec.deliver)
 
-	pub := newPublisher(cfg.addr, cfg.creds, maxInFlight, cfg.payload)
+	pub := newPublisher(cfg.addr, cfg.creds, maxInFlight, cfg.payload, cfg.tls)
 	slots := make(chan struct{}, maxInFlight)
 	defer pub.close()
 	type step struct {
@@ -116,7 +117,17 @@ func runFanout(ctx context.Context, cfg *config) error {
 	}
 	t.Print(cfg.out)
 	printTail(cfg, f, rec)
-	return nil
+	points := make([]results.Point, 0, len(steps))
+	for si, s := range steps {
+		d := &rec.steps[si]
+		points = append(points, results.Point{Label: cfg.label, Mode: "fanout", X: s.rate, Values: map[string]float64{
+			results.DeliveriesPerSec: float64(s.window) / s.cpu.wall.Seconds(),
+			results.LatencyP50:       d.latency.Quantile(0.5).Seconds(),
+			results.LatencyP99:       d.latency.Quantile(0.99).Seconds(),
+			results.SentPerSec:       float64(s.pubs.ok.Load()+s.pubs.failed.Load()) / max(cfg.step, s.published).Seconds(),
+		}})
+	}
+	return results.Append(cfg.results, points...)
 }
 
 // ratio formats delivered/expected, marking any loss.
@@ -156,11 +167,14 @@ func printConnect(cfg *config, st *connectStats) {
 		return
 	}
 	n := st.handshake.Count()
-	fmt.Fprintf(cfg.out, "connected %s of %s in %v (%s conns/s, %d dials in flight); handshake p50 %s p99 %s; subscribe p50 %s p99 %s",
-		report.Num(float64(n)), report.Num(float64(cfg.conns)), st.elapsed.Round(time.Millisecond),
+	fmt.Fprintf(cfg.out, "connected %s of %s in %v (%s conns/s, %d dials in flight); handshake p50 %s p99 %s",
+		report.Num(float64(n)), report.Num(float64(st.want)), st.elapsed.Round(time.Millisecond),
 		report.Num(float64(n)/st.elapsed.Seconds()), cfg.dialConc,
-		report.Dur(st.handshake.Quantile(0.5)), report.Dur(st.handshake.Quantile(0.99)),
-		report.Dur(st.subscribe.Quantile(0.5)), report.Dur(st.subscribe.Quantile(0.99)))
+		report.Dur(st.handshake.Quantile(0.5)), report.Dur(st.handshake.Quantile(0.99)))
+	if st.subscribe.Count() > 0 {
+		fmt.Fprintf(cfg.out, "; subscribe p50 %s p99 %s",
+			report.Dur(st.subscribe.Quantile(0.5)), report.Dur(st.subscribe.Quantile(0.99)))
+	}
 	if st.failures > 0 {
 		fmt.Fprintf(cfg.out, "; %d failed, first: %v", st.failures, st.firstErr)
 	}

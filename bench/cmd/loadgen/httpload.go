@@ -34,7 +34,7 @@ func runHTTP(ctx context.Context, cfg *config) error {
 	rec := newRecorder(len(cfg.publishers))
 	f.serve(rec.deliver)
 
-	pub := newPublisher(cfg.addr, cfg.creds, maxInt(cfg.publishers), cfg.payload)
+	pub := newPublisher(cfg.addr, cfg.creds, maxInt(cfg.publishers), cfg.payload, cfg.tls)
 	defer pub.close()
 	type step struct {
 		publishers int

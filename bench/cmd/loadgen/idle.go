@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pogo-websocket/pogo-websocket/bench/internal/report"
+	"github.com/pogo-websocket/pogo-websocket/bench/internal/results"
 )
 
 // runIdle is scenario S1: connections that subscribe to one public channel
@@ -78,7 +79,10 @@ func runIdle(ctx context.Context, cfg *config) error {
 	t := report.NewTable(">connections", ">server RSS", ">Δ RSS from baseline", ">bytes/conn (marginal)", ">bytes/conn (this stage)")
 	t.Row(0, report.Bytes(float64(rss0)), "", "", "")
 	prev := sample{0, rss0, 0}
+	points := make([]results.Point, 0, len(samples))
 	for _, s := range samples {
+		points = append(points, results.Point{Label: cfg.label, Mode: "idle", X: float64(s.conns),
+			Values: map[string]float64{results.BytesPerConn: float64(s.rss-rss0) / float64(s.conns)}})
 		t.Row(report.Num(float64(s.conns)), report.Bytes(float64(s.rss)), report.Bytes(float64(s.rss-rss0)),
 			report.Num(float64(s.rss-rss0)/float64(s.conns)),
 			report.Num(float64(s.rss-prev.rss)/float64(s.conns-prev.conns)))
@@ -96,5 +100,5 @@ func runIdle(ctx context.Context, cfg *config) error {
 	if readErrs > 0 {
 		fmt.Fprintf(cfg.out, "%d connections ended before the run did\n", readErrs)
 	}
-	return nil
+	return results.Append(cfg.results, points...)
 }

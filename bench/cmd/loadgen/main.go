@@ -5,6 +5,13 @@
 //	loadgen -mode idle   -server-pid PID [-conns 10000] [-idle-stages 2500,5000,10000]
 //	loadgen -mode fanout [-conns 10000] [-rates 1,5,10,20,40] [-step 4s] [-slow 1]
 //	loadgen -mode http   [-conns 10000] [-channels 1000] [-publishers 1,4,16] [-step 4s]
+//	loadgen -mode storm  [-conns 10000] [-src 127.0.0.2,127.0.0.3] [-dial-concurrency 256]
+//	loadgen -mode presence [-conns 10000] [-presence-members 50] [-step 4s]
+//	loadgen -mode publish  [-conns 10000] [-channels 1000] [-publishers 1,4,16] [-step 4s]
+//	loadgen -mode php    [-php-subs 1,1000] [-php-publishes 20000] [-php-path /publish.php]
+//
+// Any mode takes -tls [-ca root.pem] (wss:// and https://) and -results
+// FILE (append the fanout and idle figures for bin/benchreport).
 //
 // Modes:
 //
@@ -16,6 +23,16 @@
 //     after subscribing (slow consumers); the figures are the others'.
 //   - http (S3): channels × (conns/channels) subscribers, closed-loop
 //     publishers; publishes/s, deliveries/s, latency per step.
+//   - storm: a handshake storm; connections established per second, each
+//     counted at pusher:connection_established.
+//   - presence: join/leave churn on presence channels; transitions/s, then
+//     every roster checked exactly through GET /apps/{id}/channels/{c}/users.
+//   - publish: closed-loop signed HTTP publishes to channels with no
+//     subscriber and with 10; publishes/s and delivery ratio.
+//   - php: a PHP loop of pogo_websocket_publish (bench/php/publish.php) to 1
+//     and 1,000 subscribers; calls/s in PHP and every delivery counted.
+//
+// loadgen raises its own file limit to -conns + 1024 descriptors.
 //
 // Latency is publish→receive: the publisher stamps time.Now().UnixNano() in
 // the event data and the receiving client subtracts it from its arrival
@@ -30,6 +47,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -73,6 +92,18 @@ type config struct {
 	// slow is the number of fanout clients that subscribe and then never
 	// read: slow consumers, left out of the delivery and latency figures.
 	slow int
+	// results is the JSON-lines file the plotted figures are appended to
+	// (internal/results); empty: none.
+	results string
+	// presenceMembers is the number of clients per presence channel.
+	presenceMembers int
+	// The php mode: the script's path, its subscriber counts, and the
+	// bounds of one loop's publishes and deliveries.
+	phpPath                     string
+	phpSubs                     []int
+	phpPublishes, phpDeliveries int
+	// tls is the client TLS configuration for wss:// and https://; nil: plain.
+	tls *tls.Config
 }
 
 func main() {
@@ -86,7 +117,12 @@ func main() {
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 
-	if err := waitForServer(ctx, cfg.addr, 15*time.Second); err != nil {
+	// Every client is a descriptor; the publishers and this process need a few more.
+	want := uint64(cfg.conns) + 1024
+	if got, err := raiseFileLimit(want); err != nil || got < want {
+		fatal(fmt.Errorf("file limit %d below the %d descriptors -conns %d needs (%v)", got, want, cfg.conns, err))
+	}
+	if err := waitForServer(ctx, cfg.addr, cfg.tls, 15*time.Second); err != nil {
 		fatal(err)
 	}
 	fmt.Fprintf(cfg.out, "\n## loadgen %s against %s (%s), %s, load average %s\n\n",
@@ -98,6 +134,14 @@ func main() {
 		err = runFanout(ctx, cfg)
 	case "http":
 		err = runHTTP(ctx, cfg)
+	case "storm":
+		err = runStorm(ctx, cfg)
+	case "presence":
+		err = runPresence(ctx, cfg)
+	case "publish":
+		err = runPublish(ctx, cfg)
+	case "php":
+		err = runPHP(ctx, cfg)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("stopped at the -deadline of %v", deadline)
@@ -119,8 +163,10 @@ func parseFlags(args []string) (*config, time.Duration, error) {
 		stages     = fs.String("idle-stages", "", "idle: connection counts to sample RSS at (default: conns/4, conns/2, conns)")
 		deadline   = fs.Duration("deadline", 3*time.Minute, "stop the whole run after this long")
 		timeout    = fs.Duration("dial-timeout", 10*time.Second, "timeout of one connection's dial, handshake and subscription")
+		useTLS     = fs.Bool("tls", false, "connect with wss:// and publish with https://")
+		caFile     = fs.String("ca", "", "-tls: PEM file of the CA to trust (e.g. Caddy's local root.crt); default: the system roots")
 	)
-	fs.StringVar(&cfg.mode, "mode", "fanout", "idle, fanout or http")
+	fs.StringVar(&cfg.mode, "mode", "fanout", "idle, fanout, http, storm, presence, publish or php")
 	fs.StringVar(&cfg.label, "label", "pogo", "name of the server in the report")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8099", "server address (loopback only)")
 	fs.StringVar(&cfg.creds.AppID, "app-id", "bench-app", "app id")
@@ -137,6 +183,12 @@ func parseFlags(args []string) (*config, time.Duration, error) {
 	fs.DurationVar(&cfg.hold, "hold", 10*time.Second, "idle: time the connections sit idle while the server's CPU is measured")
 	fs.StringVar(&cfg.profileURL, "pprof", "", "fanout, http: the server's pprof CPU profile URL (http://127.0.0.1:PORT/debug/pprof/profile); one profile per step")
 	fs.StringVar(&cfg.profileDir, "pprof-dir", "out", "where -pprof profiles are written")
+	fs.IntVar(&cfg.presenceMembers, "presence-members", 50, "presence: clients per presence channel (Pusher and Sockudo allow 100 members)")
+	fs.StringVar(&cfg.phpPath, "php-path", "/publish.php", "php: path of the publish loop script (bench/php/publish.php)")
+	phpSubs := fs.String("php-subs", "1,1000", "php: subscribers of the channel, one step each")
+	fs.IntVar(&cfg.phpPublishes, "php-publishes", 20000, "php: publishes of one loop, at most")
+	fs.IntVar(&cfg.phpDeliveries, "php-deliveries", 2000000, "php: deliveries of one loop, at most (fewer publishes for many subscribers)")
+	fs.StringVar(&cfg.results, "results", "", "append the fanout and idle figures to this JSON-lines file (for bin/benchreport's ratios and charts)")
 	if err := fs.Parse(args); err != nil {
 		return nil, 0, err
 	}
@@ -144,9 +196,9 @@ func parseFlags(args []string) (*config, time.Duration, error) {
 		return nil, 0, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	switch cfg.mode {
-	case "idle", "fanout", "http":
+	case "idle", "fanout", "http", "storm", "presence", "publish", "php":
 	default:
-		return nil, 0, fmt.Errorf("-mode %q: want idle, fanout or http", cfg.mode)
+		return nil, 0, fmt.Errorf("-mode %q: want idle, fanout, http, storm, presence, publish or php", cfg.mode)
 	}
 	host, _, err := net.SplitHostPort(cfg.addr)
 	if err != nil {
@@ -161,10 +213,20 @@ func parseFlags(args []string) (*config, time.Duration, error) {
 	if cfg.slow < 0 || cfg.slow >= cfg.conns {
 		return nil, 0, fmt.Errorf("-slow %d: want 0..conns-1", cfg.slow)
 	}
+	if cfg.presenceMembers < 1 {
+		return nil, 0, errors.New("-presence-members must be positive")
+	}
 	if cfg.channels < 1 || cfg.channels > cfg.conns {
 		return nil, 0, fmt.Errorf("-channels %d: want 1..conns", cfg.channels)
 	}
-	if cfg.dialer, err = newDialer(cfg.addr, cfg.creds.Key, strings.Split(*sources, ","), *timeout); err != nil {
+	if *useTLS {
+		if cfg.tls, err = clientTLS(host, *caFile); err != nil {
+			return nil, 0, err
+		}
+	} else if *caFile != "" {
+		return nil, 0, errors.New("-ca needs -tls")
+	}
+	if cfg.dialer, err = newDialer(cfg.addr, cfg.creds.Key, strings.Split(*sources, ","), *timeout, cfg.tls); err != nil {
 		return nil, 0, err
 	}
 	if cfg.profileURL != "" {
@@ -195,6 +257,12 @@ func parseFlags(args []string) (*config, time.Duration, error) {
 	if cfg.publishers, err = positiveInts("-publishers", *publishers); err != nil {
 		return nil, 0, err
 	}
+	if cfg.phpSubs, err = positiveInts("-php-subs", *phpSubs); err != nil {
+		return nil, 0, err
+	}
+	if cfg.phpPublishes < 1 || cfg.phpDeliveries < 1 {
+		return nil, 0, errors.New("-php-publishes and -php-deliveries must be positive")
+	}
 	if *stages == "" {
 		cfg.idleStages = []int{max(cfg.conns/4, 1), max(cfg.conns/2, 1), cfg.conns}
 	} else if cfg.idleStages, err = positiveInts("-idle-stages", *stages); err != nil {
@@ -220,11 +288,22 @@ func positiveInts(name, s string) ([]int, error) {
 	return out, nil
 }
 
-// waitForServer waits until addr accepts TCP connections.
-func waitForServer(ctx context.Context, addr string, limit time.Duration) error {
+// waitForServer waits until addr accepts TCP connections, and completes a
+// TLS handshake when tlsConf is set (a server with a certificate from its
+// local CA may listen before it has the certificate).
+func waitForServer(ctx context.Context, addr string, tlsConf *tls.Config, limit time.Duration) error {
 	end := time.Now().Add(limit)
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil && tlsConf != nil {
+			tc := tls.Client(c, tlsConf)
+			_ = tc.SetDeadline(time.Now().Add(time.Second))
+			if err = tc.HandshakeContext(ctx); err != nil {
+				_ = c.Close()
+			} else {
+				c = tc
+			}
+		}
 		if err == nil {
 			return c.Close()
 		}
@@ -235,6 +314,31 @@ func waitForServer(ctx context.Context, addr string, limit time.Duration) error 
 			return ctx.Err()
 		}
 	}
+}
+
+// clientTLS trusts the CA in caFile (or the system roots) for host.
+func clientTLS(host, caFile string) (*tls.Config, error) {
+	c := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if caFile == "" {
+		return c, nil
+	}
+	// A server with a fresh local CA writes it as it starts, maybe after
+	// this process did: wait for it, boundedly.
+	var pem []byte
+	var err error
+	for end := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if pem, err = os.ReadFile(caFile); err == nil || !errors.Is(err, os.ErrNotExist) || time.Now().After(end) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("-ca: %w", err)
+	}
+	c.RootCAs = x509.NewCertPool()
+	if !c.RootCAs.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("-ca %s: no PEM certificate in it", caFile)
+	}
+	return c, nil
 }
 
 func fatal(err error) {

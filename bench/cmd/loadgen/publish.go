@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -19,13 +20,19 @@ import (
 // publisher sends signed HTTP API publishes over keep-alive connections.
 type publisher struct {
 	client *http.Client
+	base   string // http://addr
 	url    string // http://addr/apps/{id}/events
 	creds  pusher.Credentials
 	pad    string
 }
 
-func newPublisher(addr string, creds pusher.Credentials, conns, payload int) *publisher {
+func newPublisher(addr string, creds pusher.Credentials, conns, payload int, tlsConf *tls.Config) *publisher {
+	scheme := "http://"
+	if tlsConf != nil {
+		scheme = "https://"
+	}
 	tr := &http.Transport{
+		TLSClientConfig:     tlsConf,
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		MaxIdleConns:        conns,
 		MaxIdleConnsPerHost: conns,
@@ -34,7 +41,8 @@ func newPublisher(addr string, creds pusher.Credentials, conns, payload int) *pu
 	}
 	return &publisher{
 		client: &http.Client{Transport: tr, Timeout: 10 * time.Second},
-		url:    "http://" + addr + creds.EventsPath(),
+		base:   scheme + addr,
+		url:    scheme + addr + creds.EventsPath(),
 		creds:  creds,
 		pad:    strings.Repeat("x", max(payload-len("bench:00:1700000000000000000:"), 0)),
 	}
@@ -59,6 +67,32 @@ func (p *publisher) publish(ctx context.Context, channel string, step int) (int,
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// get sends a signed GET of an HTTP API path and returns the body of a 200.
+func (p *publisher) get(ctx context.Context, path string) ([]byte, error) {
+	return p.getRaw(ctx, path+"?"+p.creds.SignQuery(http.MethodGet, path, nil, time.Now().Unix()))
+}
+
+// getRaw sends a GET of pathQuery (path and query) and returns the body of a 200.
+func (p *publisher) getRaw(ctx context.Context, pathQuery string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.base+pathQuery, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: HTTP %d %.200s", pathQuery, resp.StatusCode, body)
+	}
+	return body, nil
 }
 
 func (p *publisher) close() { p.client.CloseIdleConnections() }

@@ -108,3 +108,45 @@ func TestSocketID_RejectsOtherEvents(t *testing.T) {
 		t.Error("SocketID accepted a pusher:ping")
 	}
 }
+
+func TestPresenceAuth_MatchesTheProtocolVector(t *testing.T) {
+	c := Credentials{Key: "278d425bdf160c739803", Secret: "7ad3773142a6692b25b8"}
+	got := c.PresenceAuth("1234.1234", "presence-foobar", `{"user_id":10,"user_info":{"name":"Mr. Channels"}}`)
+	if want := "278d425bdf160c739803:31935e7d86dba64c2a90aed31fdc61869f9b22ba9d8863bba239c03ca481bc80"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+func TestSubscribePresence_EngineAddsTheMemberToTheRoster(t *testing.T) {
+	e := newEngine(t)
+	var b engine.Batch
+	b.Open(1, creds.Key, "")
+	sends, _ := payloads(t, process(t, e, &b))
+	sid, err := SocketID([]byte(sends[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := `{"user_id":"u7"}`
+	b.Message(1, SubscribePresence("presence-room", creds.PresenceAuth(sid, "presence-room", data), data))
+	if sends, _ = payloads(t, process(t, e, &b)); len(sends) != 1 || !strings.Contains(sends[0], "subscription_succeeded") {
+		t.Fatalf("subscribe answers %q", sends)
+	}
+	path := creds.UsersPath("presence-room")
+	if err := b.HTTP(2, "GET", path, creds.SignQuery("GET", path, nil, time.Now().Unix()), nil); err != nil {
+		t.Fatal(err)
+	}
+	out := process(t, e, &b)
+	var body string
+	for a := engine.NewActions(out); a.Next(); {
+		if a.Kind() == engine.ActionHTTPResponse {
+			status, b, err := a.HTTPResponse()
+			if err != nil || status != 200 {
+				t.Fatalf("users: status %d, %v", status, err)
+			}
+			body = string(b)
+		}
+	}
+	if !strings.Contains(body, `"u7"`) {
+		t.Errorf("roster %q does not list u7", body)
+	}
+}

@@ -206,6 +206,7 @@ PHP;
         return strtr($this->stub('Caddyfile'), [
             '{{app_id}}' => $env['WS_APP_ID'],
             '{{app_secret}}' => $env['WS_APP_SECRET'],
+            '{{webhook_secret}}' => $env['POGO_WEBHOOK_SECRET'],
             // Octane's worker when the app has it (the documentation's setup), PHP per request otherwise.
             '{{frankenphp}}' => $octane ? "\tfrankenphp {\n\t\tworker {\n\t\t\tfile public/frankenphp-worker.php\n\t\t}\n\t}" : "\tfrankenphp",
             '{{php_server}}' => $octane

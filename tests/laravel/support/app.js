@@ -104,7 +104,8 @@ export function addFixtures(app, name) {
 }
 
 // Runs `bin/frankenphp run --config Caddyfile` in the app, on a free port (SERVER_NAME) with
-// its own admin port (CADDY_ADMIN), both read by the installed Caddyfile.
+// its own admin port (CADDY_ADMIN), and the server's webhooks sent to the app's /pogo/webhook
+// on that port (POGO_WEBHOOK_URL), all three read by the installed Caddyfile.
 export async function startApp(app, env = {}) {
   const port = await freePort();
   const adminPort = await freePort();
@@ -114,7 +115,13 @@ export async function startApp(app, env = {}) {
     port,
     cwd: app.dir,
     args: ['run', '--config', 'Caddyfile'],
-    env: { ...process.env, SERVER_NAME: `:${port}`, CADDY_ADMIN: `127.0.0.1:${adminPort}`, ...env },
+    env: {
+      ...process.env,
+      SERVER_NAME: `:${port}`,
+      CADDY_ADMIN: `127.0.0.1:${adminPort}`,
+      POGO_WEBHOOK_URL: `http://127.0.0.1:${port}/pogo/webhook`,
+      ...env,
+    },
     readyWithin: 30_000,
     async ready(url) {
       const res = await fetch(`${url}/`, { signal: AbortSignal.timeout(2000) });
