@@ -62,4 +62,6 @@ export const enum Option {
   Relay = 14,
   /** Connections open at once on this node (0: no limit); more are refused with 4004. */
   MaxConnections = 15,
+  /** Channels one connection may be subscribed to at once (0: no limit); one more gets `LimitReached`. */
+  MaxSubscriptions = 16,
 }

@@ -5,5 +5,7 @@ export {
   ArrayScanner,
   validateValue,
   unescapeString,
+  nestedTooDeeply,
 } from "./scanner";
 export { writeString, writeStringContent } from "./writer";
+export { DecodedString } from "./decoded";

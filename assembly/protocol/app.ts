@@ -35,6 +35,7 @@ export class App {
   authFallback: bool = false;
   relay: bool = false;
   maxConnections: u32 = 0;
+  maxSubscriptions: u32 = 1000;
   /** Origin host patterns (`*` wildcards) a connection must match; empty: any origin. */
   origins: Array<ArrayBuffer> = [];
 
@@ -75,6 +76,7 @@ export class App {
       case Option.AuthFallback: this.authFallback = value != 0; break;
       case Option.Relay: this.relay = value != 0; break;
       case Option.MaxConnections: this.maxConnections = value; break;
+      case Option.MaxSubscriptions: this.maxSubscriptions = value; break;
     }
   }
 }

@@ -4,11 +4,14 @@
 
 import { ChannelType } from "../channels/channel";
 import { broadcast, relay, text } from "../frame/output";
+import { DecodedString } from "../json/decoded";
 import { JsonType, ObjectScanner } from "../json/scanner";
 import { writeString } from "../json/writer";
 import { Connection } from "./connection";
 import { MAX_NAME_LENGTH } from "./names";
 import { sendError } from "./reply";
+
+const channelName = new DecodedString();
 
 /**
  * Relays the client event in `msg` (already scanned; `e` is its `event` member).
@@ -29,7 +32,8 @@ export function clientEvent(conn: Connection, msg: ObjectScanner, e: i32, now: u
     sendError(conn.id, 4200, "Client events need a channel");
     return;
   }
-  const sub = conn.subscription(msg.valueStart(c), msg.valueLen(c));
+  channelName.set(msg.valueStart(c), msg.valueLen(c), msg.valueEscaped(c));
+  const sub = conn.subscription(channelName.ptr, channelName.len);
   if (!sub) {
     sendError(conn.id, 4009, "The client is not a member of the specified channel");
     return;

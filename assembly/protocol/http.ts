@@ -8,6 +8,7 @@ import { hexEncode } from "../crypto/hex";
 import { equalConstantTime } from "../crypto/compare";
 import { ByteBuffer } from "../frame/buffer";
 import { httpResponse, relayTerminate, text } from "../frame/output";
+import { DecodedString } from "../json/decoded";
 import { ArrayScanner, JsonType, ObjectScanner, unescapeString } from "../json/scanner";
 import { writeString } from "../json/writer";
 import { App, appById } from "./app";
@@ -30,6 +31,8 @@ const event = new ObjectScanner();
 const list = new ArrayScanner();
 const batch = new ArrayScanner();
 const segment = new ByteBuffer(256);
+/** A channel name from a request body, decoded (RFC 8259 §7). */
+const channelName = new DecodedString();
 const bodyMd5 = memory.data(16);
 const bodyMd5Hex = memory.data(32);
 const NEWLINE = memory.data<u8>([0x0a]);
@@ -204,6 +207,8 @@ class EventRequest {
   channel: usize = 0;
   channelLen: usize = 0;
   channelsArray: bool = false;
+  /** The single `channel` holds escapes: decode it with `channelOf`. */
+  channelEscaped: bool = false;
   userCount: bool = false;
   subscriptionCount: bool = false;
 }
@@ -238,13 +243,14 @@ function readEvent(app: App, s: ObjectScanner, r: EventRequest): bool {
   const c = s.find("channel");
   const cs = s.find("channels");
   r.channelsArray = false;
+  r.channelEscaped = false;
   if (cs >= 0) {
     if (s.type(cs) != JsonType.Array || !list.begin(s.valueStart(cs), s.valueLen(cs))) {
       return refuse(400, "channels must be an array of channel names");
     }
     let count = 0;
     while (list.next()) {
-      if (list.type != JsonType.String || list.escaped || !isValidChannelName(list.start, list.len)) {
+      if (list.type != JsonType.String || !listedChannel() || !isValidChannelName(channelName.ptr, channelName.len)) {
         return refuse(400, "Invalid channel name");
       }
       count++;
@@ -255,11 +261,11 @@ function readEvent(app: App, s: ObjectScanner, r: EventRequest): bool {
     r.channelLen = s.valueLen(cs);
     r.channelsArray = true;
   } else if (c >= 0) {
-    if (s.type(c) != JsonType.String || s.valueEscaped(c) || !isValidChannelName(s.valueStart(c), s.valueLen(c))) {
-      return refuse(400, "Invalid channel name");
-    }
+    if (s.type(c) != JsonType.String) return refuse(400, "Invalid channel name");
     r.channel = s.valueStart(c);
     r.channelLen = s.valueLen(c);
+    r.channelEscaped = s.valueEscaped(c);
+    if (!channelOf(r) || !isValidChannelName(channelName.ptr, channelName.len)) return refuse(400, "Invalid channel name");
   } else {
     return refuse(400, "The event needs a channel or channels");
   }
@@ -278,6 +284,16 @@ function readEvent(app: App, s: ObjectScanner, r: EventRequest): bool {
     r.subscriptionCount = listsItem(s.valueStart(info), s.valueLen(info), "subscription_count");
   }
   return true;
+}
+
+/** Decodes the current element of `list` into `channelName`. */
+function listedChannel(): bool {
+  return channelName.set(list.start, list.len, list.escaped);
+}
+
+/** Decodes the single channel of `r` into `channelName`. */
+function channelOf(r: EventRequest): bool {
+  return channelName.set(r.channel, r.channelLen, r.channelEscaped);
 }
 
 const unescaped = new ByteBuffer(1024);
@@ -325,12 +341,14 @@ function isSocketId(ptr: usize, len: usize): bool {
 /** Publishes a validated event on each of its channels. */
 function deliver(app: App, r: EventRequest, now: u64): void {
   if (!r.channelsArray) {
-    publish(app, r.channel, r.channelLen, r.name, r.nameLen, true, r.data, r.dataLen, true, r.sid, r.sidLen, now);
+    channelOf(r);
+    publish(app, channelName.ptr, channelName.len, r.name, r.nameLen, true, r.data, r.dataLen, true, r.sid, r.sidLen, now);
     return;
   }
   list.begin(r.channel, r.channelLen);
   while (list.next()) {
-    publish(app, list.start, list.len, r.name, r.nameLen, true, r.data, r.dataLen, true, r.sid, r.sidLen, now);
+    listedChannel();
+    publish(app, channelName.ptr, channelName.len, r.name, r.nameLen, true, r.data, r.dataLen, true, r.sid, r.sidLen, now);
   }
 }
 
@@ -374,10 +392,12 @@ function events(req: u32, app: App, ptr: usize, len: usize, now: u64): void {
     while (list.next()) {
       if (!first) text.byte(0x2c);
       first = false;
-      writeChannelInfo(app, list.start, list.len, r, true);
+      listedChannel();
+      writeChannelInfo(app, channelName.ptr, channelName.len, r, true);
     }
   } else {
-    writeChannelInfo(app, r.channel, r.channelLen, r, true);
+    channelOf(r);
+    writeChannelInfo(app, channelName.ptr, channelName.len, r, true);
   }
   text.ascii("}}");
   httpResponse(req, 200);
@@ -413,7 +433,8 @@ function batchEvents(req: u32, app: App, ptr: usize, len: usize, now: u64): void
   for (let i = 0; i < count; i++) {
     if (i > 0) text.byte(0x2c);
     const r = unchecked(requests[i]);
-    writeChannelInfo(app, r.channel, r.channelLen, r, false);
+    channelOf(r);
+    writeChannelInfo(app, channelName.ptr, channelName.len, r, false);
   }
   text.ascii("]}");
   httpResponse(req, 200);

@@ -1,6 +1,7 @@
 // Publishes that arrive without HTTP: PHP's pogo_websocket_publish and
 // pogo_websocket_broadcast_multi. Same path as HTTP.
 
+import { DecodedString } from "../json/decoded";
 import { ArrayScanner, JsonType } from "../json/scanner";
 import { appById } from "./app";
 import { isValidChannelName, MAX_CHANNELS, MAX_NAME_LENGTH } from "./names";
@@ -17,6 +18,7 @@ export const enum PublishCode {
 }
 
 const channels = new ArrayScanner();
+const channelName = new DecodedString();
 
 /** Handles a publish record (assembly/README.md); returns a `PublishCode`. */
 export function nativePublish(ptr: usize, len: usize, now: u64): u32 {
@@ -38,7 +40,8 @@ export function nativePublish(ptr: usize, len: usize, now: u64): u32 {
   if (!channels.begin(list, listLen)) return PublishCode.Malformed;
   let count = 0;
   while (channels.next()) {
-    if (channels.type != JsonType.String || channels.escaped || !isValidChannelName(channels.start, channels.len)) {
+    if (channels.type != JsonType.String || !channelName.set(channels.start, channels.len, channels.escaped) ||
+      !isValidChannelName(channelName.ptr, channelName.len)) {
       return PublishCode.BadChannel;
     }
     count++;
@@ -46,7 +49,8 @@ export function nativePublish(ptr: usize, len: usize, now: u64): u32 {
   if (count == 0 || count > MAX_CHANNELS) return PublishCode.Malformed;
   channels.begin(list, listLen);
   while (channels.next()) {
-    publish(app, channels.start, channels.len, name, nameLen, false, data, dataLen, false, sid, sidLen, now);
+    channelName.set(channels.start, channels.len, channels.escaped);
+    publish(app, channelName.ptr, channelName.len, name, nameLen, false, data, dataLen, false, sid, sidLen, now);
   }
   return PublishCode.Ok;
 }

@@ -3,6 +3,7 @@
 import { bytesEqual, copyBytes } from "../channels/bytemap";
 import { ByteBuffer } from "../frame/buffer";
 import { broadcast, send, text } from "../frame/output";
+import { DecodedString } from "../json/decoded";
 import { ArrayScanner, JsonType, ObjectScanner, unescapeString } from "../json/scanner";
 import { writeStringContent } from "../json/writer";
 import { App, User } from "./app";
@@ -16,6 +17,7 @@ const userData = new ObjectScanner();
 const watchlist = new ArrayScanner();
 const userDataText = new ByteBuffer(1024);
 const inner = new ByteBuffer(256);
+const authText = new DecodedString();
 
 // @ts-ignore: decorator
 @inline const MAX_WATCHLIST: i32 = 100;
@@ -38,7 +40,8 @@ export function signin(conn: Connection, ptr: usize, len: usize, now: u64): void
   signBytes(changetype<usize>(conn.socketId), conn.socketId.byteLength);
   signUserSeparator();
   signBytes(userDataText.ptr, userDataText.len);
-  if (!signMatches(app, data.valueStart(a), data.valueLen(a))) return refuse(conn, "Invalid signature", now);
+  authText.set(data.valueStart(a), data.valueLen(a), data.valueEscaped(a));
+  if (!signMatches(app, authText.ptr, authText.len)) return refuse(conn, "Invalid signature", now);
 
   if (!userData.scan(userDataText.ptr, userDataText.len)) return refuse(conn, "user_data must be a JSON object", now);
   const i = userData.find("id");

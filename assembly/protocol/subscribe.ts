@@ -5,6 +5,7 @@ import { bytesEqual, copyBytes } from "../channels/bytemap";
 import { Channel, ChannelType, Member, Subscription } from "../channels/channel";
 import { ByteBuffer } from "../frame/buffer";
 import { authRequest, broadcast, send, text } from "../frame/output";
+import { DecodedString } from "../json/decoded";
 import { JsonType, ObjectScanner, unescapeString } from "../json/scanner";
 import { writeString, writeStringContent } from "../json/writer";
 import { App } from "./app";
@@ -20,6 +21,9 @@ const data = new ObjectScanner();
 const channelData = new ObjectScanner();
 /** The unescaped `channel_data` string, signed and then parsed. */
 const channelDataText = new ByteBuffer(1024);
+/** The channel name and auth signature, decoded (RFC 8259 §7). */
+const channelName = new DecodedString();
+const authText = new DecodedString();
 /** Inner JSON of a double-encoded `data` field. */
 const inner = new ByteBuffer(1024);
 
@@ -40,9 +44,11 @@ export function subscribe(conn: Connection, ptr: usize, len: usize, now: u64): v
     sendSubscriptionError(conn.id, 0, 0, "InvalidMessage", "Subscribe data must be an object with a channel", 400);
     return;
   }
-  const name = data.valueStart(c);
-  const nameLen = data.valueLen(c);
-  if (data.valueEscaped(c) || !isValidChannelName(name, nameLen)) {
+  // The decoded name is validated, and echoed in errors encoded exactly once.
+  channelName.set(data.valueStart(c), data.valueLen(c), data.valueEscaped(c));
+  const name = channelName.ptr;
+  const nameLen = channelName.len;
+  if (!isValidChannelName(name, nameLen)) {
     sendSubscriptionError(conn.id, name, nameLen, "InvalidChannel",
       "Channel names are 1 to 200 characters of [-a-zA-Z0-9_=@,.;]", 400);
     return;
@@ -92,6 +98,11 @@ function join(conn: Connection, name: usize, nameLen: usize, now: u64, mayAskHos
     sendSucceeded(existing.channel, conn.id);
     return;
   }
+  if (app.maxSubscriptions != 0 && <u32>conn.subscriptions.length >= app.maxSubscriptions) {
+    sendSubscriptionError(conn.id, name, nameLen, "LimitReached",
+      "The connection is subscribed to max_subscriptions channels already", 4100);
+    return;
+  }
   const type = channelType(name, nameLen);
 
   if (type == ChannelType.User) {
@@ -125,7 +136,8 @@ function join(conn: Connection, name: usize, nameLen: usize, now: u64, mayAskHos
       signColon();
       signBytes(channelDataText.ptr, channelDataText.len);
     }
-    if (!signMatches(app, data.valueStart(a), data.valueLen(a))) {
+    authText.set(data.valueStart(a), data.valueLen(a), data.valueEscaped(a));
+    if (!signMatches(app, authText.ptr, authText.len)) {
       sendSubscriptionError(conn.id, name, nameLen, "AuthError", "Invalid signature", 401);
       return;
     }
@@ -143,7 +155,7 @@ function join(conn: Connection, name: usize, nameLen: usize, now: u64, mayAskHos
   }
   const sub = new Subscription(channel, conn.id);
   channel.add(sub);
-  conn.subscriptions.push(sub);
+  conn.addSubscription(sub);
   if (type != ChannelType.Public) conn.authorized = true;
 
   // joined: the user was present on no node, so the channel hears of it.
@@ -173,7 +185,8 @@ export function unsubscribe(conn: Connection, ptr: usize, len: usize, now: u64):
   if (!data.scan(ptr, len)) return;
   const c = data.find("channel");
   if (c < 0 || data.type(c) != JsonType.String) return;
-  const sub = conn.subscription(data.valueStart(c), data.valueLen(c));
+  channelName.set(data.valueStart(c), data.valueLen(c), data.valueEscaped(c));
+  const sub = conn.subscription(channelName.ptr, channelName.len);
   if (sub) leave(conn, sub, now);
 }
 
@@ -182,12 +195,7 @@ export function leave(conn: Connection, sub: Subscription, now: u64): void {
   const channel = sub.channel;
   const app = conn.app;
   channel.remove(sub);
-  const subs = conn.subscriptions;
-  const i = subs.indexOf(sub);
-  if (i >= 0) {
-    unchecked((subs[i] = subs[subs.length - 1]));
-    subs.pop();
-  }
+  conn.removeSubscription(sub);
   const member = sub.member;
   if (member && --member.connections == 0) {
     if (app.relay) relayMember(app, channel, member, false);

@@ -9,7 +9,7 @@ type EventKind uint8
 const (
 	// EventApp configures one app; its id is the app index.
 	EventApp EventKind = 1
-	// EventOpen announces a WebSocket connection: the app key and the Origin header.
+	// EventOpen announces a WebSocket connection: the app key, the Origin header and the query string.
 	EventOpen EventKind = 2
 	// EventMessage carries one complete, unmasked text message.
 	EventMessage EventKind = 3

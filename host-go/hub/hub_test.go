@@ -322,7 +322,7 @@ func TestHub_ServeWebSocket_PipelinedFrame(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	req := "GET /app/" + testApp.Key + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+	req := "GET /app/" + testApp.Key + "?protocol=7 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 	ping := ws.MustCompileFrame(ws.MaskFrameInPlace(ws.NewPingFrame([]byte("early"))))
 	if _, err := nc.Write(append([]byte(req), ping...)); err != nil {
