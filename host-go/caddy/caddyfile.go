@@ -57,6 +57,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		cache_ttl              <duration>  # default: 30m
 //		allowed_origins        <host>...   # e.g. app.example.com *.example.com; default: any origin
 //		max_connections        <n>         # per node, default: 0 (no limit)
+//		max_subscriptions      <n>         # channels per connection, default: 1000
 //
 //		# server-wide
 //		ping_period <duration>  # default: 54s
@@ -212,6 +213,8 @@ func (o *AppOptions) unmarshalOption(d *caddyfile.Dispenser) error {
 			return d.ArgErr()
 		}
 		return nil
+	case "max_subscriptions":
+		return intArg(d, &o.MaxSubscriptions)
 	case "max_connections":
 		return intArg(d, &o.MaxConnections)
 	default:

@@ -54,6 +54,7 @@ const (
 	defaultMaxPresenceMembers  = 100
 	defaultMaxPresenceUserInfo = 2048
 	defaultClientEventRate     = 10
+	defaultMaxSubscriptions    = 1000
 	defaultCacheTTL            = 30 * time.Minute
 	defaultPingPeriod          = 54 * time.Second
 	defaultPongWait            = 60 * time.Second
@@ -189,6 +190,9 @@ type AppOptions struct {
 	AllowedOrigins []string `json:"allowed_origins,omitempty"`
 	// Connections open at once on this node; more are refused with 4004. Default: 0 (no limit).
 	MaxConnections int `json:"max_connections,omitempty"`
+	// Channels one connection may be subscribed to at once; one more gets
+	// `pusher:subscription_error` of type LimitReached. Default: 1000.
+	MaxSubscriptions int `json:"max_subscriptions,omitempty"`
 }
 
 // CaddyModule returns the Caddy module information.
@@ -474,6 +478,7 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 			{"max_presence_members", &o.MaxPresenceMembers, defaultMaxPresenceMembers},
 			{"max_presence_user_info", &o.MaxPresenceUserInfo, defaultMaxPresenceUserInfo},
 			{"client_event_rate", &o.ClientEventRate, defaultClientEventRate},
+			{"max_subscriptions", &o.MaxSubscriptions, defaultMaxSubscriptions},
 		}
 		for _, s := range sizes {
 			if *s.value == 0 {
@@ -504,6 +509,7 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 			{ID: engine.OptionPingPeriod, Value: uint32(pingPeriod.Milliseconds())},
 			{ID: engine.OptionPongWait, Value: uint32(pongWait.Milliseconds())},
 			{ID: engine.OptionMaxConnections, Value: uint32(o.MaxConnections)},
+			{ID: engine.OptionMaxSubscriptions, Value: uint32(o.MaxSubscriptions)},
 		}
 		if h.AuthScript != "" {
 			app.Options = append(app.Options, engine.AppOption{ID: engine.OptionAuthFallback, Value: 1})
@@ -556,6 +562,9 @@ func (o AppOptions) inherit(defaults AppOptions) AppOptions {
 	}
 	if o.MaxConnections == 0 {
 		o.MaxConnections = defaults.MaxConnections
+	}
+	if o.MaxSubscriptions == 0 {
+		o.MaxSubscriptions = defaults.MaxSubscriptions
 	}
 	return o
 }

@@ -45,6 +45,7 @@ func TestResolveDefaults(t *testing.T) {
 		engine.OptionPingPeriod:          54000,
 		engine.OptionPongWait:            60000,
 		engine.OptionMaxConnections:      0,
+		engine.OptionMaxSubscriptions:    1000,
 	}
 	opts := cfg.Apps[0].Options
 	if len(opts) != len(want) {

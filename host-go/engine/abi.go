@@ -97,6 +97,9 @@ const (
 	// OptionMaxConnections is the number of connections open at once on this
 	// node (0: no limit); more are refused with 4004.
 	OptionMaxConnections Option = 15
+	// OptionMaxSubscriptions is the number of channels one connection may be
+	// subscribed to at once (0: no limit); one more gets `LimitReached`.
+	OptionMaxSubscriptions Option = 16
 )
 
 // App is the configuration of one Pusher app, sent to the engine in an app record.
