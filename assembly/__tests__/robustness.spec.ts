@@ -260,3 +260,18 @@ describe("tables after a peak", () => {
     expect(app.get("/channels", "").body()).toBe("{\"channels\":{\"p-0-0\":{}}}");
   });
 });
+
+describe("closing a connection that watches its own user", () => {
+  it("should send nothing to it after its close frame", () => {
+    const app = newApp();
+    const c = app.connect();
+    const watcher = app.connect();
+    c.signin("{\"id\":\"u1\",\"watchlist\":[\"u1\"]}");
+    watcher.signin("{\"id\":\"w\",\"watchlist\":[\"u1\"]}");
+    const acts = app.post("/users/u1/terminate_connections", "{}");
+    const log = acts.log(c.id);
+    expect(log.endsWith(closeEntry(4009, "Connection terminated by the server"))).toBe(true);
+    expect(acts.log(watcher.id)).toBe(
+      "{\"event\":\"pusher_internal:watchlist_events\",\"data\":\"{\\\"events\\\":[{\\\"name\\\":\\\"offline\\\",\\\"user_ids\\\":[\\\"u1\\\"]}]}\"}");
+  });
+});

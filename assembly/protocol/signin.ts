@@ -91,6 +91,23 @@ function signInAs(conn: Connection, idPtr: usize, idLen: usize): void {
 /** Forgets a closing connection's user and watchlist. */
 export function signOut(conn: Connection): void {
   const app = conn.app;
+  // Watchlist first: a connection watching its own user is closing, and must
+  // not be told that the user went offline.
+  const list = conn.watchlist;
+  if (list) {
+    for (let i = 0, n = list.length; i < n; i++) {
+      const id = unchecked(list[i]);
+      const watchers = app.watchers.get(changetype<usize>(id), id.byteLength);
+      if (!watchers) continue;
+      const k = watchers.indexOf(conn.id);
+      if (k >= 0) {
+        unchecked((watchers[k] = watchers[watchers.length - 1]));
+        watchers.pop();
+      }
+      if (watchers.length == 0) app.watchers.delete(changetype<usize>(id), id.byteLength);
+    }
+    conn.watchlist = null;
+  }
   const user = conn.user;
   if (user) {
     const ids = user.connections;
@@ -106,21 +123,6 @@ export function signOut(conn: Connection): void {
       ids.free();
       notifyWatchers(app, user.id, false);
     }
-  }
-  const list = conn.watchlist;
-  if (list) {
-    for (let i = 0, n = list.length; i < n; i++) {
-      const id = unchecked(list[i]);
-      const watchers = app.watchers.get(changetype<usize>(id), id.byteLength);
-      if (!watchers) continue;
-      const k = watchers.indexOf(conn.id);
-      if (k >= 0) {
-        unchecked((watchers[k] = watchers[watchers.length - 1]));
-        watchers.pop();
-      }
-      if (watchers.length == 0) app.watchers.delete(changetype<usize>(id), id.byteLength);
-    }
-    conn.watchlist = null;
   }
 }
 
