@@ -4,6 +4,7 @@
 // their memory back after a peak.
 
 import { Action, Event, Option } from "../abi";
+import { isValidUtf8 } from "../json/utf8";
 import {
   batch, closeEntry, Conn, errorFrame, eventFrame, newApp, newConnId, PONG, q, rep, subscriptionErrorFrame,
   succeededFrame, TestApp,
@@ -273,5 +274,52 @@ describe("closing a connection that watches its own user", () => {
     expect(log.endsWith(closeEntry(4009, "Connection terminated by the server"))).toBe(true);
     expect(acts.log(watcher.id)).toBe(
       "{\"event\":\"pusher_internal:watchlist_events\",\"data\":\"{\\\"events\\\":[{\\\"name\\\":\\\"offline\\\",\\\"user_ids\\\":[\\\"u1\\\"]}]}\"}");
+  });
+});
+
+function utf8Valid(bytes: Array<i32>): bool {
+  const b = new ArrayBuffer(bytes.length);
+  for (let i = 0; i < bytes.length; i++) store<u8>(changetype<usize>(b) + <usize>i, <u8>bytes[i]);
+  return isValidUtf8(changetype<usize>(b), <usize>bytes.length);
+}
+
+describe("UTF-8 of what the host does not check", () => {
+  it("should tell well-formed UTF-8 from the rest (RFC 3629)", () => {
+    expect(utf8Valid([0x61, 0xC3, 0xA9, 0xE2, 0x82, 0xAC, 0xF0, 0x9F, 0x98, 0x80])).toBe(true);
+    expect(utf8Valid([0x30, 0xE6])).toBe(false); // truncated
+    expect(utf8Valid([0xC0, 0xAF])).toBe(false); // overlong
+    expect(utf8Valid([0xED, 0xA0, 0x80])).toBe(false); // surrogate
+    expect(utf8Valid([0xF4, 0x90, 0x80, 0x80])).toBe(false); // past U+10FFFF
+    expect(utf8Valid([0x80])).toBe(false); // stray continuation
+    expect(utf8Valid([0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0xFF])).toBe(false);
+  });
+
+  it("should refuse an HTTP event whose data is not UTF-8 with 400 and deliver nothing", () => {
+    const app = newApp();
+    const c = app.connect();
+    c.subscribe("news");
+    const res = app.post("/events", "{\"name\":\"e\",\"channel\":\"news\",\"data\":\"x\uD800\"}");
+    expect(res.status()).toBe(400);
+    expect(res.body()).toBe("{\"error\":\"The event name and data must be valid UTF-8\",\"code\":400}");
+    expect(res.log(c.id)).toBe("");
+  });
+
+  it("should answer 5 to a native publish whose data is not UTF-8 and 3 for such an event name", () => {
+    const app = newApp();
+    const c = app.connect();
+    c.subscribe("news");
+    const data = app.publish("[\"news\"]", "e", "x\uD800", "");
+    expect(data.publishCodes()).toBe("5");
+    expect(data.log(c.id)).toBe("");
+    expect(app.publish("[\"news\"]", "e\uD800", "d", "").publishCodes()).toBe("3");
+  });
+
+  it("should refuse an auth workers' answer that is not UTF-8 with 502", () => {
+    const app = newApp([Option.AuthFallback, 1]);
+    const c = app.connect();
+    c.send("{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\"private-x\"}}");
+    const body = "{\"auth\":" + q(app.auth(c.socketId + ":private-x")) + ",\"x\":\"\uD800\"}";
+    const acts = batch().authResult(c.id, "private-x", 200, body).run();
+    expect(acts.log(c.id)).toBe(subscriptionErrorFrame("private-x", "AuthError", "The auth endpoint failed", 502));
   });
 });

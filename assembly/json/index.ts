@@ -9,3 +9,4 @@ export {
 } from "./scanner";
 export { writeString, writeStringContent } from "./writer";
 export { DecodedString } from "./decoded";
+export { isValidUtf8 } from "./utf8";

@@ -261,6 +261,24 @@ function scanObject(p: usize, end: usize, depth: i32, sink: ObjectScanner | null
   }
 }
 
+/**
+ * Whether `ptr[0..len)` can stand between the quotes of a JSON string: no
+ * raw quote or control character, only valid escapes (UTF-8 not checked).
+ */
+export function isStringContent(ptr: usize, len: usize): bool {
+  const end = ptr + len;
+  let p = ptr;
+  while (p < end) {
+    const c = <i32>load<u8>(p++);
+    if (c == CharCode.QUOTE || c < CharCode.SPACE) return false;
+    if (c == CharCode.BACKSLASH) {
+      p = readEscape(p, end);
+      if (!p) return false;
+    }
+  }
+  return true;
+}
+
 /** Whether `ptr[0..len)` is exactly one JSON value, whitespace around allowed. */
 export function validateValue(ptr: usize, len: usize): bool {
   const end = ptr + len;

@@ -10,6 +10,7 @@ import { ByteBuffer } from "../frame/buffer";
 import { httpResponse, relayTerminate, text } from "../frame/output";
 import { DecodedString } from "../json/decoded";
 import { ArrayScanner, JsonType, ObjectScanner, unescapeString } from "../json/scanner";
+import { isValidUtf8 } from "../json/utf8";
 import { writeString } from "../json/writer";
 import { App, appById } from "./app";
 import { signatureMatches, signBegin, signBytes } from "./auth";
@@ -237,6 +238,10 @@ function readEvent(app: App, s: ObjectScanner, r: EventRequest): bool {
   if (s.type(d) != JsonType.String) return refuse(400, "The event needs data, as a string");
   r.data = s.valueStart(d);
   r.dataLen = s.valueLen(d);
+  // The host passes bodies unchecked; clients drop text frames that are not UTF-8.
+  if (!isValidUtf8(r.name, r.nameLen) || !isValidUtf8(r.data, r.dataLen)) {
+    return refuse(400, "The event name and data must be valid UTF-8");
+  }
   if (<u32>r.dataLen > app.maxEventPayload && decodedLength(s, d) > <i32>app.maxEventPayload) {
     return refuse(413, "Payload too large: data is over max_event_payload");
   }

@@ -3,6 +3,7 @@
 
 import { DecodedString } from "../json/decoded";
 import { ArrayScanner, JsonType } from "../json/scanner";
+import { isValidUtf8 } from "../json/utf8";
 import { appById } from "./app";
 import { isValidChannelName, MAX_CHANNELS, MAX_NAME_LENGTH } from "./names";
 import { publish } from "./publish";
@@ -14,6 +15,8 @@ export const enum PublishCode {
   UnknownApp = 1,
   BadChannel = 2,
   BadEvent = 3,
+  /** `data` is not valid UTF-8: no client could read the frame. */
+  BadPayload = 5,
   Malformed = 7,
 }
 
@@ -36,7 +39,8 @@ export function nativePublish(ptr: usize, len: usize, now: u64): u32 {
 
   const app = appById(id, idLen);
   if (!app) return PublishCode.UnknownApp;
-  if (nameLen == 0 || nameLen > MAX_NAME_LENGTH) return PublishCode.BadEvent;
+  if (nameLen == 0 || nameLen > MAX_NAME_LENGTH || !isValidUtf8(name, nameLen)) return PublishCode.BadEvent;
+  if (!isValidUtf8(data, dataLen)) return PublishCode.BadPayload;
   if (!channels.begin(list, listLen)) return PublishCode.Malformed;
   let count = 0;
   while (channels.next()) {

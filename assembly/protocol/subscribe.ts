@@ -7,6 +7,7 @@ import { ByteBuffer } from "../frame/buffer";
 import { authRequest, broadcast, send, text } from "../frame/output";
 import { DecodedString } from "../json/decoded";
 import { JsonType, ObjectScanner, unescapeString } from "../json/scanner";
+import { isValidUtf8 } from "../json/utf8";
 import { writeString, writeStringContent } from "../json/writer";
 import { App } from "./app";
 import { signBegin, signBytes, signColon, signMatches } from "./auth";
@@ -70,7 +71,8 @@ export function authorized(conn: Connection, ptr: usize, len: usize, now: u64): 
   if (!isValidChannelName(name, nameLen) || !f.bytes(2)) return;
   let status = load<u16>(f.start);
   f.rest();
-  if (status == 200 && !data.scan(f.start, f.len)) status = 502;
+  // The body goes out in frames (channel_data's user_info): JSON and UTF-8, or refused.
+  if (status == 200 && (!data.scan(f.start, f.len) || !isValidUtf8(f.start, f.len))) status = 502;
   if (status != 200) {
     sendSubscriptionError(conn.id, name, nameLen, "AuthError", authRefusal(status), status);
     return;

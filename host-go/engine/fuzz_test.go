@@ -416,6 +416,10 @@ func (h *fuzzHarness) message(in *fuzzInput) {
 		b = mutate(in, b)
 		c.dirty = true
 	}
+	if !utf8.Valid(b) {
+		// The host hands over text messages only once it checked their UTF-8.
+		b = []byte(strings.ToValidUTF8(string(b), "\uFFFD"))
+	}
 	h.b.Message(id, b)
 }
 
