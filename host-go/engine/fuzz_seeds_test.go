@@ -56,7 +56,9 @@ func (p *seedProgram) subscribePresence(conn int, ch, u string, info byte) *seed
 
 func (p *seedProgram) whisper(conn int, ch string) *seedProgram { return p.send(conn, ch, 5, 0) }
 
-func (p *seedProgram) signin(conn int, u string) *seedProgram { return p.send(conn, "b", 6, userIndex(u)) }
+func (p *seedProgram) signin(conn int, u string) *seedProgram {
+	return p.send(conn, "b", 6, userIndex(u))
+}
 
 func (p *seedProgram) unsubscribe(conn int, ch string) *seedProgram { return p.send(conn, ch, 4) }
 
