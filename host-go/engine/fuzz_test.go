@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -102,7 +103,12 @@ var fuzzEngine struct {
 func newFuzzEngine(t *testing.T) (*Engine, context.CancelFunc) {
 	fuzzEngine.once.Do(func() {
 		ctx := context.Background()
-		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(true))
+		cfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(true)
+		// Fuzz workers restart often: compiled code cached on disk spares each a compilation.
+		if cache, err := wazero.NewCompilationCacheWithDir(filepath.Join(os.TempDir(), "pogo-websocket-fuzz-wazero")); err == nil {
+			cfg = cfg.WithCompilationCache(cache)
+		}
+		rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 		compiled, err := rt.CompileModule(ctx, Wasm)
 		if err == nil {
 			err = instantiateImports(ctx, rt, compiled)
