@@ -8,7 +8,8 @@
 //   `nestedTooDeeply()` tells that failure from the others.
 // - Lone surrogates in \u escapes are rejected (they have no UTF-8 form), so
 //   every string that scans also unescapes.
-// - UTF-8 is not validated: the host has done that.
+// - UTF-8 is not validated here: the host checks WebSocket messages, and
+//   json/utf8.ts what the host passes unchecked.
 
 import { CharCode, stringSpecials } from "./chars";
 
