@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"unicode/utf8"
 )
 
 // Code is the integer a PHP publish function returns.
@@ -21,9 +22,9 @@ const (
 	OK                  Code = 0 // accepted for delivery (at most once)
 	HubMissing          Code = 1 // no hub serves the app id
 	ChannelInvalid      Code = 2 // a channel name is empty, longer than MaxNameLength or has characters Pusher refuses
-	EventInvalid        Code = 3 // the event name is empty or longer than MaxNameLength
+	EventInvalid        Code = 3 // the event name is empty, longer than MaxNameLength or not UTF-8
 	PayloadTooLarge     Code = 4 // data is longer than the app's payload limit
-	PayloadInvalid      Code = 5 // data is not valid JSON
+	PayloadInvalid      Code = 5 // data is not valid JSON in UTF-8
 	BrokerPublishFailed Code = 6 // the broker cannot carry the event to the other nodes (Redis unavailable), or the hub refused it for another reason
 	ChannelsInvalid     Code = 7 // channels is not a JSON array of 1 to MaxChannels strings
 	BrokerQueueFull     Code = 8 // the broker's outbound queue is full
@@ -119,7 +120,8 @@ func (b *Bridge) BroadcastMulti(appID string, channels, event, data []byte) Code
 }
 
 func send(hub Publisher, appID string, channels, event, data []byte) Code {
-	if len(event) == 0 || len(event) > MaxNameLength {
+	// Clients fail a connection on a text frame that is not UTF-8 (RFC 6455 §8.1).
+	if len(event) == 0 || len(event) > MaxNameLength || !utf8.Valid(event) {
 		return EventInvalid
 	}
 	limit := hub.MaxEventPayload(appID)
@@ -129,7 +131,7 @@ func send(hub Publisher, appID string, channels, event, data []byte) Code {
 	if len(data) > limit {
 		return PayloadTooLarge
 	}
-	if !json.Valid(data) {
+	if !json.Valid(data) || !utf8.Valid(data) {
 		return PayloadInvalid
 	}
 	switch err := hub.Publish(appID, channels, event, data, nil); {
