@@ -323,3 +323,25 @@ describe("UTF-8 of what the host does not check", () => {
     expect(acts.log(c.id)).toBe(subscriptionErrorFrame("private-x", "AuthError", "The auth endpoint failed", 502));
   });
 });
+
+describe("terminate_connections names users decoded", () => {
+  it("should close a presence member whose user_id its auth endpoint wrote with escapes", () => {
+    const app = newApp();
+    const c = app.connect();
+    // PHP's json_encode: "José" → "Jos\u00e9", "a/b" → "a\/b".
+    c.subscribePresence("presence-room", "{\"user_id\":\"Jos\\u00e9\"}");
+    const other = app.connect();
+    other.subscribePresence("presence-room", "{\"user_id\":\"a\\/b\"}");
+    const first = app.post("/users/Jos%C3%A9/terminate_connections", "{}");
+    expect(first.closeCode(c.id)).toBe(4009);
+    expect(first.closeCode(other.id)).toBe(-1);
+    expect(app.post("/users/a%2Fb/terminate_connections", "{}").closeCode(other.id)).toBe(4009);
+  });
+
+  it("should close a connection signed in with an escaped id", () => {
+    const app = newApp();
+    const c = app.connect();
+    c.signin("{\"id\":\"a\\/b\"}");
+    expect(app.post("/users/a%2Fb/terminate_connections", "{}").closeCode(c.id)).toBe(4009);
+  });
+});

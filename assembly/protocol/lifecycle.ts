@@ -2,6 +2,7 @@
 
 import { bytesEqual } from "../channels/bytemap";
 import { close, send, text } from "../frame/output";
+import { DecodedString } from "../json/decoded";
 import { since } from "./clock";
 import { App, appByKey, apps } from "./app";
 import { Connection, connectionById, connections, dropConnection, putConnection, trimConnections } from "./connection";
@@ -180,11 +181,28 @@ export function terminateUser(app: App, id: usize, idLen: usize, now: u64): void
 
 function belongsTo(conn: Connection, id: usize, idLen: usize): bool {
   const user = conn.user;
-  if (user && bytesEqual(user.id, id, idLen)) return true;
+  if (user && idEquals(user.id, id, idLen)) return true;
   const subs = conn.subscriptions;
   for (let i = 0, n = subs.length; i < n; i++) {
     const m = unchecked(subs[i]).member;
-    if (m && bytesEqual(m.key, id, idLen)) return true;
+    if (m && idEquals(m.key, id, idLen)) return true;
   }
   return false;
+}
+
+const storedId = new DecodedString(64);
+
+/**
+ * Whether a stored user id (a JSON string's raw content, or a number's text)
+ * is the plain id `id`: PHP's json_encode writes "José" as "Jos\u00e9" and
+ * "a/b" as "a\/b", while a terminate request names the user decoded.
+ */
+function idEquals(stored: ArrayBuffer, id: usize, idLen: usize): bool {
+  const ptr = changetype<usize>(stored);
+  const len = <usize>stored.byteLength;
+  if (bytesEqual(stored, id, idLen)) return true;
+  let escaped = false;
+  for (let i: usize = 0; i < len && !escaped; i++) escaped = load<u8>(ptr + i) == 0x5c;
+  if (!escaped || !storedId.set(ptr, len, true)) return false;
+  return storedId.len == idLen && memory.compare(storedId.ptr, id, idLen) == 0;
 }
