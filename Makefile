@@ -10,7 +10,7 @@ ENGINE_SRC := $(shell find assembly -name '*.ts' -not -path '*/__tests__/*') asc
 GO_SRC := $(shell find host-go -name '*.go' -not -path 'host-go/frankenphp/*') host-go/go.mod host-go/go.sum
 NODE_STAMP := node_modules/.package-lock.json
 
-.PHONY: all build engine engine-check check-imports run test test-engine test-go test-e2e bench lint clean redis-server
+.PHONY: all build engine engine-check check-imports run test test-engine test-go test-e2e fuzz bench lint clean redis-server
 
 all: build
 
@@ -74,6 +74,20 @@ test-go: $(ENGINE_WASM) redis-server
 
 test-e2e: build $(NODE_STAMP) redis-server
 	node --test --test-concurrency=1 --test-timeout=120000 tests/*.test.js
+
+## Fuzzing: `go test` (make test-go) runs every target's seed corpus
+## (testdata/fuzz/<target> and the seeds in code); `make fuzz` runs each target
+## for FUZZTIME (a duration, or Nx for N inputs), on FUZZ_PARALLEL workers
+## (default: one per core).
+FUZZTIME ?= 1m
+FUZZ_TARGETS := engine:FuzzEngine engine:FuzzBatch engine:FuzzActions hub:FuzzFrameReader caddy:FuzzUnmarshalCaddyfile
+
+fuzz: $(ENGINE_WASM)
+	cd host-go && for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; \
+		echo "fuzz: $$name (./$$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $(if $(FUZZ_PARALLEL),-parallel $(FUZZ_PARALLEL)) ./$$pkg/ || exit 1; \
+	done
 
 lint:
 	cd host-go && test -z "$$(gofmt -l .)" && $(GO) vet ./... && $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...

@@ -67,6 +67,8 @@ export const enum Option {
   MaxConnections = 15,
   /** Webhook event types to report (`WEBHOOK`), bit `1 << type`; 0: none, and nothing is written. */
   Webhooks = 16,
+  /** Channels one connection may be subscribed to at once (0: no limit); one more gets `LimitReached`. */
+  MaxSubscriptions = 17,
 }
 
 /**
@@ -93,4 +95,6 @@ export const enum Default {
   MaxConnections = 0,
   /** 0: no webhook events. */
   Webhooks = 0,
+  /** Channels per connection; 0: no limit. */
+  MaxSubscriptions = 1000,
 }

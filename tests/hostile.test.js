@@ -15,7 +15,9 @@ import {
 import { assertPusherError, assertSubscriptionError, assertSubscribed, assertHttpError, assertHttpOk } from './support/assert.js';
 import { RawSocket, OP, frame, closeFrame, upgradeRequest, destroyAllSockets } from './support/rawtcp.js';
 
-const server = useServer({ options: ['client_events on'] });
+// The catalog opens connections faster than the default per-IP handshake_rate (100/s,
+// burst 50) admits; the limiter has its own tests.
+const server = useServer({ options: ['client_events on', 'handshake_rate 10000', 'handshake_burst 10000'] });
 
 afterEach(destroyAllSockets);
 

@@ -237,7 +237,7 @@ describe("batch ABI", () => {
   it("should refuse a deeply nested message without harm", () => {
     const c = newApp().connect();
     const deep = "{\"event\":\"pusher:ping\",\"data\":" + rep("[", 5000) + rep("]", 5000) + "}";
-    expect(c.send(deep).log(c.id)).toBe(errorFrame(4200, "Invalid message format: expected a JSON object"));
+    expect(c.send(deep).log(c.id)).toBe(errorFrame(4200, "Invalid message format: JSON nested too deeply (more than 32 levels)"));
     expect(c.ping().log(c.id)).toBe(PONG);
   });
 

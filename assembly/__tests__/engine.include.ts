@@ -194,10 +194,11 @@ export class Batch {
     return this.record(<u8>Event.App, index);
   }
 
-  /** OPEN: the app key, then the Origin header (empty: none). */
-  open(conn: u32, key: string, origin: string = ""): Batch {
+  /** OPEN: the app key, the Origin header (empty: none), then the raw query string. */
+  open(conn: u32, key: string, origin: string = "", query: string = "protocol=7&client=js&version=8.4.0"): Batch {
     this.str16(key);
-    this.raw(origin);
+    this.str16(origin);
+    this.raw(query);
     return this.record(<u8>Event.Open, conn);
   }
 

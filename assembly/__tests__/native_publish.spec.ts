@@ -134,7 +134,7 @@ describe("refused publishes", () => {
   it("should answer 2 for a channel list entry that is not a plain string", () => {
     const app = newApp();
     expect(app.publish("[42]", "e", "d", "").publishCodes()).toBe("2");
-    expect(app.publish("[\"ne\\u0077s\"]", "e", "d", "").publishCodes()).toBe("2");
+    expect(app.publish("[\"ne\\u0077s/\"]", "e", "d", "").publishCodes()).toBe("2");
   });
 
   it("should answer 3 for an empty or over-long event name and deliver nothing", () => {

@@ -5,6 +5,8 @@
 
 // @ts-ignore: decorator
 @inline const EMPTY: u32 = 0;
+// @ts-ignore: decorator
+@inline const MIN_CAPACITY: u32 = 16;
 
 /** FNV-1a over `len` bytes at `ptr`, never 0 (0 marks an empty slot). */
 export function hashBytes(ptr: usize, len: usize): u32 {
@@ -29,10 +31,10 @@ export function copyBytes(ptr: usize, len: usize): ArrayBuffer {
 }
 
 export class ByteMap<V> {
-  private hashes: StaticArray<u32> = new StaticArray<u32>(16);
-  private keys: StaticArray<ArrayBuffer | null> = new StaticArray<ArrayBuffer | null>(16);
-  private vals: StaticArray<V | null> = new StaticArray<V | null>(16);
-  private mask: u32 = 15;
+  private hashes: StaticArray<u32> = new StaticArray<u32>(MIN_CAPACITY);
+  private keys: StaticArray<ArrayBuffer | null> = new StaticArray<ArrayBuffer | null>(MIN_CAPACITY);
+  private vals: StaticArray<V | null> = new StaticArray<V | null>(MIN_CAPACITY);
+  private mask: u32 = MIN_CAPACITY - 1;
   size: i32 = 0;
 
   private slot(ptr: usize, len: usize, h: u32): u32 {
@@ -53,12 +55,21 @@ export class ByteMap<V> {
 
   /** Stores `value` under a copy of the bytes at `ptr`; returns the stored key. */
   set(ptr: usize, len: usize, value: V): ArrayBuffer {
+    return this.store(ptr, len, null, value);
+  }
+
+  /** Stores `value` under `key` itself, which must never change, without a copy. */
+  put(key: ArrayBuffer, value: V): void {
+    this.store(changetype<usize>(key), <usize>key.byteLength, key, value);
+  }
+
+  private store(ptr: usize, len: usize, key: ArrayBuffer | null, value: V): ArrayBuffer {
     if (<u32>(this.size + 1) * 4 > (this.mask + 1) * 3) this.rehash((this.mask + 1) << 1);
     const h = hashBytes(ptr, len);
     const i = this.slot(ptr, len, h);
     if (unchecked(this.hashes[i]) == EMPTY) {
       unchecked((this.hashes[i] = h));
-      unchecked((this.keys[i] = copyBytes(ptr, len)));
+      unchecked((this.keys[i] = key ? key : copyBytes(ptr, len)));
       this.size++;
     }
     unchecked((this.vals[i] = value));
@@ -88,6 +99,19 @@ export class ByteMap<V> {
     unchecked((this.vals[i] = null));
     this.size--;
     return true;
+  }
+
+  /**
+   * Shrinks the table when it is under an eighth full, so that a map emptied
+   * after a peak (100,000 channels come and gone) returns its memory and
+   * iterates its few entries fast. Never call it while iterating the map.
+   */
+  compact(): void {
+    const cap = this.mask + 1;
+    if (cap <= MIN_CAPACITY || <u32>this.size * 8 >= cap) return;
+    let fit = MIN_CAPACITY;
+    while (fit < <u32>this.size * 4) fit <<= 1;
+    this.rehash(fit);
   }
 
   /** Number of slots; iterate with `keyAt`/`valueAt`, skipping nulls. */

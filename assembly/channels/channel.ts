@@ -200,7 +200,10 @@ export class Channel {
 
 /** A connection's membership of one channel. */
 export class Subscription {
+  /** Position in the channel's `subscriptions`. */
   index: i32 = 0;
+  /** Position in the connection's `subscriptions`. */
+  connIndex: i32 = 0;
   member: Member | null = null;
   constructor(public channel: Channel, public conn: u32) {}
 }

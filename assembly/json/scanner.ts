@@ -4,10 +4,12 @@
 // input of any kind yields `false`, never a trap, because a trap would fail
 // the whole batch of events being processed.
 //
-// - Nesting deeper than MAX_DEPTH objects and arrays is rejected.
+// - Nesting deeper than MAX_DEPTH objects and arrays is rejected, and
+//   `nestedTooDeeply()` tells that failure from the others.
 // - Lone surrogates in \u escapes are rejected (they have no UTF-8 form), so
 //   every string that scans also unescapes.
-// - UTF-8 is not validated: the host has done that.
+// - UTF-8 is not validated here: the host checks WebSocket messages, and
+//   json/utf8.ts what the host passes unchecked.
 
 import { CharCode, stringSpecials } from "./chars";
 
@@ -48,6 +50,13 @@ export const enum JsonType {
 // last escape read.
 let sawEscape = false;
 let escapeCode: u32 = 0;
+// Whether the last scan failed on nesting deeper than MAX_DEPTH.
+let tooDeep = false;
+
+/** Whether the last failed scan or validation failed on nesting deeper than MAX_DEPTH. */
+export function nestedTooDeeply(): bool {
+  return tooDeep;
+}
 
 // @ts-ignore: decorator
 @inline function skipSpace(p: usize, end: usize): usize {
@@ -202,7 +211,10 @@ function skipValue(p: usize, end: usize, depth: i32): usize {
 
 /** Skips an array's elements and closing bracket; `p` is past the `[`. */
 function scanArray(p: usize, end: usize, depth: i32): usize {
-  if (depth > MAX_DEPTH) return FAIL;
+  if (depth > MAX_DEPTH) {
+    tooDeep = true;
+    return FAIL;
+  }
   p = skipSpace(p, end);
   if (p < end && load<u8>(p) == CharCode.RBRACKET) return p + 1;
   while (true) {
@@ -222,7 +234,10 @@ function scanArray(p: usize, end: usize, depth: i32): usize {
  * are recorded into `sink` if there is one.
  */
 function scanObject(p: usize, end: usize, depth: i32, sink: ObjectScanner | null): usize {
-  if (depth > MAX_DEPTH) return FAIL;
+  if (depth > MAX_DEPTH) {
+    tooDeep = true;
+    return FAIL;
+  }
   p = skipSpace(p, end);
   if (p < end && load<u8>(p) == CharCode.RBRACE) return p + 1;
   while (true) {
@@ -231,12 +246,13 @@ function scanObject(p: usize, end: usize, depth: i32, sink: ObjectScanner | null
     p = skipString(key, end);
     if (!p) return FAIL;
     const keyLen = p - 1 - key;
+    const keyEscaped = sawEscape;
     p = skipSpace(p, end);
     if (p >= end || load<u8>(p) != CharCode.COLON) return FAIL;
     const value = skipSpace(p + 1, end);
     p = skipValue(value, end, depth);
     if (!p) return FAIL;
-    if (sink) sink.add(key, keyLen, value, p);
+    if (sink) sink.add(key, keyLen, keyEscaped, value, p);
     p = skipSpace(p, end);
     if (p >= end) return FAIL;
     const c = load<u8>(p++);
@@ -246,16 +262,36 @@ function scanObject(p: usize, end: usize, depth: i32, sink: ObjectScanner | null
   }
 }
 
+/**
+ * Whether `ptr[0..len)` can stand between the quotes of a JSON string: no
+ * raw quote or control character, only valid escapes (UTF-8 not checked).
+ */
+export function isStringContent(ptr: usize, len: usize): bool {
+  const end = ptr + len;
+  let p = ptr;
+  while (p < end) {
+    const c = <i32>load<u8>(p++);
+    if (c == CharCode.QUOTE || c < CharCode.SPACE) return false;
+    if (c == CharCode.BACKSLASH) {
+      p = readEscape(p, end);
+      if (!p) return false;
+    }
+  }
+  return true;
+}
+
 /** Whether `ptr[0..len)` is exactly one JSON value, whitespace around allowed. */
 export function validateValue(ptr: usize, len: usize): bool {
   const end = ptr + len;
+  tooDeep = false;
   const p = skipValue(skipSpace(ptr, end), end, 0);
   return p != FAIL && skipSpace(p, end) == end;
 }
 
 /**
  * The top-level members of one JSON object. Allocate once and reuse: `scan`
- * does not allocate. Keys are raw bytes between the quotes. String values span
+ * does not allocate. Keys are raw bytes between the quotes, compared decoded
+ * by `find` (RFC 8259 §7: `"\u0065vent"` is `"event"`). String values span
  * the raw, still escaped bytes between the quotes; other values span their
  * full text. Accessors given an index outside `0..count` (such as the -1 of
  * a failed `find`) return `None` or 0.
@@ -270,6 +306,7 @@ export class ObjectScanner {
   private valueLens: StaticArray<usize>;
   private types: StaticArray<JsonType>;
   private escapes: StaticArray<bool>;
+  private keyEscapes: StaticArray<bool>;
 
   constructor(capacity: i32 = 16) {
     this.capacity = capacity;
@@ -279,6 +316,7 @@ export class ObjectScanner {
     this.valueLens = new StaticArray<usize>(capacity);
     this.types = new StaticArray<JsonType>(capacity);
     this.escapes = new StaticArray<bool>(capacity);
+    this.keyEscapes = new StaticArray<bool>(capacity);
   }
 
   /**
@@ -290,6 +328,7 @@ export class ObjectScanner {
     const end = ptr + len;
     const p = skipSpace(ptr, end);
     this.count = 0;
+    tooDeep = false;
     if (p < end && load<u8>(p) == CharCode.LBRACE) {
       const q = scanObject(p + 1, end, 1, this);
       if (q && skipSpace(q, end) == end && this.count <= this.capacity) return true;
@@ -299,7 +338,7 @@ export class ObjectScanner {
   }
 
   /** Records a member for `scan`; counts it even when there is no room. */
-  add(key: usize, keyLen: usize, value: usize, valueEnd: usize): void {
+  add(key: usize, keyLen: usize, keyEscaped: bool, value: usize, valueEnd: usize): void {
     const i = this.count++;
     if (i >= this.capacity) return;
     const type = typeOf(load<u8>(value));
@@ -315,18 +354,24 @@ export class ObjectScanner {
     unchecked(this.valueLens[i] = valueEnd - value);
     unchecked(this.types[i] = type);
     unchecked(this.escapes[i] = escaped);
+    unchecked(this.keyEscapes[i] = keyEscaped);
   }
 
   /**
-   * The index of the first member whose raw key equals `key`, or -1. `key` is
-   * an ASCII literal without backslashes, so escaped keys never match.
+   * The index of the first member whose key, decoded, equals the ASCII
+   * literal `key`, or -1. Keys without escapes are compared as they are.
    */
   find(key: string): i32 {
     const n = <usize>key.length;
     const k = changetype<usize>(key);
     for (let i = 0, count = this.count; i < count; i++) {
-      if (unchecked(this.keyLens[i]) != n) continue;
       const s = unchecked(this.keyStarts[i]);
+      const len = unchecked(this.keyLens[i]);
+      if (unchecked(this.keyEscapes[i])) {
+        if (len >= n && escapedEquals(s, len, k, n)) return i;
+        continue;
+      }
+      if (len != n) continue;
       let j: usize = 0;
       while (j < n && <u32>load<u8>(s + j) == <u32>load<u16>(k + (j << 1))) j++;
       if (j == n) return i;
@@ -390,6 +435,7 @@ export class ArrayScanner {
     const end = ptr + len;
     const p = skipSpace(ptr, end);
     this.pos = this.end = 0;
+    tooDeep = false;
     this.type = JsonType.None;
     if (p >= end || load<u8>(p) != CharCode.LBRACKET) return false;
     const q = skipValue(p, end, 0);
@@ -426,6 +472,28 @@ export class ArrayScanner {
     this.escaped = escaped;
     return true;
   }
+}
+
+/**
+ * Whether the raw content of a JSON string, `src[0..len)`, decodes to the
+ * `n` UTF-16 code units of the ASCII literal at `lit`; decodes as it goes,
+ * without a buffer.
+ */
+function escapedEquals(src: usize, len: usize, lit: usize, n: usize): bool {
+  const end = src + len;
+  let p = src;
+  let j: usize = 0;
+  while (p < end) {
+    if (j == n) return false;
+    let c = <u32>load<u8>(p++);
+    if (c == CharCode.BACKSLASH) {
+      p = readEscape(p, end);
+      if (!p) return false;
+      c = escapeCode;
+    }
+    if (c != <u32>load<u16>(lit + (j++ << 1))) return false;
+  }
+  return j == n;
 }
 
 /** Encodes a code point as UTF-8 at `dst`; returns the position after it. */

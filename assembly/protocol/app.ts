@@ -38,6 +38,7 @@ export class App {
   relay: bool = Default.Relay != 0;
   maxConnections: u32 = Default.MaxConnections;
   webhooks: u32 = Default.Webhooks;
+  maxSubscriptions: u32 = Default.MaxSubscriptions;
   /** Origin host patterns (`*` wildcards) a connection must match; empty: any origin. */
   origins: Array<ArrayBuffer> = [];
 
@@ -83,6 +84,7 @@ export class App {
       case Option.Relay: this.relay = value != 0; break;
       case Option.MaxConnections: this.maxConnections = value; break;
       case Option.Webhooks: this.webhooks = value; break;
+      case Option.MaxSubscriptions: this.maxSubscriptions = value; break;
     }
   }
 }

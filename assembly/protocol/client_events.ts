@@ -4,6 +4,7 @@
 
 import { ChannelType } from "../channels/channel";
 import { broadcast, relay, text } from "../frame/output";
+import { DecodedString } from "../json/decoded";
 import { JsonType, ObjectScanner } from "../json/scanner";
 import { writeString } from "../json/writer";
 import { CloseCode } from "./codes";
@@ -11,6 +12,8 @@ import { Connection } from "./connection";
 import { MAX_NAME_LENGTH } from "./names";
 import { sendError } from "./reply";
 import { hookClientEvent } from "./webhooks";
+
+const channelName = new DecodedString();
 
 /**
  * Relays the client event in `msg` (already scanned; `e` is its `event` member).
@@ -31,7 +34,8 @@ export function clientEvent(conn: Connection, msg: ObjectScanner, e: i32, now: u
     sendError(conn.id, CloseCode.InvalidMessage, "Client events need a channel");
     return;
   }
-  const sub = conn.subscription(msg.valueStart(c), msg.valueLen(c));
+  channelName.set(msg.valueStart(c), msg.valueLen(c), msg.valueEscaped(c));
+  const sub = conn.subscription(channelName.ptr, channelName.len);
   if (!sub) {
     sendError(conn.id, CloseCode.Unauthorized, "The client is not a member of the specified channel");
     return;

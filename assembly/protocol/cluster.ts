@@ -14,7 +14,8 @@ import { copyBytes } from "../channels/bytemap";
 import { Channel, ChannelType, Member } from "../channels/channel";
 import { channelHash, Digest, memberElement } from "../channels/digest";
 import { relayChannelCount, relayMember as relayMemberRecord } from "../frame/output";
-import { validateValue } from "../json/scanner";
+import { isStringContent, validateValue } from "../json/scanner";
+import { isValidUtf8 } from "../json/utf8";
 import { App, apps } from "./app";
 import { dropIfVacant, memberEvent, subscriptionCountChanged } from "./channel_events";
 import { channelType, isCacheChannel, isValidChannelName, spanStartsWith } from "./names";
@@ -104,16 +105,18 @@ export function remoteMember(app: App, node: u32, added: bool, f: Fields): bool 
   const name = f.start, nameLen = f.len;
   if (!f.str16() || f.len == 0 || f.len > 128) return false;
   const key = f.start, keyLen = f.len;
+  // Rosters and the users API write the key between quotes as it is.
+  if (!isStringContent(key, keyLen) || !isValidUtf8(key, keyLen)) return false;
   if (!isValidChannelName(name, nameLen) || !spanStartsWith(name, nameLen, "presence-")) return false;
   if (!added) {
     const channel = app.channels.get(name, nameLen);
     if (channel) leaveNode(app, channel, channel.members!.get(key, keyLen), node);
     return true;
   }
-  if (!f.str16() || !validateValue(f.start, f.len)) return false;
+  if (!f.str16() || !validateValue(f.start, f.len) || !isValidUtf8(f.start, f.len)) return false;
   const idJson = f.start, idJsonLen = f.len;
   f.rest();
-  if (f.len != 0 && !validateValue(f.start, f.len)) return false;
+  if (f.len != 0 && (!validateValue(f.start, f.len) || !isValidUtf8(f.start, f.len))) return false;
 
   let channel = app.channels.get(name, nameLen);
   if (!channel) {

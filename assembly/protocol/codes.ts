@@ -11,6 +11,13 @@
 export namespace CloseCode {
   /** No app has the key in the connection URL. */
   export const AppNotFound: u16 = 4001;
+  /**
+   * The `protocol` query parameter names a version other than 7. The host
+   * refuses it at the upgrade already; the engine checks again.
+   */
+  export const UnsupportedProtocol: u16 = 4007;
+  /** No `protocol` query parameter (the host refuses it at the upgrade already). */
+  export const NoProtocolVersion: u16 = 4008;
   /** The app is at its `max_connections`. */
   export const OverQuota: u16 = 4004;
   /**

@@ -1,15 +1,25 @@
 // Connections, indexed by the host's connection id, and their socket ids.
 
-import { bytesEqual } from "../channels/bytemap";
+import { ByteMap, bytesEqual } from "../channels/bytemap";
 import { Subscription } from "../channels/channel";
 import { ByteBuffer } from "../frame/buffer";
 import { App, User } from "./app";
 import { since } from "./clock";
 
+/**
+ * Up to this many subscriptions a connection finds a channel by scanning
+ * them; beyond, by a map, so that lookups stay O(1) up to max_subscriptions.
+ */
+// @ts-ignore: decorator
+@inline const SCAN_LIMIT: i32 = 8;
+
 export class Connection {
   /** `<random>.<connection id>`: unique here, and maps back to the id in O(1). */
   socketId: ArrayBuffer;
+  /** In any order; each knows its index (`connIndex`). */
   subscriptions: Array<Subscription> = [];
+  /** The subscriptions by channel name, once there are more than SCAN_LIMIT. */
+  private byName: ByteMap<Subscription> | null = null;
   lastActivity: u64;
   openedAt: u64;
   pinged: bool = false;
@@ -39,12 +49,43 @@ export class Connection {
 
   /** Finds this connection's subscription to the channel named by the bytes at `ptr`. */
   subscription(ptr: usize, len: usize): Subscription | null {
+    const byName = this.byName;
+    if (byName) return byName.get(ptr, len);
     const subs = this.subscriptions;
     for (let i = 0, n = subs.length; i < n; i++) {
       const s = unchecked(subs[i]);
       if (bytesEqual(s.channel.name, ptr, len)) return s;
     }
     return null;
+  }
+
+  addSubscription(sub: Subscription): void {
+    const subs = this.subscriptions;
+    sub.connIndex = subs.length;
+    subs.push(sub);
+    let byName = this.byName;
+    if (byName) {
+      byName.put(sub.channel.name, sub);
+    } else if (subs.length > SCAN_LIMIT) {
+      this.byName = byName = new ByteMap<Subscription>();
+      for (let i = 0, n = subs.length; i < n; i++) byName.put(unchecked(subs[i]).channel.name, unchecked(subs[i]));
+    }
+  }
+
+  removeSubscription(sub: Subscription): void {
+    const subs = this.subscriptions;
+    const i = sub.connIndex;
+    if (<u32>i >= <u32>subs.length || unchecked(subs[i]) != sub) return;
+    const moved = unchecked(subs[subs.length - 1]);
+    moved.connIndex = i;
+    unchecked((subs[i] = moved));
+    subs.pop();
+    const byName = this.byName;
+    if (!byName) return;
+    const name = sub.channel.name;
+    byName.delete(changetype<usize>(name), name.byteLength);
+    if (subs.length <= SCAN_LIMIT / 2) this.byName = null;
+    else byName.compact();
   }
 
   /** Takes one client-event token; false when the rate limit is exceeded. */
@@ -75,6 +116,11 @@ export function putConnection(conn: Connection): void {
 export function dropConnection(conn: Connection): void {
   connections[conn.id] = null;
   conn.app.connections--;
+}
+
+/** Drops trailing free slots, so that loops over `connections` shrink back after a peak. */
+export function trimConnections(): void {
+  while (connections.length > 0 && unchecked(connections[connections.length - 1]) == null) connections.pop();
 }
 
 /**

@@ -3,7 +3,9 @@
 
 import { ByteBuffer } from "../frame/buffer";
 import { httpResponse, text } from "../frame/output";
+import { DecodedString } from "../json/decoded";
 import { ArrayScanner, JsonType, ObjectScanner, unescapeString } from "../json/scanner";
+import { isValidUtf8 } from "../json/utf8";
 import { writeString } from "../json/writer";
 import { App } from "./app";
 import { HttpStatus } from "./codes";
@@ -22,6 +24,8 @@ const event = new ObjectScanner();
 const list = new ArrayScanner();
 /** The body's `batch` array, walked by batchEvents(). */
 const batch = new ArrayScanner();
+/** A channel name from a request body, decoded (RFC 8259 §7): channelOf() and listedChannel() fill it. */
+const channelName = new DecodedString();
 
 /** What one event of a publish request asks, after validation. */
 class EventRequest {
@@ -36,6 +40,8 @@ class EventRequest {
   channel: usize = 0;
   channelLen: usize = 0;
   channelsArray: bool = false;
+  /** The single `channel` holds escapes: decode it with `channelOf`. */
+  channelEscaped: bool = false;
   userCount: bool = false;
   subscriptionCount: bool = false;
 }
@@ -66,19 +72,24 @@ function readEvent(app: App, s: ObjectScanner, r: EventRequest): bool {
   if (s.type(d) != JsonType.String) return invalid(HttpStatus.BadRequest, "The event needs data, as a string");
   r.data = s.valueStart(d);
   r.dataLen = s.valueLen(d);
+  // The host passes bodies unchecked; clients drop text frames that are not UTF-8.
+  if (!isValidUtf8(r.name, r.nameLen) || !isValidUtf8(r.data, r.dataLen)) {
+    return invalid(HttpStatus.BadRequest, "The event name and data must be valid UTF-8");
+  }
   if (<u32>r.dataLen > app.maxEventPayload && decodedLength(s, d) > <i32>app.maxEventPayload) {
     return invalid(HttpStatus.PayloadTooLarge, "Payload too large: data is over max_event_payload");
   }
   const c = s.find("channel");
   const cs = s.find("channels");
   r.channelsArray = false;
+  r.channelEscaped = false;
   if (cs >= 0) {
     if (s.type(cs) != JsonType.Array || !list.begin(s.valueStart(cs), s.valueLen(cs))) {
       return invalid(HttpStatus.BadRequest, "channels must be an array of channel names");
     }
     let count = 0;
     while (list.next()) {
-      if (list.type != JsonType.String || list.escaped || !isValidChannelName(list.start, list.len)) {
+      if (list.type != JsonType.String || !listedChannel() || !isValidChannelName(channelName.ptr, channelName.len)) {
         return invalid(HttpStatus.BadRequest, "Invalid channel name");
       }
       count++;
@@ -89,11 +100,13 @@ function readEvent(app: App, s: ObjectScanner, r: EventRequest): bool {
     r.channelLen = s.valueLen(cs);
     r.channelsArray = true;
   } else if (c >= 0) {
-    if (s.type(c) != JsonType.String || s.valueEscaped(c) || !isValidChannelName(s.valueStart(c), s.valueLen(c))) {
-      return invalid(HttpStatus.BadRequest, "Invalid channel name");
-    }
+    if (s.type(c) != JsonType.String) return invalid(HttpStatus.BadRequest, "Invalid channel name");
     r.channel = s.valueStart(c);
     r.channelLen = s.valueLen(c);
+    r.channelEscaped = s.valueEscaped(c);
+    if (!channelOf(r) || !isValidChannelName(channelName.ptr, channelName.len)) {
+      return invalid(HttpStatus.BadRequest, "Invalid channel name");
+    }
   } else {
     return invalid(HttpStatus.BadRequest, "The event needs a channel or channels");
   }
@@ -112,6 +125,16 @@ function readEvent(app: App, s: ObjectScanner, r: EventRequest): bool {
     r.subscriptionCount = listsItem(s.valueStart(info), s.valueLen(info), "subscription_count");
   }
   return true;
+}
+
+/** Decodes the current element of `list` into `channelName`. */
+function listedChannel(): bool {
+  return channelName.set(list.start, list.len, list.escaped);
+}
+
+/** Decodes the single channel of `r` into `channelName`. */
+function channelOf(r: EventRequest): bool {
+  return channelName.set(r.channel, r.channelLen, r.channelEscaped);
 }
 
 const unescaped = new ByteBuffer(1024);
@@ -158,12 +181,14 @@ function isSocketId(ptr: usize, len: usize): bool {
 /** Publishes a validated event on each of its channels. */
 function publishRequest(app: App, r: EventRequest, now: u64): void {
   if (!r.channelsArray) {
-    publish(app, r.channel, r.channelLen, r.name, r.nameLen, true, r.data, r.dataLen, true, r.sid, r.sidLen, now);
+    channelOf(r);
+    publish(app, channelName.ptr, channelName.len, r.name, r.nameLen, true, r.data, r.dataLen, true, r.sid, r.sidLen, now);
     return;
   }
   list.begin(r.channel, r.channelLen);
   while (list.next()) {
-    publish(app, list.start, list.len, r.name, r.nameLen, true, r.data, r.dataLen, true, r.sid, r.sidLen, now);
+    listedChannel();
+    publish(app, channelName.ptr, channelName.len, r.name, r.nameLen, true, r.data, r.dataLen, true, r.sid, r.sidLen, now);
   }
 }
 
@@ -208,10 +233,12 @@ export function events(req: u32, app: App, ptr: usize, len: usize, now: u64): vo
     while (list.next()) {
       if (!first) text.byte(0x2c);
       first = false;
-      writeChannelInfo(app, list.start, list.len, r, true);
+      listedChannel();
+      writeChannelInfo(app, channelName.ptr, channelName.len, r, true);
     }
   } else {
-    writeChannelInfo(app, r.channel, r.channelLen, r, true);
+    channelOf(r);
+    writeChannelInfo(app, channelName.ptr, channelName.len, r, true);
   }
   text.ascii("}}");
   httpResponse(req, HttpStatus.OK);
@@ -248,7 +275,8 @@ export function batchEvents(req: u32, app: App, ptr: usize, len: usize, now: u64
   for (let i = 0; i < count; i++) {
     if (i > 0) text.byte(0x2c);
     const r = unchecked(requests[i]);
-    writeChannelInfo(app, r.channel, r.channelLen, r, false);
+    channelOf(r);
+    writeChannelInfo(app, channelName.ptr, channelName.len, r, false);
   }
   text.ascii("]}");
   httpResponse(req, HttpStatus.OK);

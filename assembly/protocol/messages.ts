@@ -1,6 +1,7 @@
 // Messages from clients: one text frame each, dispatched on its `event`.
 
-import { JsonType, ObjectScanner } from "../json/scanner";
+import { DecodedString } from "../json/decoded";
+import { JsonType, nestedTooDeeply, ObjectScanner } from "../json/scanner";
 import { clientEvent } from "./client_events";
 import { CloseCode } from "./codes";
 import { Connection } from "./connection";
@@ -11,6 +12,7 @@ import { signin } from "./signin";
 import { subscribe, unsubscribe } from "./subscribe";
 
 const msg = new ObjectScanner();
+const event = new DecodedString();
 
 /** Handles one message; a refused message never ends the connection. */
 export function handleMessage(conn: Connection, ptr: usize, len: usize, now: u64): void {
@@ -20,7 +22,11 @@ export function handleMessage(conn: Connection, ptr: usize, len: usize, now: u64
     return;
   }
   if (!msg.scan(ptr, len)) {
-    sendError(conn.id, CloseCode.InvalidMessage, "Invalid message format: expected a JSON object");
+    if (nestedTooDeeply()) {
+      sendError(conn.id, CloseCode.InvalidMessage, "Invalid message format: JSON nested too deeply (more than 32 levels)");
+    } else {
+      sendError(conn.id, CloseCode.InvalidMessage, "Invalid message format: expected a JSON object");
+    }
     return;
   }
   const e = msg.find("event");
@@ -28,8 +34,10 @@ export function handleMessage(conn: Connection, ptr: usize, len: usize, now: u64
     sendError(conn.id, CloseCode.InvalidMessage, "Invalid message format: the event member is missing");
     return;
   }
-  const name = msg.valueStart(e);
-  const nameLen = msg.valueLen(e);
+  // Compared decoded: "pusher\u003aping" is a ping.
+  event.set(msg.valueStart(e), msg.valueLen(e), msg.valueEscaped(e));
+  const name = event.ptr;
+  const nameLen = event.len;
   if (spanStartsWith(name, nameLen, "client-")) {
     clientEvent(conn, msg, e, now);
     return;

@@ -1,7 +1,9 @@
 // Publishes that arrive without HTTP: PHP's pogo_websocket_publish and
 // pogo_websocket_broadcast_multi. Same path as HTTP.
 
+import { DecodedString } from "../json/decoded";
 import { ArrayScanner, JsonType } from "../json/scanner";
+import { isValidUtf8 } from "../json/utf8";
 import { appById } from "./app";
 import { isValidChannelName, MAX_CHANNELS, MAX_NAME_LENGTH } from "./names";
 import { publish } from "./publish";
@@ -20,10 +22,13 @@ export const enum PublishCode {
   UnknownApp = 1,
   BadChannel = 2,
   BadEvent = 3,
+  /** `data` is not valid UTF-8: no client could read the frame. */
+  BadPayload = 5,
   Malformed = 7,
 }
 
 const channels = new ArrayScanner();
+const channelName = new DecodedString();
 
 /** Handles a publish record (assembly/README.md); returns a `PublishCode`. */
 export function nativePublish(ptr: usize, len: usize, now: u64): u32 {
@@ -41,11 +46,13 @@ export function nativePublish(ptr: usize, len: usize, now: u64): u32 {
 
   const app = appById(id, idLen);
   if (!app) return PublishCode.UnknownApp;
-  if (nameLen == 0 || nameLen > MAX_NAME_LENGTH) return PublishCode.BadEvent;
+  if (nameLen == 0 || nameLen > MAX_NAME_LENGTH || !isValidUtf8(name, nameLen)) return PublishCode.BadEvent;
+  if (!isValidUtf8(data, dataLen)) return PublishCode.BadPayload;
   if (!channels.begin(list, listLen)) return PublishCode.Malformed;
   let count = 0;
   while (channels.next()) {
-    if (channels.type != JsonType.String || channels.escaped || !isValidChannelName(channels.start, channels.len)) {
+    if (channels.type != JsonType.String || !channelName.set(channels.start, channels.len, channels.escaped) ||
+      !isValidChannelName(channelName.ptr, channelName.len)) {
       return PublishCode.BadChannel;
     }
     count++;
@@ -53,7 +60,8 @@ export function nativePublish(ptr: usize, len: usize, now: u64): u32 {
   if (count == 0 || count > MAX_CHANNELS) return PublishCode.Malformed;
   channels.begin(list, listLen);
   while (channels.next()) {
-    publish(app, channels.start, channels.len, name, nameLen, false, data, dataLen, false, sid, sidLen, now);
+    channelName.set(channels.start, channels.len, channels.escaped);
+    publish(app, channelName.ptr, channelName.len, name, nameLen, false, data, dataLen, false, sid, sidLen, now);
   }
   return PublishCode.Ok;
 }

@@ -6,6 +6,7 @@
 
 import { Relay, RELAY_CACHEABLE, text } from "../frame/output";
 import { JsonType, ObjectScanner } from "../json/scanner";
+import { isValidUtf8 } from "../json/utf8";
 import { appById } from "./app";
 import { remoteCount, remoteMember } from "./cluster";
 import { remoteDigest, remoteState, remoteWant } from "./entropy";
@@ -53,7 +54,7 @@ export function remote(node: u32, ptr: usize, len: usize, now: u64): bool {
   if (!isValidChannelName(channel, channelLen)) return false;
   // Clients get these bytes as they are: only a JSON object goes out. A
   // cache channel keeps the content of its `data` string.
-  if (!message.scan(msg, msgLen)) return false;
+  if (!message.scan(msg, msgLen) || !isValidUtf8(msg, msgLen)) return false;
   const d = message.find("data");
   if (cacheable && message.type(d) != JsonType.String) return false;
 

@@ -3,6 +3,7 @@
 import { bytesEqual, copyBytes } from "../channels/bytemap";
 import { ByteBuffer } from "../frame/buffer";
 import { broadcast, send, text } from "../frame/output";
+import { DecodedString } from "../json/decoded";
 import { ArrayScanner, JsonType, ObjectScanner, unescapeString } from "../json/scanner";
 import { writeStringContent } from "../json/writer";
 import { App, User } from "./app";
@@ -16,6 +17,7 @@ const userData = new ObjectScanner();
 const watchlist = new ArrayScanner();
 const userDataText = new ByteBuffer(1024);
 const inner = new ByteBuffer(256);
+const authText = new DecodedString();
 
 // @ts-ignore: decorator
 @inline const MAX_WATCHLIST: i32 = 100;
@@ -43,7 +45,8 @@ export function signin(conn: Connection, ptr: usize, len: usize): string | null 
   signBytes(changetype<usize>(conn.socketId), conn.socketId.byteLength);
   signUserSeparator();
   signBytes(userDataText.ptr, userDataText.len);
-  if (!signMatches(app, data.valueStart(a), data.valueLen(a))) return "Invalid signature";
+  authText.set(data.valueStart(a), data.valueLen(a), data.valueEscaped(a));
+  if (!signMatches(app, authText.ptr, authText.len)) return "Invalid signature";
 
   if (!userData.scan(userDataText.ptr, userDataText.len)) return "user_data must be a JSON object";
   const i = userData.find("id");
@@ -90,6 +93,23 @@ function signInAs(conn: Connection, idPtr: usize, idLen: usize): void {
 /** Forgets a closing connection's user and watchlist. */
 export function signOut(conn: Connection): void {
   const app = conn.app;
+  // Watchlist first: a connection watching its own user is closing, and must
+  // not be told that the user went offline.
+  const list = conn.watchlist;
+  if (list) {
+    for (let i = 0, n = list.length; i < n; i++) {
+      const id = unchecked(list[i]);
+      const watchers = app.watchers.get(changetype<usize>(id), id.byteLength);
+      if (!watchers) continue;
+      const k = watchers.indexOf(conn.id);
+      if (k >= 0) {
+        unchecked((watchers[k] = watchers[watchers.length - 1]));
+        watchers.pop();
+      }
+      if (watchers.length == 0) app.watchers.delete(changetype<usize>(id), id.byteLength);
+    }
+    conn.watchlist = null;
+  }
   const user = conn.user;
   if (user) {
     const ids = user.connections;
@@ -105,21 +125,6 @@ export function signOut(conn: Connection): void {
       ids.free();
       notifyWatchers(app, user.id, false);
     }
-  }
-  const list = conn.watchlist;
-  if (list) {
-    for (let i = 0, n = list.length; i < n; i++) {
-      const id = unchecked(list[i]);
-      const watchers = app.watchers.get(changetype<usize>(id), id.byteLength);
-      if (!watchers) continue;
-      const k = watchers.indexOf(conn.id);
-      if (k >= 0) {
-        unchecked((watchers[k] = watchers[watchers.length - 1]));
-        watchers.pop();
-      }
-      if (watchers.length == 0) app.watchers.delete(changetype<usize>(id), id.byteLength);
-    }
-    conn.watchlist = null;
   }
 }
 

@@ -5,7 +5,9 @@ import { bytesEqual, copyBytes } from "../channels/bytemap";
 import { Channel, ChannelType, Member, Subscription } from "../channels/channel";
 import { ByteBuffer } from "../frame/buffer";
 import { authRequest, send, text } from "../frame/output";
+import { DecodedString } from "../json/decoded";
 import { JsonType, ObjectScanner, unescapeString } from "../json/scanner";
+import { isValidUtf8 } from "../json/utf8";
 import { writeString } from "../json/writer";
 import { signBegin, signBytes, signColon, signMatches } from "./auth";
 import { dropIfVacant, memberEvent, sendSucceeded, subscriptionCountChanged } from "./channel_events";
@@ -27,6 +29,9 @@ const dataScanner = new ObjectScanner();
 const channelData = new ObjectScanner();
 /** The unescaped `channel_data` string: join() fills it, signs it and hands it to presenceMember(). */
 const channelDataText = new ByteBuffer(1024);
+/** The channel name and auth signature, decoded (RFC 8259 §7). */
+const channelName = new DecodedString();
+const authText = new DecodedString();
 
 /** Handles `pusher:subscribe` whose `data` member spans `ptr..ptr+len`. */
 export function subscribe(conn: Connection, ptr: usize, len: usize, now: u64): void {
@@ -40,9 +45,11 @@ export function subscribe(conn: Connection, ptr: usize, len: usize, now: u64): v
     sendSubscriptionError(conn.id, 0, 0, "InvalidMessage", "Subscribe data must be an object with a channel", 400);
     return;
   }
-  const name = data.valueStart(c);
-  const nameLen = data.valueLen(c);
-  if (data.valueEscaped(c) || !isValidChannelName(name, nameLen)) {
+  // The decoded name is validated, and echoed in errors encoded exactly once.
+  channelName.set(data.valueStart(c), data.valueLen(c), data.valueEscaped(c));
+  const name = channelName.ptr;
+  const nameLen = channelName.len;
+  if (!isValidChannelName(name, nameLen)) {
     sendSubscriptionError(conn.id, name, nameLen, "InvalidChannel",
       "Channel names are 1 to 200 characters of [-a-zA-Z0-9_=@,.;]", 400);
     return;
@@ -65,7 +72,8 @@ export function authorized(conn: Connection, ptr: usize, len: usize, now: u64): 
   if (!isValidChannelName(name, nameLen) || !f.bytes(2)) return;
   let status = load<u16>(f.start);
   f.rest();
-  if (status == 200 && !data.scan(f.start, f.len)) status = 502;
+  // The body goes out in frames (channel_data's user_info): JSON and UTF-8, or refused.
+  if (status == 200 && (!data.scan(f.start, f.len) || !isValidUtf8(f.start, f.len))) status = 502;
   if (status != 200) {
     sendSubscriptionError(conn.id, name, nameLen, "AuthError", authRefusal(status), status);
     return;
@@ -92,6 +100,11 @@ function join(conn: Connection, data: ObjectScanner, name: usize, nameLen: usize
   const existing = conn.subscription(name, nameLen);
   if (existing) {
     sendSucceeded(existing.channel, conn.id);
+    return;
+  }
+  if (app.maxSubscriptions != 0 && <u32>conn.subscriptions.length >= app.maxSubscriptions) {
+    sendSubscriptionError(conn.id, name, nameLen, "LimitReached",
+      "The connection is subscribed to max_subscriptions channels already", 4100);
     return;
   }
   const type = channelType(name, nameLen);
@@ -127,7 +140,8 @@ function join(conn: Connection, data: ObjectScanner, name: usize, nameLen: usize
       signColon();
       signBytes(channelDataText.ptr, channelDataText.len);
     }
-    if (!signMatches(app, data.valueStart(a), data.valueLen(a))) {
+    authText.set(data.valueStart(a), data.valueLen(a), data.valueEscaped(a));
+    if (!signMatches(app, authText.ptr, authText.len)) {
       sendSubscriptionError(conn.id, name, nameLen, "AuthError", "Invalid signature", 401);
       return;
     }
@@ -145,7 +159,7 @@ function join(conn: Connection, data: ObjectScanner, name: usize, nameLen: usize
   }
   const sub = new Subscription(channel, conn.id);
   channel.add(sub);
-  conn.subscriptions.push(sub);
+  conn.addSubscription(sub);
   const occupied = channel.clusterCount == 1;
   if (type != ChannelType.Public) conn.authorized = true;
 
@@ -180,7 +194,8 @@ export function unsubscribe(conn: Connection, ptr: usize, len: usize, now: u64):
   if (!data.scan(ptr, len)) return;
   const c = data.find("channel");
   if (c < 0 || data.type(c) != JsonType.String) return;
-  const sub = conn.subscription(data.valueStart(c), data.valueLen(c));
+  channelName.set(data.valueStart(c), data.valueLen(c), data.valueEscaped(c));
+  const sub = conn.subscription(channelName.ptr, channelName.len);
   if (sub) leave(conn, sub, now);
 }
 
@@ -189,12 +204,7 @@ export function leave(conn: Connection, sub: Subscription, now: u64): void {
   const channel = sub.channel;
   const app = conn.app;
   channel.remove(sub);
-  const subs = conn.subscriptions;
-  const i = subs.indexOf(sub);
-  if (i >= 0) {
-    unchecked((subs[i] = subs[subs.length - 1]));
-    subs.pop();
-  }
+  conn.removeSubscription(sub);
   const member = sub.member;
   if (member && --member.connections == 0) {
     if (app.relay) relayMember(app, channel, member, false);

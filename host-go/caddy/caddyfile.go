@@ -57,6 +57,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		cache_ttl              <duration>  # default: 30m
 //		allowed_origins        <host>...   # e.g. app.example.com *.example.com; default: any origin
 //		max_connections        <n>         # in app { }: the app's quota (4004), default: 0 (no limit)
+//		max_subscriptions      <n>         # channels per connection, default: 1000
 //		webhook <url> [<type>...]          # repeatable; types: channel_occupied channel_vacated
 //		                                   # member_added member_removed client_event cache_miss
 //		                                   # subscription_count; default: all. An app's own
@@ -249,6 +250,8 @@ func (o *AppOptions) unmarshalOption(d *caddyfile.Dispenser) error {
 			return d.ArgErr()
 		}
 		return nil
+	case "max_subscriptions":
+		return intArg(d, &o.MaxSubscriptions)
 	case "max_connections":
 		return intArg(d, &o.MaxConnections)
 	case "webhook", "webhook_secret":

@@ -63,6 +63,7 @@ func TestUnmarshalCaddyfileAdmissionOptions(t *testing.T) {
 	h, err := parse(t, `pogo_websocket {
 		allowed_origins app.example.com *.example.com
 		max_connections 500
+		max_subscriptions 50
 		app 1 {
 			key k1
 			secret s1
@@ -72,6 +73,7 @@ func TestUnmarshalCaddyfileAdmissionOptions(t *testing.T) {
 			secret s2
 			allowed_origins *
 			max_connections 10
+			max_subscriptions 2000
 		}
 	}`)
 	if err != nil {
@@ -92,7 +94,10 @@ func TestUnmarshalCaddyfileAdmissionOptions(t *testing.T) {
 	if strings.Join(second.AllowedOrigins, " ") != "*" || option(second.Options, engine.OptionMaxConnections) != 10 {
 		t.Errorf("app 2 overrides = %q, %d", second.AllowedOrigins, option(second.Options, engine.OptionMaxConnections))
 	}
-	for _, bad := range []string{"allowed_origins", "allowed_origins https://app.example.com/path", "allowed_origins app.example.com/x", "max_connections -1"} {
+	if option(first.Options, engine.OptionMaxSubscriptions) != 50 || option(second.Options, engine.OptionMaxSubscriptions) != 2000 {
+		t.Errorf("max_subscriptions = %d, %d", option(first.Options, engine.OptionMaxSubscriptions), option(second.Options, engine.OptionMaxSubscriptions))
+	}
+	for _, bad := range []string{"allowed_origins", "allowed_origins https://app.example.com/path", "allowed_origins app.example.com/x", "max_connections -1", "max_subscriptions -1", "max_subscriptions many"} {
 		h, err := parse(t, "pogo_websocket {\n app_id 1\n app_key k\n app_secret s\n "+bad+"\n}")
 		if err == nil {
 			_, _, err = h.resolve()

@@ -41,6 +41,7 @@ const (
 	defaultMaxPresenceUserInfo = engine.DefaultMaxPresenceUserInfo
 	defaultClientEvents        = engine.DefaultClientEvents != 0
 	defaultClientEventRate     = engine.DefaultClientEventRate
+	defaultMaxSubscriptions    = engine.DefaultMaxSubscriptions
 	defaultSubscriptionCount   = engine.DefaultSubscriptionCount != 0
 	defaultUserAuthTimeout     = engine.DefaultUserAuthTimeout * time.Millisecond
 	defaultCacheTTL            = engine.DefaultCacheTTL * time.Millisecond
@@ -204,6 +205,9 @@ type AppOptions struct {
 	// refused with 4004. Set per app (the handler's max_connections is the
 	// node's capacity). Default: 0 (no limit).
 	MaxConnections int `json:"max_connections,omitempty"`
+	// Channels one connection may be subscribed to at once; one more gets
+	// `pusher:subscription_error` of type LimitReached. Default: 1000.
+	MaxSubscriptions int `json:"max_subscriptions,omitempty"`
 
 	WebhookOptions
 }

@@ -224,6 +224,7 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 			{"max_presence_members", &o.MaxPresenceMembers, defaultMaxPresenceMembers},
 			{"max_presence_user_info", &o.MaxPresenceUserInfo, defaultMaxPresenceUserInfo},
 			{"client_event_rate", &o.ClientEventRate, defaultClientEventRate},
+			{"max_subscriptions", &o.MaxSubscriptions, defaultMaxSubscriptions},
 		}
 		for _, s := range sizes {
 			if *s.value == 0 {
@@ -255,6 +256,7 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 			{ID: engine.OptionPingPeriod, Value: uint32(pingPeriod.Milliseconds())},
 			{ID: engine.OptionPongWait, Value: uint32(pongWait.Milliseconds())},
 			{ID: engine.OptionMaxConnections, Value: uint32(o.MaxConnections)},
+			{ID: engine.OptionMaxSubscriptions, Value: uint32(o.MaxSubscriptions)},
 			{ID: engine.OptionAuthFallback, Value: authFallback},
 			// The hub sets Relay when it has a broker.
 			{ID: engine.OptionRelay, Value: engine.DefaultRelay},
@@ -307,6 +309,9 @@ func (o AppOptions) inherit(defaults AppOptions) AppOptions {
 	}
 	if o.AllowedOrigins == nil {
 		o.AllowedOrigins = defaults.AllowedOrigins
+	}
+	if o.MaxSubscriptions == 0 {
+		o.MaxSubscriptions = defaults.MaxSubscriptions
 	}
 	// MaxConnections is not inherited: at the handler's level it is the
 	// node's capacity (Handler.MaxConnections), not every app's quota.

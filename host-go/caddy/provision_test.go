@@ -44,6 +44,7 @@ func TestResolveDefaults(t *testing.T) {
 		engine.OptionAuthFallback:        0,
 		engine.OptionRelay:               0,
 		engine.OptionWebhooks:            0,
+		engine.OptionMaxSubscriptions:    1000,
 	}
 	// Every option is sent, once: the engine's own initial values never apply.
 	opts := cfg.Apps[0].Options

@@ -11,7 +11,7 @@ type EventKind uint8
 const (
 	// EventApp configures one app; its id is the app index.
 	EventApp EventKind = 1
-	// EventOpen announces a WebSocket connection: the app key and the Origin header.
+	// EventOpen announces a WebSocket connection: the app key, the Origin header and the query string.
 	EventOpen EventKind = 2
 	// EventMessage carries one complete, unmasked text message.
 	EventMessage EventKind = 3
@@ -144,9 +144,12 @@ const (
 	// reports (ActionWebhook), bit 1<<type with the types of package
 	// webhook (1 channel_occupied ... 7 subscription_count); 0: none.
 	OptionWebhooks Option = 16
+	// OptionMaxSubscriptions is the number of channels one connection may be
+	// subscribed to at once (0: no limit); one more gets `LimitReached`.
+	OptionMaxSubscriptions Option = 17
 
 	// NumOptions is the number of app options; their ids run from 1 to NumOptions.
-	NumOptions = 16
+	NumOptions = 17
 )
 
 // Defaults of the app options, in their ABI units. They are declared here
@@ -187,6 +190,8 @@ const (
 	DefaultMaxConnections = 0
 	// DefaultWebhooks is 0: no webhook events.
 	DefaultWebhooks = 0
+	// DefaultMaxSubscriptions is 1,000 channels per connection.
+	DefaultMaxSubscriptions = 1000
 )
 
 // App is the configuration of one Pusher app, sent to the engine in an app record.

@@ -87,7 +87,7 @@ func TestEngine_AuthFallback_RoundTrip(t *testing.T) {
 	if err := b.App(0, app); err != nil {
 		t.Fatal(err)
 	}
-	b.Open(1, app.Key, "")
+	b.Open(1, app.Key, "", "protocol=7")
 	b.SetNow(1700000000000)
 	out, err := e.Process(b.Bytes())
 	if err != nil {

@@ -88,14 +88,19 @@ func (b *Batch) Kinds() string {
 	return string(s)
 }
 
-// Open appends an OPEN event: connection conn asked for the app key.
-func (b *Batch) Open(conn uint32, key, origin string) {
+// Open appends an OPEN event: connection conn asked for the app key, with
+// the request's Origin header and raw query string (where `protocol` is).
+func (b *Batch) Open(conn uint32, key, origin, query string) {
 	if len(key) > math.MaxUint16 {
 		key = "" // no app has such a key: refused as unknown
 	}
-	b.record(EventOpen, conn, 2+len(key)+len(origin))
+	if len(origin) > math.MaxUint16 {
+		origin = "" // no allowed origin is that long: refused if origins are set
+	}
+	b.record(EventOpen, conn, 2+len(key)+2+len(origin)+len(query))
 	b.buf = appendString16(b.buf, key)
-	b.buf = append(b.buf, origin...)
+	b.buf = appendString16(b.buf, origin)
+	b.buf = append(b.buf, query...)
 }
 
 // Message appends a MESSAGE event with one complete text message.

@@ -61,7 +61,7 @@ func fields(t *testing.T, p []byte, widths ...int) [][]byte {
 
 func TestBatch_Events_RoundTrip(t *testing.T) {
 	var b Batch
-	b.Open(7, "app-key", "https://app.test")
+	b.Open(7, "app-key", "https://app.test", "protocol=7")
 	b.Message(7, []byte(`{"event":"pusher:ping","data":{}}`))
 	b.Activity(7)
 	b.TooLarge(7, 123456)
@@ -75,7 +75,7 @@ func TestBatch_Events_RoundTrip(t *testing.T) {
 		t.Errorf("now = %d", now)
 	}
 	want := []event{
-		{EventOpen, 7, []byte("\x07\x00app-keyhttps://app.test")},
+		{EventOpen, 7, []byte("\x07\x00app-key\x10\x00https://app.testprotocol=7")},
 		{EventMessage, 7, []byte(`{"event":"pusher:ping","data":{}}`)},
 		{EventActivity, 7, nil},
 		{EventTooLarge, 7, binary.LittleEndian.AppendUint32(nil, 123456)},

@@ -21,7 +21,7 @@ func BenchmarkEngine_Process(b *testing.B) {
 		b.Fatal(err)
 	}
 	for id := uint32(1); id <= 100; id++ {
-		setup.Open(id, "k", "")
+		setup.Open(id, "k", "", "protocol=7")
 	}
 	if _, err := e.Process(setup.Bytes()); err != nil {
 		b.Fatal(err)

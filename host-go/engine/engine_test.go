@@ -73,7 +73,7 @@ func singleSend(t *testing.T, out []byte, conn uint32) []byte {
 func TestEngine_Process_Echo(t *testing.T) {
 	e := newFake(t)
 	var b Batch
-	b.Open(3, "key", "")
+	b.Open(3, "key", "", "protocol=7")
 	b.SetNow(42)
 	out, err := e.Process(b.Bytes())
 	if err != nil {
@@ -265,7 +265,7 @@ func TestEngine_Open_ConnectionEstablished(t *testing.T) {
 	if err := b.App(0, testApp); err != nil {
 		t.Fatal(err)
 	}
-	b.Open(1, testApp.Key, "")
+	b.Open(1, testApp.Key, "", "protocol=7")
 	b.SetNow(1700000000000)
 	out, err := e.Process(b.Bytes())
 	if err != nil {
@@ -301,7 +301,7 @@ func TestEngine_Open_UnknownKey(t *testing.T) {
 	if err := b.App(0, testApp); err != nil {
 		t.Fatal(err)
 	}
-	b.Open(2, "no-such-key", "")
+	b.Open(2, "no-such-key", "", "protocol=7")
 	b.SetNow(1700000000000)
 	out, err := e.Process(b.Bytes())
 	if err != nil {

@@ -10,13 +10,13 @@ import (
 // batch; the bounded ones wait for room until the connection or the hub
 // ends, which pushes back on the client through TCP.
 
-// open queues OPEN for c, with the Origin header of its upgrade request; it
+// open queues OPEN for c, with the Origin header and query of its upgrade request; it
 // is never refused while the hub runs.
-func (h *Hub) open(c *conn, key, origin string) error {
+func (h *Hub) open(c *conn, key, origin, query string) error {
 	if err := h.q.lockAlways(); err != nil {
 		return err
 	}
-	h.q.cur.batch.Open(c.id, key, origin)
+	h.q.cur.batch.Open(c.id, key, origin, query)
 	h.q.unlock()
 	return nil
 }

@@ -86,7 +86,7 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, key string)
 	}
 	h.readers.Add(1)
 	metrics.connections.Inc()
-	if err := h.open(c, key, r.Header.Get("Origin")); err != nil {
+	if err := h.open(c, key, r.Header.Get("Origin"), r.URL.RawQuery); err != nil {
 		// Only during shutdown: the reader still reports CLOSED.
 		c.abort()
 	}

@@ -94,7 +94,7 @@ func (d *driver) flush() ([]byte, error) {
 // open opens connections first..first+n-1 and returns their socket ids.
 func (d *driver) open(first, n uint32) (map[uint32]string, error) {
 	for id := first; id < first+n; id++ {
-		d.b.Open(id, d.creds.Key, "")
+		d.b.Open(id, d.creds.Key, "", "protocol=7")
 	}
 	out, err := d.flush()
 	if err != nil {

@@ -84,7 +84,7 @@ func TestSignQuery_EngineAcceptsIt(t *testing.T) {
 func TestChannelAuth_EngineAcceptsIt(t *testing.T) {
 	e := newEngine(t)
 	var b engine.Batch
-	b.Open(1, creds.Key, "")
+	b.Open(1, creds.Key, "", "protocol=7")
 	sends, _ := payloads(t, process(t, e, &b))
 	if len(sends) != 1 {
 		t.Fatalf("handshake: %q", sends)
@@ -120,7 +120,7 @@ func TestPresenceAuth_MatchesTheProtocolVector(t *testing.T) {
 func TestSubscribePresence_EngineAddsTheMemberToTheRoster(t *testing.T) {
 	e := newEngine(t)
 	var b engine.Batch
-	b.Open(1, creds.Key, "")
+	b.Open(1, creds.Key, "", "protocol=7")
 	sends, _ := payloads(t, process(t, e, &b))
 	sid, err := SocketID([]byte(sends[0]))
 	if err != nil {

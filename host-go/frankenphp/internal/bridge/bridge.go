@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pogo-websocket/pogo-websocket/host-go/engine"
 )
@@ -24,9 +25,9 @@ const (
 	OK                  Code = 0 // accepted for delivery (at most once)
 	HubMissing          Code = 1 // no hub serves the app id
 	ChannelInvalid      Code = 2 // a channel name is empty, longer than MaxNameLength or has characters Pusher refuses
-	EventInvalid        Code = 3 // the event name is empty or longer than MaxNameLength
+	EventInvalid        Code = 3 // the event name is empty, longer than MaxNameLength or not UTF-8
 	PayloadTooLarge     Code = 4 // data is longer than the app's payload limit
-	PayloadInvalid      Code = 5 // data is not valid JSON
+	PayloadInvalid      Code = 5 // data is not valid JSON in UTF-8
 	BrokerPublishFailed Code = 6 // the broker cannot carry the event to the other nodes (Redis unavailable), or the hub refused it for another reason
 	ChannelsInvalid     Code = 7 // channels is not a JSON array of 1 to MaxChannels strings
 	BrokerQueueFull     Code = 8 // the broker's outbound queue is full
@@ -130,7 +131,8 @@ func (b *Bridge) BroadcastMulti(appID string, channels, event, data, socketID []
 }
 
 func send(hub Publisher, appID string, channels, event, data, socketID []byte) Code {
-	if len(event) == 0 || len(event) > MaxNameLength {
+	// Clients fail a connection on a text frame that is not UTF-8 (RFC 6455 §8.1).
+	if len(event) == 0 || len(event) > MaxNameLength || !utf8.Valid(event) {
 		return EventInvalid
 	}
 	limit := hub.MaxEventPayload(appID)
@@ -140,7 +142,7 @@ func send(hub Publisher, appID string, channels, event, data, socketID []byte) C
 	if len(data) > limit {
 		return PayloadTooLarge
 	}
-	if !json.Valid(data) {
+	if !json.Valid(data) || !utf8.Valid(data) {
 		return PayloadInvalid
 	}
 	if len(socketID) > 0 && !ValidSocketID(socketID) {

@@ -58,6 +58,8 @@ func TestBridge_Publish_Codes(t *testing.T) {
 		{"payload over default", fakeHub{}, "app", "news", "e", `"` + strings.Repeat("x", DefaultMaxPayload) + `"`, PayloadTooLarge},
 		{"payload not json", fakeHub{}, "app", "news", "e", `{a:1}`, PayloadInvalid},
 		{"payload empty", fakeHub{}, "app", "news", "e", ``, PayloadInvalid},
+		{"payload not utf-8", fakeHub{}, "app", "news", "e", "\"caf\xe9\"", PayloadInvalid},
+		{"event not utf-8", fakeHub{}, "app", "news", "caf\xe9", `1`, EventInvalid},
 		{"broker error", fakeHub{err: errors.New("redis down")}, "app", "news", "e", `1`, BrokerPublishFailed},
 		{"broker queue full", fakeHub{err: fmt.Errorf("app: %w", ErrBrokerQueueFull)}, "app", "news", "e", `1`, BrokerQueueFull},
 		{"shard queue full", fakeHub{err: ErrShardQueueFull}, "app", "news", "e", `1`, ShardQueueFull},
