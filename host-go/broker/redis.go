@@ -1,41 +1,6 @@
-// Package broker shares the events published on one node with the other
-// nodes that serve the same apps, over Redis Pub/Sub.
-//
-// The engine decides what to share: it hands every event published on this
-// node (HTTP API, native publish, client event), every terminate_connections
-// and every presence arrival or departure to the host as a relay record. A
-// Redis broker publishes each record on the Redis channel of its app,
-// `<prefix>:<app id>`, and hands the records other nodes publish there back
-// to the hub, which feeds them to its engine. Delivery between nodes is at
-// most once, like Redis Pub/Sub itself: records sent while Redis is
-// unreachable are lost, and counted.
-//
-// Nodes also talk on `<prefix>#nodes`: each sends a heartbeat every half
-// ping interval, and a node that was not heard from for two and a half
-// intervals is gone (its presence members leave): checked every quarter
-// interval, a node killed without a goodbye is gone within three intervals,
-// the three seconds README.md promises with the default interval. A node whose subscription starts, or starts
-// again after an outage, forgets the others' members and asks every node to
-// relay its presence members again; they forget what it relayed before, and
-// it relays its own.
-//
-// Redis Pub/Sub may lose any message, so every digest interval the engine
-// relays a digest of its subscription counts and presence members as one
-// more record per app; a node that holds something else for the sender asks
-// it, by record, for the part that differs, and the sender's answer replaces
-// it (assembly/protocol/entropy.ts). The broker only carries these records
-// and keeps the timer.
-//
-// A message on Redis is one kind byte (record, heartbeat, sync request), the
-// sending node's 8-byte id (a node skips its own messages) and, for a
-// record, the relay record.
-//
-// For fault-injection tests, the environment variable
-// POGO_WEBSOCKET_FAULT_DROP_RELAY=<kind>:<n> makes the broker drop the next
-// n relay records of that kind (the record's first byte, 4 for a
-// member_removed) that this node sends, as if Redis had lost them; they are
-// counted as dropped_total{reason="fault_injection"}. Never set it in
-// production.
+// The Redis broker: configuration, the subscription that receives the other
+// nodes' records, and the queue that sends this node's.
+
 package broker
 
 import (
@@ -46,8 +11,6 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -449,73 +412,6 @@ func (r *Redis) publish(batch []outgoing) {
 	metrics.sent.Add(float64(n))
 }
 
-// monitor pings Redis and subscribes again when it comes back.
-func (r *Redis) monitor() {
-	defer r.wg.Done()
-	ticker := time.NewTicker(r.cfg.PingInterval)
-	defer ticker.Stop()
-	for {
-		ctx, cancel := context.WithTimeout(r.ctx, r.cfg.Timeout)
-		err := r.client.Ping(ctx).Err()
-		if err == nil && !r.subscribed.Load() {
-			// go-redis subscribes again when it reconnects; asking again is
-			// harmless and covers a connection that survived the outage.
-			err = r.pubsub.Subscribe(ctx, r.channels...)
-		}
-		cancel()
-		switch {
-		case r.ctx.Err() != nil:
-		case err != nil:
-			r.setDown(err)
-		case !r.pingOK.Swap(true):
-			r.log.Info("redis is reachable", "url", redacted(r.cfg.URL))
-		}
-		metrics.up.Set(map[bool]float64{true: 1, false: 0}[r.Up()])
-		select {
-		case <-ticker.C:
-		case <-r.ctx.Done():
-			return
-		}
-	}
-}
-
-// heartbeats tells the other nodes this node is alive every half ping
-// interval, and forgets the nodes that fell silent, checked every quarter.
-func (r *Redis) heartbeats() {
-	defer r.wg.Done()
-	quarter := max(r.cfg.PingInterval/4, time.Millisecond)
-	ticker := time.NewTicker(quarter)
-	defer ticker.Stop()
-	for n := 0; ; n++ {
-		if n%2 == 0 && r.Up() {
-			_ = r.enqueue(r.nodes, kindHeartbeat, nil)
-		}
-		r.peers.expire(time.Now().Add(-peerTimeoutQuarters * quarter))
-		select {
-		case <-ticker.C:
-		case <-r.ctx.Done():
-			return
-		}
-	}
-}
-
-// digests asks the engine for its digest every digest interval while Redis is up.
-func (r *Redis) digests() {
-	defer r.wg.Done()
-	ticker := time.NewTicker(r.cfg.DigestInterval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ticker.C:
-			if r.Up() {
-				r.digest()
-			}
-		case <-r.ctx.Done():
-			return
-		}
-	}
-}
-
 // setDown records that Redis failed: the broker is down until a ping
 // succeeds and the subscription is confirmed again.
 func (r *Redis) setDown(err error) {
@@ -533,35 +429,4 @@ func redacted(raw string) string {
 		return "(invalid url)"
 	}
 	return u.Redacted()
-}
-
-// faultDropEnv names the fault-injection variable (see the package doc).
-const faultDropEnv = "POGO_WEBSOCKET_FAULT_DROP_RELAY"
-
-// faultDrop drops the next left outgoing relay records of one kind.
-type faultDrop struct {
-	kind byte
-	left atomic.Int64
-}
-
-// parseFaultDrop reads "<kind>:<n>"; empty means no fault.
-func parseFaultDrop(v string) (kind byte, count int64, err error) {
-	if v == "" {
-		return 0, 0, nil
-	}
-	k, n, ok := strings.Cut(v, ":")
-	kv, kerr := strconv.ParseUint(k, 10, 8)
-	count, nerr := strconv.ParseInt(n, 10, 64)
-	if !ok || kerr != nil || nerr != nil || count < 0 {
-		return 0, 0, fmt.Errorf("broker: %s=%q: want <record kind>:<count>", faultDropEnv, v)
-	}
-	return byte(kv), count, nil
-}
-
-// drop reports whether record must be dropped, counting it down.
-func (f *faultDrop) drop(record []byte) bool {
-	if len(record) == 0 || record[0] != f.kind || f.left.Load() <= 0 {
-		return false
-	}
-	return f.left.Add(-1) >= 0
 }

@@ -1,52 +1,12 @@
-// Package webhook delivers Pusher webhooks: the events the engine decides
-// on (channel_occupied, channel_vacated, member_added, member_removed,
-// client_event, cache_miss, subscription_count) are POSTed, in batches, to
-// the URLs configured for their app, as
-//
-//	{"time_ms":1327078148132,"events":[{"name":"channel_occupied","channel":"x"},...]}
-//
-// with the headers X-Pusher-Key (the app key) and X-Pusher-Signature (hex
-// HMAC-SHA256 of the body, keyed by the webhook secret).
-//
-// # Delivery
-//
-// Add never blocks its caller (the engine goroutine): events go through a
-// bounded intake queue to one scheduler goroutine, then to one bounded queue
-// and one goroutine per URL, so a slow or dead receiver holds up only its
-// own queue, and a full queue drops events, counted in
-// pogo_websocket_webhook_dropped_total{reason}.
-//
-// channel_vacated and member_removed wait for the hold-back window (3 s):
-// when the same channel is occupied again, or the same user added again,
-// within it, neither event is sent, so reconnect flapping sends nothing.
-//
-// A request that fails (timeout, refused connection, 5xx, 408, 429) is
-// retried with exponential backoff a bounded number of times; other 4xx
-// answers are not retried. The events of a request that finally fails are
-// dropped and counted.
-//
-// # Nodes
-//
-// With a broker, every node's engine sees the cluster-wide transitions. An
-// arrival (channel_occupied, member_added) is sent (Event.Local) only by
-// the node whose own subscribe caused it; the others use it to cancel a
-// held-back departure. A departure is sent by every node that sees it, since
-// two nodes' last subscribers may leave at once, each seeing the other's
-// departure as the last, or a node may die. Two nodes can also both cause a
-// 0→1 at the same moment. So Config.Claim records the last state sent for
-// the channel (or member) in Redis, and only the node that changes it sends
-// the webhook.
+// The Sender: configuration, the intake queue and the scheduler that holds
+// back flapping events.
+
 package webhook
 
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -399,112 +359,4 @@ func (s *Sender) fire(it *item) {
 			metrics.dropped.WithLabelValues(ReasonQueueFull).Inc()
 		}
 	}
-}
-
-// deliver is the goroutine of one URL: it batches its queue into requests.
-func (s *Sender) deliver(e *endpoint) {
-	defer s.wg.Done()
-	batch := make([][]byte, 0, s.cfg.MaxBatch)
-	linger := time.NewTimer(time.Hour)
-	linger.Stop()
-	for {
-		select {
-		case ev := <-e.q:
-			batch = append(batch, ev)
-		case <-s.ctx.Done():
-			metrics.dropped.WithLabelValues(ReasonShutdown).Add(float64(len(e.q)))
-			return
-		}
-		linger.Reset(s.cfg.BatchWait)
-	collect:
-		for len(batch) < s.cfg.MaxBatch {
-			select {
-			case ev := <-e.q:
-				batch = append(batch, ev)
-			case <-linger.C:
-				break collect
-			case <-s.ctx.Done():
-				break collect
-			}
-		}
-		linger.Stop()
-		s.post(e, batch)
-		clear(batch)
-		batch = batch[:0]
-	}
-}
-
-// post sends one batch, retrying with backoff, and counts it if it is lost.
-func (s *Sender) post(e *endpoint, events [][]byte) {
-	body := make([]byte, 0, 64+len(events)*64)
-	body = append(body, `{"time_ms":`...)
-	body = strconv.AppendInt(body, time.Now().UnixMilli(), 10)
-	body = append(body, `,"events":[`...)
-	for i, ev := range events {
-		if i > 0 {
-			body = append(body, ',')
-		}
-		body = append(body, ev...)
-	}
-	body = append(body, "]}"...)
-	mac := hmac.New(sha256.New, e.app.secret)
-	mac.Write(body)
-	signature := hex.EncodeToString(mac.Sum(nil))
-
-	delay := s.cfg.RetryDelay
-	for attempt := 0; ; attempt++ {
-		retry, err := s.request(e, body, signature)
-		if err == nil {
-			metrics.delivered.Add(float64(len(events)))
-			return
-		}
-		reason := ReasonFailed
-		switch {
-		case s.ctx.Err() != nil:
-			reason = ReasonShutdown
-		case !retry:
-			reason = ReasonRejected
-		case attempt < s.cfg.Retries:
-			s.log.Debug("webhook failed; retrying", "url", e.url, "attempt", attempt+1, "error", err)
-			select {
-			case <-time.After(delay):
-				delay *= 2
-				continue
-			case <-s.ctx.Done():
-				reason = ReasonShutdown
-			}
-		}
-		s.log.Warn("webhook dropped", "url", e.url, "events", len(events), "reason", reason, "error", err)
-		metrics.dropped.WithLabelValues(reason).Add(float64(len(events)))
-		return
-	}
-}
-
-// errStatus is a non-2xx answer.
-var errStatus = errors.New("webhook: receiver answered")
-
-// request makes one attempt; retry tells whether a failure may succeed later.
-func (s *Sender) request(e *endpoint, body []byte, signature string) (retry bool, err error) {
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
-	if err != nil {
-		return false, fmt.Errorf("webhook: building request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "pogo-websocket")
-	req.Header.Set("X-Pusher-Key", e.app.key)
-	req.Header.Set("X-Pusher-Signature", signature)
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return true, fmt.Errorf("webhook: posting to %s: %w", e.url, err)
-	}
-	// Drained (a little) so that the connection is reused.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-	_ = resp.Body.Close()
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return false, nil
-	}
-	retry = resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests
-	return retry, fmt.Errorf("%w %d", errStatus, resp.StatusCode)
 }
