@@ -208,6 +208,7 @@ func (h *Hub) process(p *pending) {
 	p.batch.SetNow(uint64(start.UnixMilli()))
 	out, err := h.eng.Process(p.batch.Bytes())
 	metrics.batches.Inc()
+	metrics.engineMemory.Set(float64(h.eng.MemorySize()))
 	if err != nil {
 		metrics.engineErrors.Inc()
 		h.log.Error("engine failed on a batch; its events are lost",

@@ -20,6 +20,7 @@ var metrics = struct {
 	publishRejected prometheus.Counter
 	remoteDropped   prometheus.Counter
 	authRequests    *prometheus.CounterVec
+	engineMemory    prometheus.Gauge
 }{
 	connections: prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: "pogo_websocket", Name: "connections",
@@ -62,6 +63,10 @@ var metrics = struct {
 		Namespace: "pogo_websocket", Name: "auth_fallback_total",
 		Help: "Subscribes without auth sent to the auth workers, by outcome (answered, failed, refused: no workers).",
 	}, []string{"outcome"}),
+	engineMemory: prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "pogo_websocket", Name: "engine_memory_bytes",
+		Help: "Size of the engine's WebAssembly linear memory.",
+	}),
 }
 
 // RegisterMetrics registers the hub's Prometheus collectors into reg (in
@@ -71,7 +76,7 @@ func RegisterMetrics(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{
 		metrics.connections, metrics.messages, metrics.framesSent, metrics.slowCloses,
 		metrics.batches, metrics.engineErrors, metrics.batchDuration, metrics.publishRejected,
-		metrics.remoteDropped, metrics.authRequests,
+		metrics.remoteDropped, metrics.authRequests, metrics.engineMemory,
 	} {
 		if err := reg.Register(c); err != nil && !errors.As(err, &prometheus.AlreadyRegisteredError{}) {
 			return fmt.Errorf("registering hub metrics: %w", err)

@@ -66,6 +66,23 @@ func (c Credentials) ChannelAuth(socketID, channel string) string {
 	return c.Key + ":" + hex.EncodeToString(mac.Sum(nil))
 }
 
+// PresenceAuth returns the `auth` field that authorizes socketID to join a
+// presence channel as channelData: "<key>:<hex HMAC-SHA256(socket_id:channel:channel_data)>".
+func (c Credentials) PresenceAuth(socketID, channel, channelData string) string {
+	mac := hmac.New(sha256.New, []byte(c.Secret))
+	mac.Write([]byte(socketID))
+	mac.Write([]byte{':'})
+	mac.Write([]byte(channel))
+	mac.Write([]byte{':'})
+	mac.Write([]byte(channelData))
+	return c.Key + ":" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// UsersPath returns the path of the HTTP API's presence roster query.
+func (c Credentials) UsersPath(channel string) string {
+	return "/apps/" + c.AppID + "/channels/" + channel + "/users"
+}
+
 // EventBody returns the JSON body of a publish (POST /apps/{id}/events).
 func EventBody(name string, channels []string, data string) []byte {
 	b, err := json.Marshal(struct {
@@ -94,6 +111,16 @@ func Subscribe(channel, auth string) []byte {
 		Auth    string `json:"auth,omitempty"`
 	}
 	return message("pusher:subscribe", data{channel, auth})
+}
+
+// SubscribePresence returns a pusher:subscribe message joining a presence
+// channel with channelData (the JSON the auth signed).
+func SubscribePresence(channel, auth, channelData string) []byte {
+	return message("pusher:subscribe", struct {
+		Channel     string `json:"channel"`
+		Auth        string `json:"auth"`
+		ChannelData string `json:"channel_data"`
+	}{channel, auth, channelData})
 }
 
 // Unsubscribe returns a pusher:unsubscribe message.
