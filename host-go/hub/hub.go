@@ -235,6 +235,9 @@ func (h *Hub) process(p *pending) {
 		h.dispatch(out)
 	}
 	metrics.batches.Inc()
+	if h.eng != nil {
+		metrics.engineMemory.Set(float64(h.eng.MemorySize()))
+	}
 	h.countSubscriptions()
 	// A fresh engine never saw the connections it replaced: either way, the
 	// slots of these CLOSED events can be reused.
@@ -388,33 +391,6 @@ func (h *Hub) MaxEventPayload(appID string) int {
 		return engine.DefaultMaxEventPayload
 	}
 	return 0
-}
-
-// Health describes a hub for health checks.
-type Health struct {
-	// Alive is true while the hub runs and its engine processed a batch in
-	// the last five seconds (a tick is queued every second).
-	Alive bool `json:"alive"`
-	// Connections is the number of open WebSocket connections.
-	Connections int64 `json:"connections"`
-	// LastBatch is when the engine last finished a batch.
-	LastBatch time.Time `json:"last_batch"`
-	// Broker is "up" or "down", or empty without a broker.
-	Broker string `json:"broker,omitempty"`
-}
-
-// Health reports whether the hub and its engine are running.
-func (h *Hub) Health() Health {
-	last := time.Unix(0, h.lastBatch.Load())
-	hl := Health{
-		Alive:       !h.stopping.Load() && time.Since(last) < 5*time.Second,
-		Connections: h.openConns.Load(),
-		LastBatch:   last,
-	}
-	if b := h.cfg.Broker; b != nil {
-		hl.Broker = map[bool]string{true: "up", false: "down"}[b.Up()]
-	}
-	return hl
 }
 
 // Shutdown stops the hub: the engine closes every connection with 4200 (so

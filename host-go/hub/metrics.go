@@ -31,6 +31,7 @@ var metrics = struct {
 	authFailures    *prometheus.CounterVec
 	authDuration    prometheus.Histogram
 	breakerOpen     prometheus.Counter
+	engineMemory    prometheus.Gauge
 }{
 	connections: prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: "pogo_websocket", Name: "connections_active",
@@ -102,6 +103,10 @@ var metrics = struct {
 		Namespace: "pogo_websocket", Name: "circuit_breaker_open_total",
 		Help: "Authorisations refused at once because the auth workers' circuit breaker was open.",
 	}),
+	engineMemory: prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "pogo_websocket", Name: "engine_memory_bytes",
+		Help: "Size of the engine's WebAssembly linear memory.",
+	}),
 }
 
 // RegisterMetrics registers the hub's Prometheus collectors into reg (in
@@ -113,7 +118,7 @@ func RegisterMetrics(reg prometheus.Registerer) error {
 		metrics.framesSent, metrics.slowCloses, metrics.droppedMessages, metrics.batches,
 		metrics.engineErrors, metrics.engineRecovery, metrics.batchDuration, metrics.publishFailures,
 		metrics.remoteDropped, metrics.authRequests, metrics.authFailures, metrics.authDuration,
-		metrics.breakerOpen,
+		metrics.breakerOpen, metrics.engineMemory,
 	} {
 		if err := reg.Register(c); err != nil && !errors.As(err, &prometheus.AlreadyRegisteredError{}) {
 			return fmt.Errorf("registering hub metrics: %w", err)

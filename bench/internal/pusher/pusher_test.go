@@ -103,6 +103,44 @@ func TestChannelAuth_EngineAcceptsIt(t *testing.T) {
 	}
 }
 
+func TestPresenceAuth_EngineAcceptsItAndUsersPathListsTheMember(t *testing.T) {
+	e := newEngine(t)
+	var b engine.Batch
+	b.Open(1, creds.Key, "", "protocol=7")
+	sends, _ := payloads(t, process(t, e, &b))
+	sid, err := SocketID([]byte(sends[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := `{"user_id":"u-7","user_info":{}}`
+	b.Message(1, SubscribePresence("presence-room", creds.PresenceAuth(sid, "presence-room", data), data))
+	b.Message(1, SubscribePresence("presence-other", creds.PresenceAuth(sid, "presence-room", data), data))
+	sends, _ = payloads(t, process(t, e, &b))
+	if len(sends) != 2 ||
+		!strings.Contains(sends[0], "pusher_internal:subscription_succeeded") ||
+		strings.Contains(sends[1], "subscription_succeeded") {
+		t.Fatalf("answers %q: want the first join accepted and the second (auth for another channel) refused", sends)
+	}
+	path := creds.UsersPath("presence-room")
+	if err := b.HTTP(2, "GET", path, creds.SignQuery("GET", path, nil, time.Now().Unix()), nil); err != nil {
+		t.Fatal(err)
+	}
+	answers := 0
+	for a := engine.NewActions(process(t, e, &b)); a.Next(); {
+		if a.Kind() != engine.ActionHTTPResponse {
+			continue
+		}
+		answers++
+		status, body, err := a.HTTPResponse()
+		if err != nil || status != 200 || string(body) != `{"users":[{"id":"u-7"}]}` {
+			t.Errorf("GET %s: %d %s %v, want 200 with u-7", path, status, body, err)
+		}
+	}
+	if answers != 1 {
+		t.Errorf("GET %s: %d answers, want 1", path, answers)
+	}
+}
+
 func TestSocketID_RejectsOtherEvents(t *testing.T) {
 	if _, err := SocketID(Ping); err == nil {
 		t.Error("SocketID accepted a pusher:ping")
