@@ -27,8 +27,13 @@
 // and keeps the timer.
 //
 // A message on Redis is one kind byte (record, heartbeat, sync request), the
-// sending node's 8-byte id (a node skips its own messages) and, for a
-// record, the relay record.
+// sending node's 8-byte id (a node skips its own messages), the index of the
+// engine shard that sent it (big-endian u16; 0xffff: the whole node) and,
+// for a record, the relay record. Each shard of a node is a node of its own
+// to the others (its own number, its own members and counts), and a node
+// that falls silent takes all its shards with it. A shard whose engine
+// restarted empty sends a sync request for itself alone: the others forget
+// what it relayed and relay all they have again (package hub).
 //
 // For fault-injection tests, the environment variable
 // POGO_WEBSOCKET_FAULT_DROP_RELAY=<kind>:<n> makes the broker drop the next

@@ -5,6 +5,7 @@ package broker
 
 import (
 	"context"
+	"encoding/binary"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -46,7 +47,7 @@ const (
 )
 
 const (
-	headerSize = 1 + nodeIDSize
+	headerSize = 1 + nodeIDSize + 2
 	nodeIDSize = 8
 	// maxPipeline bounds the messages sent to Redis in one round trip.
 	maxPipeline = 256
@@ -212,9 +213,9 @@ func (r *Redis) Start(deliver func(node uint32, record []byte), gone func(node u
 	go r.digests()
 }
 
-// Send queues relay record of app appID for the other nodes; it copies
-// record and never waits. It fails with ErrQueueFull when the queue is full.
-func (r *Redis) Send(appID, record []byte) error {
+// Send queues relay record of app appID, from engine shard shard, for the
+// other nodes; it copies record and never waits. It fails with ErrQueueFull when the queue is full.
+func (r *Redis) Send(shard uint16, appID, record []byte) error {
 	channel, ok := r.byApp[string(appID)]
 	if !ok {
 		return fmt.Errorf("broker: app %q is not served by this broker", appID)
@@ -223,18 +224,20 @@ func (r *Redis) Send(appID, record []byte) error {
 		metrics.dropped.WithLabelValues("fault_injection").Inc()
 		return nil
 	}
-	if err := r.enqueue(channel, kindRecord, record); err != nil {
+	if err := r.enqueue(channel, kindRecord, shard, record); err != nil {
 		metrics.dropped.WithLabelValues("queue_full").Inc()
 		return err
 	}
 	return nil
 }
 
-// enqueue queues a message of kind for Redis channel channel, without waiting.
-func (r *Redis) enqueue(channel string, kind byte, record []byte) error {
+// enqueue queues a message of kind from shard for Redis channel channel,
+// without waiting.
+func (r *Redis) enqueue(channel string, kind byte, shard uint16, record []byte) error {
 	payload := make([]byte, headerSize+len(record))
 	payload[0] = kind
 	copy(payload[1:], r.node[:])
+	binary.BigEndian.PutUint16(payload[1+nodeIDSize:], shard)
 	copy(payload[headerSize:], record)
 	select {
 	case r.out <- outgoing{channel: channel, payload: payload}:
@@ -308,30 +311,34 @@ func (r *Redis) receive(in <-chan any, deliver func(uint32, []byte)) {
 				metrics.received.WithLabelValues("malformed").Inc()
 				continue
 			}
-			id := p[1:headerSize]
+			id := p[1 : 1+nodeIDSize]
 			if id == string(r.node[:]) {
-				continue // our own: already delivered here
+				// Our own, or a sibling shard's: the hub delivered it in-process.
+				continue
 			}
+			shard := uint16(p[1+nodeIDSize])<<8 | uint16(p[2+nodeIDSize])
 			switch p[0] {
 			case kindRecord:
 				metrics.received.WithLabelValues("delivered").Inc()
-				deliver(r.peers.seen(id), []byte(p[headerSize:]))
+				deliver(r.peers.number(id, shard), []byte(p[headerSize:]))
 			case kindHeartbeat:
-				r.peers.seen(id)
+				r.peers.heard(id)
 			case kindSync:
-				// It may have missed departures while it was away: what it
-				// relayed before is dropped, and it relays all it has again.
-				r.peers.forget(id)
+				// It may have missed departures while it was away, or its
+				// shard restarted empty: what it relayed before is dropped,
+				// and every node relays all it has again.
+				r.peers.forget(id, shard)
 				r.sync()
 			}
 		}
 	}
 }
 
-// Rejoin tells the other nodes that this node's engine restarted empty: they
-// forget its members and relay theirs again, as when its subscription starts.
-func (r *Redis) Rejoin() {
-	r.joined()
+// Rejoin tells the other nodes that engine shard shard of this node restarted
+// empty: they forget what it relayed and relay all they have again. The
+// other shards of this node keep what they hold.
+func (r *Redis) Rejoin(shard uint16) {
+	_ = r.enqueue(r.nodes, kindSync, shard, nil)
 }
 
 // joined runs when this node's subscription starts, or starts again after an
@@ -339,7 +346,7 @@ func (r *Redis) Rejoin() {
 // the others relayed, asks them to relay all they have, and relays its own.
 func (r *Redis) joined() {
 	r.peers.forgetAll()
-	_ = r.enqueue(r.nodes, kindSync, nil)
+	_ = r.enqueue(r.nodes, kindSync, allShards, nil)
 	r.sync()
 }
 

@@ -122,13 +122,13 @@ func TestRecordsReachTheOtherNodesOfTheSameApp(t *testing.T) {
 	a := startNode(t, Config{URL: srv.url()}, "app1", "app2")
 	b := startNode(t, Config{URL: srv.url()}, "app1")
 
-	if err := a.Send([]byte("app1"), record("app1", "first")); err != nil {
+	if err := a.Send(0, []byte("app1"), record("app1", "first")); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Send([]byte("app2"), record("app2", "not for b")); err != nil {
+	if err := a.Send(0, []byte("app2"), record("app2", "not for b")); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Send([]byte("app1"), record("app1", "second")); err != nil {
+	if err := a.Send(0, []byte("app1"), record("app1", "second")); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"first", "second"} {
@@ -137,7 +137,7 @@ func TestRecordsReachTheOtherNodesOfTheSameApp(t *testing.T) {
 		}
 	}
 	// b's own record comes back to a, never to b itself.
-	if err := b.Send([]byte("app1"), record("app1", "from b")); err != nil {
+	if err := b.Send(0, []byte("app1"), record("app1", "from b")); err != nil {
 		t.Fatal(err)
 	}
 	if got := a.receive(t); !bytes.Equal(got, record("app1", "from b")) {
@@ -160,7 +160,7 @@ func TestNodesAreNumberedAndGoneOnceSilent(t *testing.T) {
 	c := startNode(t, fast, "app")
 
 	for _, sender := range []*node{a, c, a} {
-		if err := sender.Send([]byte("app"), record("app", "x")); err != nil {
+		if err := sender.Send(0, []byte("app"), record("app", "x")); err != nil {
 			t.Fatal(err)
 		}
 		b.receive(t)
@@ -194,14 +194,14 @@ func TestANodeThatSubscribesAsksEveryNodeToSyncAndIsRenumbered(t *testing.T) {
 	b := startNode(t, Config{URL: srv.url()}, "app")
 	eventually(t, "a and b both sync when b joins", func() bool { return a.syncs.Load() == 2 && b.syncs.Load() == 1 })
 
-	if err := b.Send([]byte("app"), record("app", "x")); err != nil {
+	if err := b.Send(0, []byte("app"), record("app", "x")); err != nil {
 		t.Fatal(err)
 	}
 	a.receive(t)
 	before := <-a.from
 	// b rejoins, as after an outage (its subscription starts again) or when its engine restarted
 	// empty: a forgets what b relayed and numbers it anew.
-	b.Rejoin()
+	b.Rejoin(0)
 	select {
 	case gone := <-a.gone:
 		if gone != before {
@@ -210,7 +210,7 @@ func TestANodeThatSubscribesAsksEveryNodeToSyncAndIsRenumbered(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("a did not drop b's number on its sync request")
 	}
-	if err := b.Send([]byte("app"), record("app", "y")); err != nil {
+	if err := b.Send(0, []byte("app"), record("app", "y")); err != nil {
 		t.Fatal(err)
 	}
 	a.receive(t)
@@ -225,7 +225,7 @@ func TestCloseSendsWhatIsQueuedFirst(t *testing.T) {
 	b := startNode(t, Config{URL: srv.url()}, "app")
 	const n = 500
 	for i := range n {
-		if err := a.Send([]byte("app"), record("app", fmt.Sprint(i))); err != nil {
+		if err := a.Send(0, []byte("app"), record("app", fmt.Sprint(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -245,7 +245,7 @@ func TestNodesWithAnotherPrefixNeverSeeTheRecords(t *testing.T) {
 	b := startNode(t, Config{URL: srv.url(), Prefix: "green"}, "app")
 	c := startNode(t, Config{URL: srv.url(), Prefix: "green"}, "app")
 
-	if err := b.Send([]byte("app"), record("app", "green")); err != nil {
+	if err := b.Send(0, []byte("app"), record("app", "green")); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.receive(t); !bytes.Equal(got, record("app", "green")) {
@@ -269,7 +269,7 @@ func TestForeignMessagesOnTheChannelAreDroppedNotDelivered(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := a.Send([]byte("app"), record("app", "real")); err != nil {
+	if err := a.Send(0, []byte("app"), record("app", "real")); err != nil {
 		t.Fatal(err)
 	}
 	if got := b.receive(t); !bytes.Equal(got, record("app", "real")) {
@@ -293,7 +293,7 @@ func TestRedisDownMakesTheBrokerUnavailableUntilItIsBack(t *testing.T) {
 	if err := a.Err(); err != nil {
 		t.Fatalf("Err() = %v after recovery", err)
 	}
-	if err := a.Send([]byte("app"), record("app", "after")); err != nil {
+	if err := a.Send(0, []byte("app"), record("app", "after")); err != nil {
 		t.Fatal(err)
 	}
 	if got := b.receive(t); !bytes.Equal(got, record("app", "after")) {
@@ -312,11 +312,11 @@ func TestAStalledRedisFillsTheQueueAndSendRefuses(t *testing.T) {
 	defer func() { _ = srv.cmd.Process.Signal(syscall.SIGCONT) }()
 	// The sender drains the queue into its next round trip until that blocks.
 	eventually(t, "the queue stays full", func() bool {
-		_ = a.Send([]byte("app"), record("app", "x"))
+		_ = a.Send(0, []byte("app"), record("app", "x"))
 		return errors.Is(a.Err(), ErrQueueFull)
 	})
 	dropped := testutil.ToFloat64(metrics.dropped.WithLabelValues("queue_full"))
-	if err := a.Send([]byte("app"), record("app", "x")); !errors.Is(err, ErrQueueFull) {
+	if err := a.Send(0, []byte("app"), record("app", "x")); !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("Send into the full queue: %v, want ErrQueueFull", err)
 	}
 	if got := testutil.ToFloat64(metrics.dropped.WithLabelValues("queue_full")) - dropped; got != 1 {
@@ -368,7 +368,7 @@ func TestFaultInjectionDropsTheNextRecordsOfOneKind(t *testing.T) {
 		return r
 	}
 	for _, r := range [][]byte{removed("lost"), removed("kept"), record("app1", "event")} {
-		if err := a.Send([]byte("app1"), r); err != nil {
+		if err := a.Send(0, []byte("app1"), r); err != nil {
 			t.Fatal(err)
 		}
 	}

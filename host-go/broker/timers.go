@@ -46,7 +46,7 @@ func (r *Redis) heartbeats() {
 	defer ticker.Stop()
 	for n := 0; ; n++ {
 		if n%2 == 0 && r.Up() {
-			_ = r.enqueue(r.nodes, kindHeartbeat, nil)
+			_ = r.enqueue(r.nodes, kindHeartbeat, allShards, nil)
 		}
 		r.peers.expire(time.Now().Add(-peerTimeoutQuarters * quarter))
 		select {

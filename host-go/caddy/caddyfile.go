@@ -74,6 +74,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		write_wait       <duration>  # default: 10s
 //		max_queue        <size>      # per-connection outbound queue, default: 1MiB
 //		queue_limit      <size>      # engine event batch, default: 4MiB
+//		num_shards       <n>         # engine shards, default: GOMAXPROCS, at most 8
+//		shard_queue_size <n>         # events per shard queue (9 / 503 past it), default: 0 (no limit)
 //
 //		# Redis broker: nodes with the same Redis and prefix share their events
 //		redis             <url>       # redis://[user:password@]host[:port][/db]; default: none
@@ -132,6 +134,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = sizeArg(d, &h.MaxQueue)
 		case "queue_limit":
 			err = sizeArg(d, &h.QueueLimit)
+		case "num_shards":
+			err = intArg(d, &h.NumShards)
+		case "shard_queue_size":
+			err = intArg(d, &h.ShardQueueSize)
 		case "max_connections":
 			err = intArg(d, &h.MaxConnections)
 		case "handshake_rate":

@@ -17,6 +17,8 @@ func TestUnmarshalCaddyfileDocumentedOptions(t *testing.T) {
 		handshake_burst 50
 		max_connections 10000
 		broker_queue_size 1024
+		shard_queue_size 1024 # Per-shard control/broadcast queue
+		num_shards 8 # Internal sharding (Default: 2 * CPU Cores)
 		shutdown_timeout 7s
 		redis_host 127.0.0.1:6380
 		redis_password pw
@@ -36,6 +38,9 @@ func TestUnmarshalCaddyfileDocumentedOptions(t *testing.T) {
 	}
 	if cfg.Apps[0].Key != "pogo-app" {
 		t.Errorf("app key = %q, want the app id", cfg.Apps[0].Key)
+	}
+	if cfg.Shards != 8 || cfg.ShardQueueSize != 1024 {
+		t.Errorf("hub config: %d shards of %d events", cfg.Shards, cfg.ShardQueueSize)
 	}
 	if cfg.MaxConnections != 10000 || cfg.ShutdownTimeout != 7*time.Second || cfg.ShutdownGrace != 6300*time.Millisecond {
 		t.Errorf("hub config: capacity %d, shutdown %s, grace %s", cfg.MaxConnections, cfg.ShutdownTimeout, cfg.ShutdownGrace)

@@ -90,6 +90,15 @@ type Handler struct {
 	// Size of the engine's event batch past which producers wait and native
 	// publishes are refused (code 9). Default: 4 MiB.
 	QueueLimit int `json:"queue_limit,omitempty"`
+	// Engine shards: engine instances, each on its own goroutine with its
+	// own event queue; connections are spread over them, and they stay
+	// exact together as the nodes of a cluster do (package hub, # Shards).
+	// Default: the number of cores Go runs on (GOMAXPROCS), at most 8.
+	NumShards int `json:"num_shards,omitempty"`
+	// Events one shard's queue holds; past it native publishes are refused
+	// (code 9), HTTP API requests answered 503 and clients' messages wait.
+	// Default: 0 (bounded by queue_limit's bytes only).
+	ShardQueueSize int `json:"shard_queue_size,omitempty"`
 	// Connections this node holds at once, whatever their app; the one over
 	// it gets pusher:error 4100 "Over capacity" and is closed. (An app's own
 	// max_connections is its quota, refused with 4004.) Default: 0 (no limit).

@@ -81,6 +81,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			}
 			cfg.Broker = b
 			wcfg.Claim = b.Claim
+		} else if cfg.Shards != 1 {
+			// The shards see each other's transitions as nodes do.
+			wcfg.Claim = webhook.NewMemoryClaims().Claim
 		}
 		if len(wcfg.Apps) > 0 {
 			wcfg.Logger = h.logger.With("component", "webhook")
@@ -148,6 +151,8 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 		WriteWait:      durationOr(h.WriteWait, defaultWriteWait),
 		MaxQueue:       h.MaxQueue,
 		QueueLimit:     h.QueueLimit,
+		Shards:         h.NumShards,
+		ShardQueueSize: h.ShardQueueSize,
 		MaxConnections: h.MaxConnections,
 		// The whole stop takes at most shutdown_timeout; clients get all
 		// of it but the last tenth (at most a second), which is left for
@@ -157,6 +162,9 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 	}
 	if cfg.MaxQueue == 0 {
 		cfg.MaxQueue = defaultMaxQueue
+	}
+	if cfg.Shards == 0 {
+		cfg.Shards = hub.DefaultShards()
 	}
 	var errs []error
 	check := func(ok bool, format string, args ...any) {
@@ -169,6 +177,8 @@ func (h *Handler) resolve() (hub.Config, int64, error) {
 	check(cfg.WriteWait > 0, "write_wait %s must be positive", cfg.WriteWait)
 	check(cfg.MaxQueue > 0, "max_queue %d must be positive", cfg.MaxQueue)
 	check(cfg.QueueLimit >= 0, "queue_limit %d must be positive", cfg.QueueLimit)
+	check(h.NumShards >= 0 && h.NumShards <= hub.MaxShards, "num_shards %d must be a number of shards from 1 to %d (0: the default)", h.NumShards, hub.MaxShards)
+	check(h.ShardQueueSize >= 0 && h.ShardQueueSize <= math.MaxInt32, "shard_queue_size %d must be a positive number of events (0: no limit)", h.ShardQueueSize)
 	check(h.MaxConnections >= 0 && h.MaxConnections <= math.MaxInt32, "max_connections %d must be a number of connections (0: no limit)", h.MaxConnections)
 	check(h.HandshakeRate >= 0 && h.HandshakeRate <= math.MaxInt32, "handshake_rate %d must be a positive number of upgrades per second", h.HandshakeRate)
 	check(h.HandshakeBurst >= 0 && h.HandshakeBurst <= math.MaxInt32, "handshake_burst %d must be a positive number of upgrades", h.HandshakeBurst)
@@ -327,6 +337,8 @@ func poolKey(cfg hub.Config, bcfg broker.Config, wcfg webhook.Config) (string, e
 		WriteWait       time.Duration
 		MaxQueue        int
 		QueueLimit      int
+		Shards          int
+		ShardQueueSize  int
 		MaxConnections  int
 		ShutdownTimeout time.Duration
 		Redis           string
@@ -334,7 +346,7 @@ func poolKey(cfg hub.Config, bcfg broker.Config, wcfg webhook.Config) (string, e
 		BrokerQueue     int
 		DigestInterval  time.Duration
 		Webhooks        []webhook.App
-	}{cfg.Apps, cfg.ReadLimit, cfg.WriteWait, cfg.MaxQueue, cfg.QueueLimit, cfg.MaxConnections, cfg.ShutdownTimeout,
+	}{cfg.Apps, cfg.ReadLimit, cfg.WriteWait, cfg.MaxQueue, cfg.QueueLimit, cfg.Shards, cfg.ShardQueueSize, cfg.MaxConnections, cfg.ShutdownTimeout,
 		bcfg.URL, bcfg.Prefix, bcfg.QueueSize, bcfg.DigestInterval, wcfg.Apps})
 	if err != nil {
 		return "", fmt.Errorf("hashing pogo_websocket config: %w", err)

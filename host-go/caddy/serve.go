@@ -121,6 +121,9 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, path string) 
 		writeError(w, http.StatusServiceUnavailable, "The server did not answer in time")
 	case errors.Is(err, hub.ErrClosed):
 		writeError(w, http.StatusServiceUnavailable, "Server is shutting down")
+	case errors.Is(err, hub.ErrQueueFull):
+		h.countPublishFailure(r, path, hub.PublishShardQueueFull)
+		writeError(w, http.StatusServiceUnavailable, "Shard queue full: try again")
 	case errors.Is(err, broker.ErrQueueFull):
 		h.countPublishFailure(r, path, hub.PublishBrokerQueueFull)
 		writeError(w, http.StatusServiceUnavailable, "Too many events waiting for the other nodes: try again")

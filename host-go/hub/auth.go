@@ -65,11 +65,13 @@ type authorizerBox struct{ a Authorizer }
 // refused). Connections opened before an Authorizer was set carry no
 // headers.
 func (h *Hub) SetAuthorizer(a Authorizer) {
-	if a == nil {
-		h.auth.Store(nil)
-		return
+	var b *authorizerBox
+	if a != nil {
+		b = &authorizerBox{a}
 	}
-	h.auth.Store(&authorizerBox{a})
+	for _, s := range h.shards {
+		s.auth.Store(b)
+	}
 }
 
 func (h *Hub) authorizer() Authorizer {

@@ -22,18 +22,19 @@ type Broker interface {
 	// node needs every other's subscription counts and presence members;
 	// and digest, every digest period, when the engine must relay its digest.
 	Start(deliver func(node uint32, record []byte), gone func(node uint32), sync, digest func())
-	// Send hands relay record of app appID to the other nodes without
-	// waiting; it copies record.
-	Send(appID, record []byte) error
+	// Send hands relay record of app appID, from engine shard shard, to the
+	// other nodes without waiting; it copies record. Each shard is a node of
+	// its own to the other nodes, and they all leave with this node.
+	Send(shard uint16, appID, record []byte) error
 	// Err tells why an event published now would not reach the other
 	// nodes, or returns nil when it would.
 	Err() error
 	// Up reports whether the broker is connected.
 	Up() bool
-	// Rejoin tells the other nodes that this node is a new one, its engine
+	// Rejoin tells the other nodes that engine shard shard of this node
 	// restarted empty: they drop what it relayed before (as for a node that
 	// left) and relay all they have to it again.
-	Rejoin()
+	Rejoin(shard uint16)
 	// Close stops the broker.
 	Close() error
 }
@@ -74,57 +75,53 @@ func writes(method string) bool {
 	return method == http.MethodPost
 }
 
-// relay hands one RELAY action to the broker.
-func (h *Hub) relay(a *engine.Actions) {
-	appID, record, err := a.Relay()
-	if err != nil {
-		metrics.engineErrors.Inc()
-		h.log.Error("malformed relay", "error", err)
-		return
-	}
-	if err := h.cfg.Broker.Send(appID, record); err != nil {
-		h.log.Debug("event not relayed to the other nodes", "app", string(appID), "error", err)
-	}
-}
-
-// remote queues a relay record from node for the engine. It never waits:
-// with the event queue full, the record is dropped and counted.
+// remote queues a relay record from node for every shard's engine. It never
+// waits: a shard whose event queue is full drops the record, counted.
 func (h *Hub) remote(node uint32, record []byte) {
 	if h.stopping.Load() {
 		return
 	}
-	if err := h.q.lockOrFail(engine.RemoteSize(record)); err != nil {
-		metrics.remoteDropped.Inc()
-		return
+	for _, s := range h.shards {
+		if err := s.q.lockOrFail(engine.RemoteSize(record)); err != nil {
+			metrics.remoteDropped.Inc()
+			continue
+		}
+		s.q.cur.batch.Remote(node, record)
+		s.q.unlock()
 	}
-	h.q.cur.batch.Remote(node, record)
-	h.q.unlock()
 }
 
-// nodeGone queues NODE_GONE: node's subscriptions and presence members
-// leave. Like the other lockAlways events it is accepted whatever the
-// batch's size while the hub runs, or they would stay forever.
+// nodeGone queues NODE_GONE for every shard: node's subscriptions and
+// presence members leave. Like the other lockAlways events it is accepted
+// whatever the batch's size while the hub runs, or they would stay forever.
 func (h *Hub) nodeGone(node uint32) {
-	if h.q.lockAlways() == nil {
-		h.q.cur.batch.NodeGone(node)
-		h.q.unlock()
+	for _, s := range h.shards {
+		if s.q.lockAlways() == nil {
+			s.q.cur.batch.NodeGone(node)
+			s.q.unlock()
+		}
 	}
 }
 
-// sync queues SYNC: the engine relays its subscription counts and presence
-// members.
+// sync queues SYNC for every shard: each engine relays its subscription
+// counts and presence members.
 func (h *Hub) sync() {
-	if h.q.lockAlways() == nil {
-		h.q.cur.batch.Sync()
-		h.q.unlock()
+	for _, s := range h.shards {
+		if s.q.lockAlways() == nil {
+			s.q.cur.batch.Sync()
+			s.q.unlock()
+		}
 	}
 }
 
-// digest queues DIGEST: the engine relays the digest of its subscription
-// counts and presence members, which the other nodes check theirs against.
+// digest queues DIGEST for every shard: each engine relays the digest of its
+// subscription counts and presence members, which the other nodes check
+// theirs against.
 func (h *Hub) digest() {
-	if h.q.lockAlways() == nil {
-		h.q.cur.batch.Digest()
-		h.q.unlock()
+	for _, s := range h.shards {
+		if s.q.lockAlways() == nil {
+			s.q.cur.batch.Digest()
+			s.q.unlock()
+		}
 	}
 }

@@ -8,7 +8,7 @@ import (
 
 func TestAdmitNeverOvershootsTheCapacityUnderConcurrentUpgrades(t *testing.T) {
 	t.Parallel()
-	h := &Hub{cfg: Config{MaxConnections: 3}}
+	h := &Hub{cfg: Config{MaxConnections: 3}, openConns: new(atomic.Int64)}
 	var admitted atomic.Int32
 	var wg sync.WaitGroup
 	for range 100 {
@@ -32,7 +32,7 @@ func TestAdmitNeverOvershootsTheCapacityUnderConcurrentUpgrades(t *testing.T) {
 
 func TestAdmitWithoutCapacityAdmitsAll(t *testing.T) {
 	t.Parallel()
-	h := &Hub{}
+	h := &Hub{openConns: new(atomic.Int64)}
 	for i := range 1000 {
 		if !h.admit() {
 			t.Fatalf("connection %d refused without a capacity", i+1)

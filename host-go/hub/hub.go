@@ -17,8 +17,9 @@ import (
 var (
 	// ErrClosed is returned once the hub is shutting down.
 	ErrClosed = errors.New("hub: closed")
-	// ErrQueueFull is returned by Publish when the event queue is full.
-	ErrQueueFull = errors.New("hub: event queue full")
+	// ErrQueueFull is returned by Publish when the event queue is full, and
+	// by HTTP when it holds ShardQueueSize events.
+	ErrQueueFull = errors.New("hub: shard queue full")
 	// ErrTimeout is returned by HTTP when the engine did not answer in time.
 	ErrTimeout = errors.New("hub: engine did not answer in time")
 	// ErrTooManyConnections is returned when every connection id is taken.
@@ -52,6 +53,13 @@ type Config struct {
 	MaxQueue int
 	// QueueLimit is the size of the event batch past which producers wait.
 	QueueLimit int
+	// Shards is the number of engine instances, each on its own goroutine
+	// with its own event queue (shards.go). Default: DefaultShards().
+	Shards int
+	// ShardQueueSize bounds each shard's event batch in events, beside
+	// QueueLimit's bytes: past it, Publish and HTTP fail with ErrQueueFull
+	// and connection readers wait. 0: no bound in events.
+	ShardQueueSize int
 	// HTTPTimeout bounds the wait for the engine's answer to an HTTP request.
 	HTTPTimeout time.Duration
 	// ShutdownGrace bounds the wait for clients to receive their close frame
@@ -94,9 +102,23 @@ type Hub struct {
 	reqs requests
 	auth atomic.Pointer[authorizerBox]
 
-	conns     table
-	readers   sync.WaitGroup
-	openConns atomic.Int64
+	conns   table
+	readers sync.WaitGroup
+	// openConns counts the connections of every shard (capacity.go).
+	openConns *atomic.Int64
+	// shards are the hub's engine shards, this one among them; shards[0]
+	// is the hub New returns, which the callers use (shards.go).
+	shards []*Hub
+	// index is this shard's place in shards, node the number its
+	// siblings' engines know it by.
+	index int
+	node  uint32
+	// next picks the shard of the next HTTP request or Publish.
+	next atomic.Uint32
+	// relays is set when the engine relays: with a broker or siblings.
+	relays bool
+	// memory is the engine memory the gauge last saw (engine goroutine).
+	memory int64
 	// subscriptions is the engine's count the gauge last saw (engine goroutine).
 	subscriptions int64
 
@@ -117,29 +139,49 @@ type Hub struct {
 // of its app ids until Shutdown.
 func New(cfg Config) (*Hub, error) {
 	cfg = withDefaults(cfg)
-	if cfg.Broker != nil {
+	relays := cfg.Broker != nil || cfg.Shards > 1
+	if relays {
 		cfg.Apps = withRelay(cfg.Apps)
 	}
-	h := &Hub{
-		cfg:                cfg,
-		log:                cfg.Logger,
-		q:                  newQueue(cfg.QueueLimit),
-		shutdownDispatched: make(chan struct{}),
-		stopEngine:         make(chan struct{}),
-		engineStopped:      make(chan struct{}),
-		hubClosed:          make(chan struct{}),
-		shutdownFinished:   make(chan struct{}),
+	shards := make([]*Hub, cfg.Shards)
+	open := new(atomic.Int64)
+	for i := range shards {
+		h := &Hub{
+			cfg:                cfg,
+			log:                cfg.Logger,
+			q:                  newQueue(cfg.QueueLimit, cfg.ShardQueueSize),
+			openConns:          open,
+			shards:             shards,
+			index:              i,
+			node:               siblingNode(i),
+			relays:             relays,
+			shutdownDispatched: make(chan struct{}),
+			stopEngine:         make(chan struct{}),
+			engineStopped:      make(chan struct{}),
+			hubClosed:          make(chan struct{}),
+			shutdownFinished:   make(chan struct{}),
+		}
+		if cfg.Shards > 1 {
+			h.log = cfg.Logger.With("shard", i)
+		}
+		// The apps are configured synchronously so that a bad configuration
+		// fails here rather than in the background.
+		eng, err := h.startEngine()
+		if err != nil {
+			for _, s := range shards[:i] {
+				_ = s.eng.Close()
+			}
+			return nil, fmt.Errorf("starting hub: %w", err)
+		}
+		h.eng = eng
+		h.lastBatch.Store(time.Now().UnixNano())
+		shards[i] = h
 	}
-	// The apps are configured synchronously so that a bad configuration
-	// fails here rather than in the background.
-	eng, err := h.startEngine()
-	if err != nil {
-		return nil, fmt.Errorf("starting hub: %w", err)
+	for _, h := range shards {
+		go h.run()
 	}
-	h.eng = eng
+	h := shards[0]
 	h.SetAuthorizer(cfg.Authorizer)
-	h.lastBatch.Store(time.Now().UnixNano())
-	go h.run()
 	if cfg.Broker != nil {
 		cfg.Broker.Start(h.remote, h.nodeGone, h.sync, h.digest)
 	}
@@ -170,6 +212,11 @@ func withDefaults(cfg Config) Config {
 	if cfg.QueueLimit <= 0 {
 		cfg.QueueLimit = DefaultQueueLimit
 	}
+	if cfg.Shards <= 0 {
+		cfg.Shards = DefaultShards()
+	}
+	cfg.Shards = min(cfg.Shards, MaxShards)
+	cfg.ShardQueueSize = max(cfg.ShardQueueSize, 0)
 	if cfg.HTTPTimeout <= 0 {
 		cfg.HTTPTimeout = DefaultHTTPTimeout
 	}
@@ -235,9 +282,7 @@ func (h *Hub) process(p *pending) {
 		h.dispatch(out)
 	}
 	metrics.batches.Inc()
-	if h.eng != nil {
-		metrics.engineMemory.Set(float64(h.eng.MemorySize()))
-	}
+	h.countMemory()
 	h.countSubscriptions()
 	// A fresh engine never saw the connections it replaced: either way, the
 	// slots of these CLOSED events can be reused.
@@ -275,6 +320,9 @@ func (h *Hub) respond(out []byte) {
 // engine's memory once: a broadcast frame is one slice shared by every
 // recipient's queue.
 func (h *Hub) dispatch(out []byte) {
+	if h.relays {
+		h.relayAll(out)
+	}
 	h.respond(out)
 	h.conns.mu.RLock()
 	defer h.conns.mu.RUnlock()
@@ -322,7 +370,7 @@ func (h *Hub) dispatch(out []byte) {
 				h.authRequest(c, socketID, channel)
 			}
 		case engine.ActionRelay:
-			h.relay(&a)
+			// Relayed by relayAll, before the frames and answers.
 		case engine.ActionWebhook:
 			h.webhook(&a)
 		case engine.ActionPublishResult:
@@ -343,8 +391,8 @@ func (h *Hub) dispatch(out []byte) {
 // in channelsJSON (a JSON array of names) of app appID, skipping the
 // connection whose socket id is socketID (may be empty).
 //
-// Publish never blocks: it fails with ErrQueueFull when the event queue is
-// full, with ErrBroker when the broker cannot carry the event to the other
+// Publish goes to one of the hub's shards, in turn. It never blocks: it
+// fails with ErrQueueFull when that shard's event queue is full, with ErrBroker when the broker cannot carry the event to the other
 // nodes, and with ErrClosed after Shutdown. The arguments are copied before it
 // returns. The engine's verdict comes later and is only logged.
 func (h *Hub) Publish(appID string, channelsJSON []byte, event, data []byte, socketID []byte) error {
@@ -354,11 +402,12 @@ func (h *Hub) Publish(appID string, channelsJSON []byte, event, data []byte, soc
 	if err := h.brokerErr(); err != nil {
 		return err
 	}
-	if err := h.q.lockOrFail(engine.PublishSize(appID, channelsJSON, event, data, socketID)); err != nil {
+	s := h.pick()
+	if err := s.q.lockOrRefuse(engine.PublishSize(appID, channelsJSON, event, data, socketID)); err != nil {
 		return err
 	}
-	err := h.q.cur.batch.Publish(appID, channelsJSON, event, data, socketID)
-	h.q.unlock()
+	err := s.q.cur.batch.Publish(appID, channelsJSON, event, data, socketID)
+	s.q.unlock()
 	if err != nil {
 		return fmt.Errorf("publishing to app %q: %w", appID, err)
 	}
@@ -393,12 +442,13 @@ func (h *Hub) MaxEventPayload(appID string) int {
 	return 0
 }
 
-// Shutdown stops the hub: the engine closes every connection with 4200 (so
-// clients reconnect, to the next hub after a reload), the close frames get
-// up to ShutdownGrace (or until ctx ends) to be written, then every socket
-// is closed, the engine goroutine stops and waiting HTTP requests fail with
-// ErrClosed. Later calls wait for the first one to finish. The whole takes
-// at most ShutdownTimeout, whatever the engine does.
+// Shutdown stops the hub and every shard: the engines close every
+// connection with 4200 (so clients reconnect, to the next hub after a
+// reload), the close frames get up to ShutdownGrace (or until ctx ends) to
+// be written, then every socket is closed, the engine goroutines stop and
+// waiting HTTP requests fail with ErrClosed. Later calls wait for the first
+// one to finish. The whole takes at most ShutdownTimeout, whatever the
+// engines do.
 func (h *Hub) Shutdown(ctx context.Context) error {
 	ctx, cancelAll := context.WithTimeout(ctx, h.cfg.ShutdownTimeout)
 	defer cancelAll()
@@ -415,29 +465,40 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 	defer close(h.shutdownFinished)
 	h.unregister()
+	for _, s := range h.shards {
+		s.life.Lock()
+		s.stopping.Store(true)
+		s.life.Unlock()
+	}
 
 	gctx, cancel := context.WithTimeout(ctx, h.cfg.ShutdownGrace)
 	defer cancel()
-	if h.q.lockAlways() == nil {
-		h.q.cur.batch.Shutdown()
-		h.q.cur.shutdown = true
-		h.q.unlock()
-		select {
-		case <-h.shutdownDispatched:
-		case <-gctx.Done():
+	for _, s := range h.shards {
+		if s.q.lockAlways() == nil {
+			s.q.cur.batch.Shutdown()
+			s.q.cur.shutdown = true
+			s.q.unlock()
+			select {
+			case <-s.shutdownDispatched:
+			case <-gctx.Done():
+			}
 		}
 	}
 	readersDone := make(chan struct{})
 	go func() {
-		h.readers.Wait()
+		for _, s := range h.shards {
+			s.readers.Wait()
+		}
 		close(readersDone)
 	}()
 	select {
 	case <-readersDone:
 	case <-gctx.Done():
 	}
-	for _, c := range h.conns.all() {
-		c.abort()
+	for _, s := range h.shards {
+		for _, c := range s.conns.all() {
+			c.abort()
+		}
 	}
 	select {
 	case <-readersDone:
@@ -446,21 +507,29 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 
-	close(h.stopEngine)
-	// The engine goroutine owns the engine: it is closed here only once the
-	// goroutine is done (a call ends within EngineTimeout).
 	var errs []error
-	select {
-	case <-h.engineStopped:
-		if h.eng != nil {
-			errs = append(errs, h.eng.Close())
-		}
-		h.countSubscriptions()
-	case <-ctx.Done():
-		h.log.Error("the engine goroutine did not stop in time; the hub stops without it")
+	for _, s := range h.shards {
+		close(s.stopEngine)
 	}
-	h.q.close()
-	close(h.hubClosed)
+	for _, s := range h.shards {
+		// The engine goroutine owns the engine: it is closed here only once
+		// the goroutine is done (a call ends within EngineTimeout).
+		select {
+		case <-s.engineStopped:
+			if s.eng != nil {
+				errs = append(errs, s.eng.Close())
+				s.eng = nil
+			}
+			s.countSubscriptions()
+			s.countMemory()
+		case <-ctx.Done():
+			s.log.Error("the engine goroutine did not stop in time; the hub stops without it")
+		}
+	}
+	for _, s := range h.shards {
+		s.q.close()
+		close(s.hubClosed)
+	}
 	// Before the broker, which its cluster-wide claims use.
 	if w := h.cfg.Webhooks; w != nil {
 		errs = append(errs, w.Close(ctx))

@@ -389,7 +389,7 @@ func TestHub_Publish_ReachesSubscriber(t *testing.T) {
 
 func TestHub_Publish_QueueFull(t *testing.T) {
 	// No engine goroutine: nothing takes the batch.
-	h := &Hub{cfg: withDefaults(Config{}), q: newQueue(300)} // room for two 130-byte records
+	h := &Hub{cfg: withDefaults(Config{}), q: newQueue(300, 0)} // room for two 130-byte records
 	data := make([]byte, 100)
 	if err := h.Publish("1", []byte(`["x"]`), []byte("e"), data, nil); err != nil {
 		t.Fatalf("first publish: %v", err)

@@ -29,9 +29,12 @@ func (p *pending) reset() {
 // goroutine swaps it for an empty one.
 //
 // Past limit bytes, the bounded events wait for room until the engine takes
-// the batch (MESSAGE, ACTIVITY, TOO_LARGE, HTTP: lockOrWait) or fail at once
-// (PUBLISH, refused with ErrQueueFull; REMOTE, dropped and counted:
-// lockOrFail). The others are always accepted while the hub runs
+// the batch (MESSAGE, ACTIVITY, TOO_LARGE, HTTP: lockOrWait, lockOrWaitRefuse)
+// or fail at once (PUBLISH, refused with ErrQueueFull: lockOrRefuse; REMOTE
+// from the broker, dropped and counted: lockOrFail). Past events records
+// (the shard_queue_size; 0: no such bound), PUBLISH and HTTP are refused with
+// ErrQueueFull, so that the caller can answer 9 or 503 at once, and the
+// connection events wait. The others are always accepted while the hub runs
 // (lockAlways), because dropping them would leave the engine's state wrong:
 // OPEN and CLOSED (one each per connection), AUTH_RESULT (one per subscribe
 // in flight, at most the auth pool's answer size), NODE_GONE, SYNC and
@@ -40,6 +43,7 @@ type queue struct {
 	mu      sync.Mutex
 	cur     *pending
 	limit   int
+	events  int
 	closed  bool
 	waiting bool
 	// space is closed when the engine takes a batch that producers wait on.
@@ -48,10 +52,11 @@ type queue struct {
 	wake chan struct{}
 }
 
-func newQueue(limit int) *queue {
+func newQueue(limit, events int) *queue {
 	return &queue{
-		cur:   &pending{},
-		limit: limit,
+		cur:    &pending{},
+		limit:  limit,
+		events: events,
 		space: make(chan struct{}),
 		wake:  make(chan struct{}, 1),
 	}
@@ -60,23 +65,33 @@ func newQueue(limit int) *queue {
 // lockAlways acquires the queue for an event that is accepted whatever the
 // batch's size; it fails only with ErrClosed. On success the caller appends
 // its record to q.cur and calls unlock.
-func (q *queue) lockAlways() error { return q.lock(0, false, nil, nil) }
+func (q *queue) lockAlways() error { return q.lock(0, false, false, nil, nil) }
 
 // lockOrFail acquires the queue for an event of size bytes, or fails at once
-// with ErrQueueFull when the batch is full (ErrClosed once closed).
-func (q *queue) lockOrFail(size int) error { return q.lock(size, false, nil, nil) }
+// with ErrQueueFull when the batch is full in bytes (ErrClosed once closed).
+func (q *queue) lockOrFail(size int) error { return q.lock(size, false, false, nil, nil) }
+
+// lockOrRefuse is lockOrFail, failing also when the batch holds q.events events.
+func (q *queue) lockOrRefuse(size int) error { return q.lock(size, false, true, nil, nil) }
 
 // lockOrWait acquires the queue for an event of size bytes, waiting for room
 // while the batch is full until cancel or stop is closed (then ErrClosed).
 func (q *queue) lockOrWait(size int, cancel, stop <-chan struct{}) error {
-	return q.lock(size, true, cancel, stop)
+	return q.lock(size, true, false, cancel, stop)
+}
+
+// lockOrWaitRefuse is lockOrWait, failing at once with ErrQueueFull when the
+// batch holds q.events events.
+func (q *queue) lockOrWaitRefuse(size int, cancel, stop <-chan struct{}) error {
+	return q.lock(size, true, true, cancel, stop)
 }
 
 // lock acquires the queue for an event of size bytes (0: unbounded). When the
 // batch is full it fails with ErrQueueFull if wait is false, or waits for
-// room until cancel or stop is closed (then ErrClosed). Callers use the three
-// forms above.
-func (q *queue) lock(size int, wait bool, cancel, stop <-chan struct{}) error {
+// room until cancel or stop is closed (then ErrClosed); with refuse, a batch
+// of q.events events is full, and refused even if wait is set. Callers use
+// the forms above.
+func (q *queue) lock(size int, wait, refuse bool, cancel, stop <-chan struct{}) error {
 	for {
 		q.mu.Lock()
 		if q.closed {
@@ -84,7 +99,15 @@ func (q *queue) lock(size int, wait bool, cancel, stop <-chan struct{}) error {
 			return ErrClosed
 		}
 		b := &q.cur.batch
-		if size == 0 || b.Records() == 0 || b.Len()+size <= q.limit {
+		if size == 0 {
+			return nil
+		}
+		counted := q.events > 0 && b.Records() >= q.events
+		if counted && refuse {
+			q.mu.Unlock()
+			return ErrQueueFull
+		}
+		if !counted && (b.Records() == 0 || b.Len()+size <= q.limit) {
 			return nil
 		}
 		if !wait {

@@ -62,11 +62,13 @@ func (r *requests) respond(id uint32, resp Response) bool {
 	return true
 }
 
-// HTTP hands an HTTP API request to the engine and waits for its answer.
+// HTTP hands an HTTP API request to one of the hub's shards, in turn, and
+// waits for its engine's answer.
 //
 // path starts at `/apps/` (any prefix removed, so that signatures verify);
 // query is the raw query string. It waits at most the hub's HTTPTimeout, then
-// fails with ErrTimeout; it fails with ErrClosed once the hub shuts down, and
+// fails with ErrTimeout; it fails with ErrQueueFull when the shard's queue
+// holds ShardQueueSize events, with ErrClosed once the hub shuts down, and
 // refuses a POST with ErrBroker while the broker cannot carry it to the
 // other nodes.
 // The caller owns body and may reuse it when HTTP returns.
@@ -79,16 +81,17 @@ func (h *Hub) HTTP(ctx context.Context, method, path, query string, body []byte)
 			return Response{}, err
 		}
 	}
-	id, ch := h.reqs.add()
-	defer h.reqs.remove(id)
+	s := h.pick()
+	id, ch := s.reqs.add()
+	defer s.reqs.remove(id)
 
 	wctx, cancel := context.WithTimeout(ctx, h.cfg.HTTPTimeout)
 	defer cancel()
-	if err := h.q.lockOrWait(engine.HTTPSize(method, path, query, body), wctx.Done(), h.hubClosed); err != nil {
+	if err := s.q.lockOrWaitRefuse(engine.HTTPSize(method, path, query, body), wctx.Done(), s.hubClosed); err != nil {
 		return Response{}, h.waitError(ctx, wctx, err)
 	}
-	err := h.q.cur.batch.HTTP(id, method, path, query, body)
-	h.q.unlock()
+	err := s.q.cur.batch.HTTP(id, method, path, query, body)
+	s.q.unlock()
 	if err != nil {
 		return Response{}, fmt.Errorf("queueing http request: %w", err)
 	}
@@ -97,7 +100,7 @@ func (h *Hub) HTTP(ctx context.Context, method, path, query string, body []byte)
 		return resp, nil
 	case <-wctx.Done():
 		return Response{}, h.waitError(ctx, wctx, ErrClosed)
-	case <-h.hubClosed:
+	case <-s.hubClosed:
 		return Response{}, ErrClosed
 	}
 }

@@ -88,9 +88,7 @@ func (h *Hub) restartEngine() {
 	for _, c := range h.conns.all() {
 		c.closeWith(4200, "The server restarted its engine: reconnect")
 	}
-	if b := h.cfg.Broker; b != nil {
-		b.Rejoin()
-	}
+	h.rejoin()
 }
 
 var engineFailedBody = []byte(`{"error":"The server failed on this request's batch: try again","code":500}`)

@@ -37,12 +37,9 @@ func protocolError(r *http.Request) (code int, message string) {
 	}
 }
 
-// ServeWebSocket upgrades r to a WebSocket connection for the app with the
-// given key and returns as soon as the connection runs on its own goroutines.
-//
-// A failed handshake has been answered on the connection (it is hijacked
-// first); the returned error is for logging only.
-func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, key string) error {
+// serveWebSocket upgrades r to a WebSocket connection of shard h (see
+// ServeWebSocket).
+func (h *Hub) serveWebSocket(w http.ResponseWriter, r *http.Request, key string) error {
 	// The read lock orders Add against Shutdown's Wait.
 	h.life.RLock()
 	defer h.life.RUnlock()

@@ -9,14 +9,9 @@ import Pusher from 'pusher-js';
 
 const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'docs');
 
-// Engine sharding (num_shards, shard_queue_size) is issue 11, not built yet: these two lines are
-// the only ones removed from the documented Caddyfiles.
-const SHARDING = /^\s*(num_shards|shard_queue_size)\b.*$\n/gm;
-
-/** The documented Caddyfile `name` (docs-page, package-page, first-release), sharding lines removed. */
+/** The documented Caddyfile `name` (docs-page, package-page, first-release), as written. */
 export function documentedCaddyfile(name) {
-  const text = readFileSync(join(FIXTURES, `${name}.Caddyfile`), 'utf8');
-  return text.replace(SHARDING, '');
+  return readFileSync(join(FIXTURES, `${name}.Caddyfile`), 'utf8');
 }
 
 /** The `pogo_websocket { ... }` block of a Caddyfile, as written. */
