@@ -72,8 +72,10 @@ test-engine: $(NODE_STAMP)
 test-go: $(ENGINE_WASM) redis-server
 	cd host-go && $(GO) vet ./... && $(GO) test -count=1 ./...
 
+# The suite runs twice: with one engine shard, and with four (cross-shard exactness).
 test-e2e: build $(NODE_STAMP) redis-server
-	node --test --test-concurrency=1 --test-timeout=120000 tests/*.test.js
+	POGO_TEST_SHARDS=1 node --test --test-concurrency=1 --test-timeout=120000 tests/*.test.js
+	POGO_TEST_SHARDS=4 node --test --test-concurrency=1 --test-timeout=120000 tests/*.test.js
 
 ## Fuzzing: `go test` (make test-go) runs every target's seed corpus
 ## (testdata/fuzz/<target> and the seeds in code); `make fuzz` runs each target

@@ -62,7 +62,7 @@ async function startWithAdmin() {
     const res = await fetch(`http://127.0.0.1:${adminPort}/load`, {
       method: 'POST',
       headers: { 'content-type': 'text/caddyfile', 'cache-control': 'must-revalidate', origin: `http://127.0.0.1:${adminPort}` },
-      body: text,
+      body: s.caddyfile,
       signal: AbortSignal.timeout(10_000),
     });
     assert.equal(res.status, 200, `POST /load: ${res.status} ${await res.text()}`);

@@ -21,6 +21,8 @@ type conn struct {
 	writev bool
 	// gone is set once CLOSED is queued; guarded by hub.q.mu.
 	gone bool
+	// quota is the app quota c is counted in, with several shards (capacity.go).
+	quota *appQuota
 
 	// The upgrade request's Cookie and Authorization headers, kept only
 	// when the hub has an Authorizer.

@@ -54,6 +54,9 @@ func (h *Hub) tooLarge(c *conn, size int64) {
 // closed queues CLOSED for c and has its slot freed once the batch is done.
 func (h *Hub) closed(c *conn) {
 	h.openConns.Add(-1)
+	if c.quota != nil {
+		c.quota.open.Add(-1)
+	}
 	metrics.connections.Dec()
 	defer h.readers.Done()
 	if err := h.q.lockAlways(); err != nil {

@@ -106,6 +106,9 @@ type Hub struct {
 	readers sync.WaitGroup
 	// openConns counts the connections of every shard (capacity.go).
 	openConns *atomic.Int64
+	// quotas count the connections of the apps with a quota, by app key,
+	// across the shards (capacity.go); nil with one shard.
+	quotas map[string]*appQuota
 	// shards are the hub's engine shards, this one among them; shards[0]
 	// is the hub New returns, which the callers use (shards.go).
 	shards []*Hub
@@ -145,12 +148,14 @@ func New(cfg Config) (*Hub, error) {
 	}
 	shards := make([]*Hub, cfg.Shards)
 	open := new(atomic.Int64)
+	quotas := newQuotas(cfg)
 	for i := range shards {
 		h := &Hub{
 			cfg:                cfg,
 			log:                cfg.Logger,
 			q:                  newQueue(cfg.QueueLimit, cfg.ShardQueueSize),
 			openConns:          open,
+			quotas:             quotas,
 			shards:             shards,
 			index:              i,
 			node:               siblingNode(i),

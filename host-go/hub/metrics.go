@@ -43,7 +43,7 @@ var metrics = struct {
 	}),
 	broadcasts: prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "pogo_websocket", Name: "messages_total",
-		Help: "Messages broadcast to a channel's subscribers on this node, each counted once whatever the number of recipients.",
+		Help: "Messages broadcast to a channel's subscribers on this node, each counted once per engine shard with recipients, whatever their number.",
 	}),
 	messages: prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "pogo_websocket", Name: "messages_received_total",
@@ -238,7 +238,7 @@ func newHotPathMetrics(on bool) *hotPathMetrics {
 	return &hotPathMetrics{
 		fanout: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "pogo_websocket", Name: "fanout_size",
-			Help:    "Recipients on this node of one broadcast message.",
+			Help:    "Recipients on one engine shard of this node of one broadcast message.",
 			Buckets: prometheus.ExponentialBuckets(1, 4, 10), // 1 to 262144
 		}),
 		queueDepth: prometheus.NewHistogram(prometheus.HistogramOpts{

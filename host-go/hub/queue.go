@@ -57,8 +57,8 @@ func newQueue(limit, events int) *queue {
 		cur:    &pending{},
 		limit:  limit,
 		events: events,
-		space: make(chan struct{}),
-		wake:  make(chan struct{}, 1),
+		space:  make(chan struct{}),
+		wake:   make(chan struct{}, 1),
 	}
 }
 

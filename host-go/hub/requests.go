@@ -81,14 +81,20 @@ func (h *Hub) HTTP(ctx context.Context, method, path, query string, body []byte)
 			return Response{}, err
 		}
 	}
-	s := h.pick()
-	id, ch := s.reqs.add()
-	defer s.reqs.remove(id)
-
 	wctx, cancel := context.WithTimeout(ctx, h.cfg.HTTPTimeout)
 	defer cancel()
+	if len(h.shards) > 1 && nodeCount(method, path) {
+		return h.askAll(ctx, wctx, method, path, query, body)
+	}
+	return h.pick().ask(ctx, wctx, method, path, query, body)
+}
+
+// ask hands the request to shard s and waits for its answer until wctx ends.
+func (s *Hub) ask(ctx, wctx context.Context, method, path, query string, body []byte) (Response, error) {
+	id, ch := s.reqs.add()
+	defer s.reqs.remove(id)
 	if err := s.q.lockOrWaitRefuse(engine.HTTPSize(method, path, query, body), wctx.Done(), s.hubClosed); err != nil {
-		return Response{}, h.waitError(ctx, wctx, err)
+		return Response{}, s.waitError(ctx, wctx, err)
 	}
 	err := s.q.cur.batch.HTTP(id, method, path, query, body)
 	s.q.unlock()
@@ -99,7 +105,7 @@ func (h *Hub) HTTP(ctx context.Context, method, path, query string, body []byte)
 	case resp := <-ch:
 		return resp, nil
 	case <-wctx.Done():
-		return Response{}, h.waitError(ctx, wctx, ErrClosed)
+		return Response{}, s.waitError(ctx, wctx, ErrClosed)
 	case <-s.hubClosed:
 		return Response{}, ErrClosed
 	}

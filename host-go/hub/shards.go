@@ -1,9 +1,13 @@
 package hub
 
 import (
+	"context"
+	"encoding/json"
 	"math"
 	"net/http"
 	"runtime"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pogo-websocket/pogo-websocket/host-go/engine"
@@ -139,4 +143,49 @@ func (h *Hub) oldestBatch() time.Time {
 		oldest = min(oldest, s.lastBatch.Load())
 	}
 	return time.Unix(0, oldest)
+}
+
+// nodeCount reports whether an HTTP API request asks for a count of this
+// node's own, GET /apps/{id}/connections, which each shard's engine answers
+// for its own connections only: the hub asks every shard and adds up.
+func nodeCount(method, path string) bool {
+	return method == http.MethodGet && strings.HasSuffix(path, "/connections") && strings.Count(path, "/") == 3
+}
+
+// askAll asks every shard the node-count request and answers the sum of
+// their counts; the first answer that is not a count (a refused signature,
+// an error) is the answer. It costs one request per shard, for a query
+// rather than a hot path.
+func (h *Hub) askAll(ctx, wctx context.Context, method, path, query string, body []byte) (Response, error) {
+	type answer struct {
+		resp Response
+		err  error
+	}
+	answers := make(chan answer, len(h.shards))
+	for _, s := range h.shards {
+		go func() {
+			resp, err := s.ask(ctx, wctx, method, path, query, body)
+			answers <- answer{resp, err}
+		}()
+	}
+	var total uint64
+	var first *answer
+	for range h.shards {
+		a := <-answers
+		var count struct {
+			Connections *uint64 `json:"connections"`
+		}
+		if a.err == nil && a.resp.Status == http.StatusOK && json.Unmarshal(a.resp.Body, &count) == nil && count.Connections != nil {
+			total += *count.Connections
+		} else if first == nil {
+			first = &a
+		}
+	}
+	if first != nil {
+		return first.resp, first.err
+	}
+	return Response{
+		Status: http.StatusOK,
+		Body:   append(strconv.AppendUint([]byte(`{"connections":`), total, 10), '}'),
+	}, nil
 }

@@ -75,9 +75,17 @@ func (h *Hub) serveWebSocket(w http.ResponseWriter, r *http.Request, key string)
 		c.refuse(4100, "Over capacity")
 		return fmt.Errorf("websocket upgrade: %w", ErrOverCapacity)
 	}
+	if !h.admitApp(c, key) {
+		h.openConns.Add(-1)
+		c.refuse(4004, "Application is over connection quota")
+		return fmt.Errorf("websocket upgrade: %w", ErrOverCapacity)
+	}
 	h.saveAuthHeaders(c, r)
 	if !h.conns.add(c) {
 		h.openConns.Add(-1)
+		if c.quota != nil {
+			c.quota.open.Add(-1)
+		}
 		_ = nc.Close()
 		return fmt.Errorf("websocket upgrade: %w", ErrTooManyConnections)
 	}

@@ -117,6 +117,18 @@ async function startServerOnce(config) {
   return server;
 }
 
+// POGO_TEST_SHARDS=N runs every server of the suite with `num_shards N` (make test-e2e runs it with 1
+// and with 4): the option opens each pogo_websocket block, so that a test's own num_shards, written
+// later in the block, wins.
+export const TEST_SHARDS = process.env.POGO_TEST_SHARDS || '';
+if (TEST_SHARDS && !/^[1-9][0-9]*$/.test(TEST_SHARDS)) throw new Error(`POGO_TEST_SHARDS=${TEST_SHARDS}: want a number of shards`);
+
+/** text with `num_shards $POGO_TEST_SHARDS` first in each pogo_websocket block, when it is set. */
+export function withShards(text) {
+  if (!TEST_SHARDS || !text) return text;
+  return text.replace(/^([ \t]*pogo_websocket\b[^\n{]*\{)[ \t]*$/gm, `$1\n\t\tnum_shards ${TEST_SHARDS}`);
+}
+
 /**
  * Runs `binary run --config <text> --adapter caddyfile` (or `binary ...args` in `cwd`) in a
  * temporary home, keeps its output, and resolves once `ready(url)` is true (or rejects with the
@@ -124,6 +136,7 @@ async function startServerOnce(config) {
  * (tests/frankenphp/support, tests/laravel/support).
  */
 export async function launch({ binary, name, port, text, env = process.env, ready, readyWithin, cwd, args }) {
+  text = withShards(text);
   const dir = mkdtempSync(join(tmpdir(), 'pogo-e2e-'));
   const file = join(dir, 'Caddyfile');
   if (!args) writeFileSync(file, text);
