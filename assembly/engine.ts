@@ -7,6 +7,7 @@ import { ByteBuffer } from "./frame/buffer";
 import { out, publishResult } from "./frame/output";
 import { configureApp } from "./protocol/app";
 import { nodeGone, sync } from "./protocol/cluster";
+import { syncUsers, usersGone } from "./protocol/signin";
 import { connectionById, seedSocketIds } from "./protocol/connection";
 import { digest, seedToken } from "./protocol/entropy";
 import { handleHttp } from "./protocol/http";
@@ -84,8 +85,8 @@ function handle(kind: u8, id: u32, ptr: usize, len: usize, now: u64): void {
     case Event.Tick: tick(now); break;
     case Event.Publish: publishResult(id, nativePublish(ptr, len, now)); break;
     case Event.Remote: remote(id, ptr, len, now); break;
-    case Event.NodeGone: nodeGone(id, now); break;
-    case Event.Sync: sync(); break;
+    case Event.NodeGone: nodeGone(id, now); usersGone(id); break;
+    case Event.Sync: sync(); syncUsers(); break;
     case Event.Digest: digest(); break;
     case Event.App: configureApp(id, ptr, len); break;
     case Event.Shutdown: shutdown(now); break;

@@ -503,10 +503,10 @@ test('garbage published to the app\'s Redis channel is ignored: no crash, connec
   const step = Math.max(1, Math.ceil(record.length / 400));
   for (let n = 0; n < record.length; n += step) junk.push(record.subarray(0, n));
   // the same behind the version byte and a node id no node has (a message is one version byte,
-  // the sender's 8-byte node id, then the relay record): these reach the records' parser on
-  // every node, A included
-  const foreign = Buffer.concat([record.subarray(0, 1), Buffer.alloc(8, 0x42)]);
-  const body = record.subarray(9);
+  // the sender's 8-byte node id and 2-byte engine shard, then the relay record): these reach the
+  // records' parser on every node, A included
+  const foreign = Buffer.concat([record.subarray(0, 1), Buffer.alloc(8, 0x42), Buffer.from([0, 0])]);
+  const body = record.subarray(11);
   for (let n = 0; n < body.length; n += step) junk.push(Buffer.concat([foreign, body.subarray(0, n)]));
   junk.push(
     foreign,

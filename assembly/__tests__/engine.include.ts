@@ -402,17 +402,19 @@ export function decodeActions(ptr: usize, len: u32): Actions {
       check(<usize>4 + sl + cl == n, "auth request length does not match its record");
       a.text = String.UTF8.decodeUnsafe(pl + 2, sl) + " " + String.UTF8.decodeUnsafe(pl + 4 + sl, cl);
     } else if (kind == <u8>Action.Relay) {
-      // An event: its channel, socket id, flags and message. A terminate: its user id in a.text.
+      // An event: its channel, socket id, flags and message. A terminate or a user online or
+      // offline: its user id in a.text.
       check(n >= 3, "relay too short");
       const rk = load<u8>(pl);
       let q = pl + 1;
       const il = <usize>load<u16>(q);
       q += 2 + il;
       check(q + 2 <= pl + n, "relay app id past the record");
-      if (rk == 2) {
+      if (rk == 2 || rk == 9 || rk == 10) {
+        // A terminate, or a user online (9) or offline (10): the user id.
         const ul = <usize>load<u16>(q);
         check(q + 2 + ul == pl + n, "relay user id does not end the record");
-        a.code = -2;
+        a.code = -<i32>rk;
         a.text = String.UTF8.decodeUnsafe(q + 2, ul);
       } else if (rk == 5) {
         // A subscription count: "<count>".

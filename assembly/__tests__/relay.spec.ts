@@ -42,12 +42,12 @@ function relayRecord(appId: string, channel: string, sid: string, flags: u8, msg
 }
 
 /** A relay record of kind terminate. */
-function terminateRecord(appId: string, user: string): ArrayBuffer {
+function terminateRecord(appId: string, user: string, kind: u8 = 2): ArrayBuffer {
   const a = utf8(appId);
   const u = utf8(user);
   const b = new ArrayBuffer(5 + a.byteLength + u.byteLength);
   const p = changetype<usize>(b);
-  store<u8>(p, 2);
+  store<u8>(p, kind);
   store<u16>(p + 1, <u16>a.byteLength);
   memory.copy(p + 3, changetype<usize>(a), <usize>a.byteLength);
   store<u16>(p + 3 + <usize>a.byteLength, <u16>u.byteLength);
@@ -229,10 +229,14 @@ describe("events from other nodes", () => {
     expect(acts.closeCode(signedIn.id)).toBe(4009);
     expect(acts.closeCode(present.id)).toBe(4009);
     expect(acts.closeCode(other.id)).toBe(-1);
-    // Not relayed again; the presence member that left is, as any departure.
+    // Not relayed again; the presence member that left is, as any departure, and so is the
+    // user who went offline here.
     const relays = acts.relays();
-    expect(relays.length).toBe(1);
-    expect(relays[0].code).toBe(-4);
+    expect(relays.length).toBe(2);
+    const codes = relays.map<i32>((r) => r.code).sort();
+    expect(codes[0]).toBe(-10);
+    expect(codes[1]).toBe(-4);
+    expect(relays.filter((r) => r.code == -10)[0].text).toBe("u1");
   });
 
   it("should ignore a terminate for another app, without a user, or of an unknown kind", () => {
@@ -266,5 +270,78 @@ describe("events from other nodes", () => {
     const acts = b.run();
     expect(acts.log(a.id)).toBe(msg);
     expect(acts.length).toBe(1);
+  });
+});
+
+function watchlistEvent(name: string, id: string): string {
+  return "{\"event\":\"pusher_internal:watchlist_events\",\"data\":" +
+    q("{\"events\":[{\"name\":\"" + name + "\",\"user_ids\":[" + q(id) + "]}]}") + "}";
+}
+
+/** A relay record of a user online (kind 9) or offline (kind 10) on another node. */
+function userRecord(appId: string, user: string, online: bool): ArrayBuffer {
+  return terminateRecord(appId, user, online ? 9 : 10);
+}
+
+describe("signed-in users across nodes", () => {
+  it("should relay a user's first sign-in here and its last connection's close, not the others", () => {
+    const app = relayingApp();
+    const a = app.connect();
+    let relays = a.signin("{\"id\":\"u1\"}").relays();
+    expect(relays.length).toBe(1);
+    expect(relays[0].code).toBe(-9);
+    expect(relays[0].text).toBe("u1");
+    const b = app.connect();
+    expect(b.signin("{\"id\":\"u1\"}").relays().length).toBe(0);
+    expect(batch().closed(a.id).run().relays().length).toBe(0);
+    relays = batch().closed(b.id).run().relays();
+    expect(relays.length).toBe(1);
+    expect(relays[0].code).toBe(-10);
+  });
+
+  it("should tell a watcher here when a watched user comes online or goes offline on another node only", () => {
+    const app = relayingApp();
+    const w = app.connect();
+    w.signin("{\"id\":\"w\",\"watchlist\":[\"u1\"]}");
+    expect(batch().remote(userRecord(app.id, "u1", true), 1).run().log(w.id)).toBe(watchlistEvent("online", "u1"));
+    // Online on a second node, then here: already online, nothing new.
+    expect(batch().remote(userRecord(app.id, "u1", true), 2).run().log(w.id)).toBe("");
+    const here = app.connect();
+    expect(here.signin("{\"id\":\"u1\"}").log(w.id)).toBe("");
+    expect(batch().remote(userRecord(app.id, "u1", false), 1).run().log(w.id)).toBe("");
+    expect(batch().closed(here.id).run().log(w.id)).toBe("");
+    // Its last node goes: offline.
+    expect(batch().remote(userRecord(app.id, "u1", false), 2).run().log(w.id)).toBe(watchlistEvent("offline", "u1"));
+  });
+
+  it("should list users online on other nodes to a new watcher, and take them offline with their node", () => {
+    const app = relayingApp();
+    batch().remote(userRecord(app.id, "u1", true), 3).run();
+    const w = app.connect();
+    const ud = "{\"id\":\"w\",\"watchlist\":[\"u1\"]}";
+    expect(w.signin(ud).log(w.id).includes(watchlistEvent("online", "u1"))).toBe(true);
+    expect(batch().nodeGone(3).run().log(w.id)).toBe(watchlistEvent("offline", "u1"));
+  });
+
+  it("should relay every user signed in here on SYNC", () => {
+    // SYNC covers every app, those of the earlier tests too: count what this one adds.
+    const before = batch().sync().run().relays().filter((r) => r.code == -9).length;
+    const app = relayingApp();
+    app.connect().signin("{\"id\":\"s1\"}");
+    app.connect().signin("{\"id\":\"s2\"}");
+    const users = batch().sync().run().relays().filter((r) => r.code == -9);
+    expect(users.length).toBe(before + 2);
+    expect(users.filter((r) => r.text == "s1").length).toBe(1);
+    expect(users.filter((r) => r.text == "s2").length).toBe(1);
+  });
+
+  it("should ignore a user record without a user id or with bytes after it", () => {
+    const app = relayingApp();
+    const w = app.connect();
+    w.signin("{\"id\":\"w\",\"watchlist\":[\"u1\"]}");
+    const long = userRecord(app.id, "u1", true);
+    const padded = new ArrayBuffer(long.byteLength + 1);
+    memory.copy(changetype<usize>(padded), changetype<usize>(long), <usize>long.byteLength);
+    expect(batch().remote(userRecord(app.id, "", true)).remote(padded).run().log(w.id)).toBe("");
   });
 });

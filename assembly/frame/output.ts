@@ -146,6 +146,10 @@ export const enum Relay {
   Want = 7,
   /** The sending node's counts and members in one bucket, replacing what the others hold. */
   State = 8,
+  /** A user signed in on the sending node, where it had no connection. */
+  UserOnline = 9,
+  /** A user's last connection on the sending node closed. */
+  UserOffline = 10,
 }
 
 /** Relay record flag: the event may be kept as a cache channel's last event. */
@@ -194,6 +198,14 @@ export function relayMember(
   if (!added) return;
   out.field16(idJson, idJsonLen);
   out.bytes(info, <u32>infoLen);
+}
+
+/** Tells the other nodes that user `user` of app `appId` came online here, or went offline. */
+export function relayUser(online: bool, appId: usize, appIdLen: usize, user: usize, userLen: usize): void {
+  record(Action.Relay, 0, 1 + 2 + <u32>appIdLen + 2 + <u32>userLen);
+  out.byte(online ? <u8>Relay.UserOnline : <u8>Relay.UserOffline);
+  out.field16(appId, appIdLen);
+  out.field16(user, userLen);
 }
 
 /** Tells the other nodes that `channel` of app `appId` has `count` subscriptions here. */

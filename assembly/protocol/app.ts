@@ -8,6 +8,12 @@ import { Digest } from "../channels/digest";
 import { HmacKey } from "../crypto/hmac";
 import { fields } from "./record";
 
+/** A user signed in on other nodes, and their numbers. */
+export class RemoteUser {
+  nodes: Array<u32> = [];
+  constructor(public id: ArrayBuffer) {}
+}
+
 /** A signed-in user and the connections signed in as that user. */
 export class User {
   connections: ConnIds = new ConnIds();
@@ -44,6 +50,8 @@ export class App {
 
   channels: ByteMap<Channel> = new ByteMap<Channel>();
   users: ByteMap<User> = new ByteMap<User>();
+  /** Users signed in on other nodes (relayed), for the watchlists here. */
+  remoteUsers: ByteMap<RemoteUser> = new ByteMap<RemoteUser>();
   /** Watched user id → ids of the connections whose watchlist names it. */
   watchers: ByteMap<Array<u32>> = new ByteMap<Array<u32>>();
   connections: i32 = 0;

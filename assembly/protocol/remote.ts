@@ -10,6 +10,7 @@ import { isValidUtf8 } from "../json/utf8";
 import { appById } from "./app";
 import { remoteCount, remoteMember } from "./cluster";
 import { remoteDigest, remoteState, remoteWant } from "./entropy";
+import { remoteUser } from "./signin";
 import { terminateUser } from "./lifecycle";
 import { isValidChannelName } from "./names";
 import { deliver } from "./publish";
@@ -39,6 +40,13 @@ export function remote(node: u32, ptr: usize, len: usize, now: u64): bool {
     return remoteMember(app, node, kind == Relay.MemberAdded, f);
   }
   if (kind == Relay.ChannelCount) return remoteCount(app, node, f, now);
+  if (kind == Relay.UserOnline || kind == Relay.UserOffline) {
+    if (!f.str16()) return false;
+    const user = f.start, userLen = f.len;
+    f.rest();
+    if (f.len != 0) return false;
+    return remoteUser(app, node, kind == Relay.UserOnline, user, userLen);
+  }
   if (kind == Relay.Digest) return remoteDigest(app, node, f);
   if (kind == Relay.Want) return remoteWant(app, f);
   if (kind == Relay.State) return remoteState(app, node, f, now);

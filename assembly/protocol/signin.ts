@@ -2,11 +2,11 @@
 
 import { bytesEqual, copyBytes } from "../channels/bytemap";
 import { ByteBuffer } from "../frame/buffer";
-import { broadcast, send, text } from "../frame/output";
+import { broadcast, relayUser, send, text } from "../frame/output";
 import { DecodedString } from "../json/decoded";
 import { ArrayScanner, JsonType, ObjectScanner, unescapeString } from "../json/scanner";
 import { writeStringContent } from "../json/writer";
-import { App, User } from "./app";
+import { App, apps, RemoteUser, User } from "./app";
 import { signBegin, signBytes, signMatches, signUserSeparator } from "./auth";
 import { CloseCode } from "./codes";
 import { Connection, connectionById } from "./connection";
@@ -87,7 +87,82 @@ function signInAs(conn: Connection, idPtr: usize, idLen: usize): void {
   }
   conn.user = user;
   conn.userIndex = user.connections.push(conn.id);
-  if (first) notifyWatchers(app, user.id, true);
+  if (!first) return;
+  if (app.relay) relayUser(true, changetype<usize>(app.id), app.id.byteLength, idPtr, idLen);
+  if (!onlineElsewhere(app, idPtr, idLen)) notifyWatchers(app, user.id, true);
+}
+
+/** Whether user `id` is signed in on another node. */
+function onlineElsewhere(app: App, ptr: usize, len: usize): bool {
+  const r = app.remoteUsers.get(ptr, len);
+  return r != null && r.nodes.length > 0;
+}
+
+/** Whether user `id` is signed in here or on another node. */
+function signedInAnywhere(app: App, id: ArrayBuffer): bool {
+  const ptr = changetype<usize>(id);
+  return app.users.get(ptr, id.byteLength) != null || onlineElsewhere(app, ptr, id.byteLength);
+}
+
+/**
+ * Reads the rest of a UserOnline or UserOffline relay record from node
+ * `node` (after its app id): the watchers here hear of a user who came
+ * online, or went offline, everywhere. False if it is malformed.
+ */
+export function remoteUser(app: App, node: u32, isOnline: bool, ptr: usize, len: usize): bool {
+  if (len == 0) return false;
+  const before = app.users.get(ptr, len) != null || onlineElsewhere(app, ptr, len);
+  let r = app.remoteUsers.get(ptr, len);
+  if (isOnline) {
+    if (!r) {
+      r = new RemoteUser(copyBytes(ptr, len));
+      app.remoteUsers.set(ptr, len, r);
+    }
+    if (r.nodes.includes(node)) return true;
+    r.nodes.push(node);
+    if (!before) notifyWatchers(app, r.id, true);
+    return true;
+  }
+  if (!r) return true;
+  leaveUser(app, r, node, before);
+  return true;
+}
+
+/** Drops `node` from the nodes of remote user `r`; tells the watchers if it was its last anywhere. */
+function leaveUser(app: App, r: RemoteUser, node: u32, wasOnline: bool): void {
+  const k = r.nodes.indexOf(node);
+  if (k < 0) return;
+  unchecked((r.nodes[k] = r.nodes[r.nodes.length - 1]));
+  r.nodes.pop();
+  if (r.nodes.length > 0) return;
+  app.remoteUsers.delete(changetype<usize>(r.id), r.id.byteLength);
+  if (wasOnline && !signedInAnywhere(app, r.id)) notifyWatchers(app, r.id, false);
+}
+
+/** Node `node` is gone: its users go offline where it was their last node. */
+export function usersGone(node: u32): void {
+  for (let a = 0, n = apps.length; a < n; a++) {
+    const app = unchecked(apps[a]);
+    // Collected first: leaving deletes from the map being walked.
+    const gone = new Array<RemoteUser>();
+    for (let i = 0, c = app.remoteUsers.capacity; i < c; i++) {
+      const r = app.remoteUsers.valueAt(i);
+      if (r && r.nodes.includes(node)) gone.push(r);
+    }
+    for (let i = 0; i < gone.length; i++) leaveUser(app, unchecked(gone[i]), node, true);
+  }
+}
+
+/** Relays every user signed in here, for nodes that lost or never had them. */
+export function syncUsers(): void {
+  for (let a = 0, n = apps.length; a < n; a++) {
+    const app = unchecked(apps[a]);
+    if (!app.relay) continue;
+    for (let i = 0, c = app.users.capacity; i < c; i++) {
+      const u = app.users.valueAt(i);
+      if (u) relayUser(true, changetype<usize>(app.id), app.id.byteLength, changetype<usize>(u.id), u.id.byteLength);
+    }
+  }
 }
 
 /** Forgets a closing connection's user and watchlist. */
@@ -123,7 +198,8 @@ export function signOut(conn: Connection): void {
     if (ids.count == 0) {
       app.users.delete(changetype<usize>(user.id), user.id.byteLength);
       ids.free();
-      notifyWatchers(app, user.id, false);
+      if (app.relay) relayUser(false, changetype<usize>(app.id), app.id.byteLength, changetype<usize>(user.id), user.id.byteLength);
+      if (!onlineElsewhere(app, changetype<usize>(user.id), user.id.byteLength)) notifyWatchers(app, user.id, false);
     }
   }
 }
@@ -162,7 +238,7 @@ function watch(conn: Connection, ptr: usize, len: usize, type: JsonType): void {
   let online = 0;
   for (let i = 0, n = list.length; i < n; i++) {
     const id = unchecked(list[i]);
-    if (!app.users.get(changetype<usize>(id), id.byteLength)) continue;
+    if (!signedInAnywhere(app, id)) continue;
     if (online++ > 0) inner.byte(0x2c);
     inner.byte(0x22);
     inner.bytes(changetype<usize>(id), id.byteLength);

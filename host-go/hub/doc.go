@@ -1,10 +1,11 @@
-// Package hub runs one protocol engine and the WebSocket connections it
-// serves: it carries bytes and time, and leaves every protocol decision to
-// the engine.
+// Package hub runs the protocol engine, in one or more shards, and the
+// WebSocket connections it serves: it carries bytes and time, and leaves
+// every protocol decision to the engine.
 //
 // # Design
 //
-// A Hub owns one engine instance, driven by one goroutine. Producers encode
+// A Hub owns one engine instance, driven by one goroutine: one shard (see
+// Shards for several; what follows describes each). Producers encode
 // events into a shared batch under a lock: connection readers (OPEN, MESSAGE,
 // ACTIVITY, TOO_LARGE, CLOSED), HTTP handlers (HTTP), Publish (PUBLISH) and a
 // one-second ticker (TICK). The engine goroutine swaps the batch for an empty
@@ -80,11 +81,91 @@
 //
 // # Cores
 //
-// The engine is single-threaded by nature (its state is one linear memory),
-// so one goroutine runs it, and it only runs the engine: reads, frame
-// parsing, UTF-8 checks, writes and their syscalls happen in the connection
-// goroutines, which the Go scheduler spreads over every core. The engine
-// goroutine's share is the protocol logic itself, amortized per batch. When
-// one core is no longer enough for the engine, the next step is N hubs
-// (engine shards) keyed by app, each with its own goroutine.
+// An engine instance is single-threaded by nature (its state is one linear
+// memory), so one goroutine runs it, and it only runs the engine: reads,
+// frame parsing, UTF-8 checks, writes and their syscalls happen in the
+// connection goroutines, which the Go scheduler spreads over every core. The
+// engine goroutine's share is the protocol logic itself, amortized per
+// batch. When one core is no longer enough for the engine, Config.Shards
+// runs several instances, each on its own goroutine, so that the protocol
+// logic uses several cores too.
+//
+// # Shards
+//
+// With Config.Shards N (Caddyfile num_shards), New instantiates the engine
+// N times (the module is compiled once) and starts N engine goroutines, each
+// with its own event queue, connection table and pending HTTP requests:
+// each shard is a Hub, and shards[0] is the one New returns. A new
+// connection goes to the shard with the fewest connections and stays there;
+// an HTTP API request and a native Publish go to the next shard in turn.
+// With N = 1 nothing below happens: no relay, no claim, the hub is the one
+// engine it always was.
+//
+// The shards of a node are kept exact by the engine's cluster machinery:
+// each shard is a node to its siblings. Its engine relays (RELAY actions)
+// what the others must know: events accepted here (HTTP API, native publish,
+// client events), terminate_connections, presence arrivals and departures,
+// and every change of a channel's subscription count on this shard. The hub
+// hands each record to every sibling's queue as a REMOTE event from the
+// shard's number (siblingNode: the top of the u32 range, counting down, while
+// the broker numbers other nodes' shards from 1 up). Each engine then keeps
+// its siblings' counts and members as it keeps other nodes', so presence
+// rosters, member events, subscription counts, `occupied`, the HTTP API's
+// queries, socket_id exclusion (a socket id names its connection in full, and
+// only the shard holding it matches it), cache channels (each shard caches
+// what it delivers) and terminate_connections are those of the whole node.
+// The one per-shard count, GET /apps/{id}/connections, is asked of every
+// shard and summed; an app's max_connections quota is counted across the
+// shards by the hub (capacity.go).
+//
+// Relay records reach the siblings reliably: a sibling's queue takes them
+// whatever its size (lockAlways), never dropped (its counts would stay wrong)
+// and never waited for (two shards relaying to each other would deadlock).
+// The growth is bounded by the relays of the batches the siblings process
+// meanwhile, a few small records per event. They are handed to the siblings
+// before any frame or HTTP answer of their batch (relayAll): a client told it
+// subscribed, or a publisher told its event was accepted, finds the change on
+// whatever shard it asks next, since each shard reads its queue in order. A
+// shard's watchdog recovery (watchdog.go) is a rejoin: its siblings get
+// NODE_GONE for it (what it relayed leaves) and SYNC (they relay all they
+// have again, so the fresh engine learns it).
+//
+// With a Broker, each shard is also a node of its own to the other nodes:
+// records go out with the shard's index, a node numbers every shard of every
+// other node, a node that falls silent takes all its shards with it, records
+// of this node's own shards coming back through Redis are skipped (the
+// siblings have them already), and REMOTE, NODE_GONE, SYNC and DIGEST from the
+// broker go to every shard. Webhooks: every shard's engine sees the node's
+// transitions, as nodes see each other's, so the webhook sender's Claim
+// (Redis with a broker; without one, an in-process webhook.MemoryClaims)
+// makes each fire once.
+//
+// Cost per operation, with N shards:
+//   - a subscribe or unsubscribe that changes a channel's count on its
+//     shard: one relay record (a few dozen bytes) into each of the N-1
+//     siblings' batches, each applying it in a map update; presence adds one
+//     record per arrival or departure. This is O(N) in small records, and
+//     done by the engines in batches, not per connection.
+//   - a publish: framed once by each shard that has subscribers, and queued
+//     on its recipients as one shared slice; the shard that accepts it relays
+//     it once to each sibling, and a sibling without subscribers only looks
+//     the channel up. A publish is never framed per subscriber.
+//   - a message, ping or client event of a connection: its shard only (a
+//     client event is relayed like a publish).
+//   - an HTTP query: one shard (the connections count: all of them).
+//
+// Metrics are sums over the shards: connections, subscriptions and engine
+// memory are the node's totals; messages_total and fanout_size count one
+// broadcast per shard with recipients. Health is alive when every shard's
+// engine finished a batch in the last five seconds.
+//
+// Config.ShardQueueSize bounds each shard's batch in events (beside
+// QueueLimit's bytes): a native publish is refused with ErrQueueFull (PHP
+// code 9), an HTTP API request with ErrQueueFull (503), and a connection's
+// messages wait for room. Relays, OPEN, CLOSED and the other lockAlways
+// events are accepted whatever the count.
+//
+// The default number of shards is GOMAXPROCS, at most 8 (DefaultShards):
+// the engine goroutines can use every core the scheduler has, while the
+// O(N) cross-shard bookkeeping above stays small.
 package hub
