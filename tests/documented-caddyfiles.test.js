@@ -4,8 +4,8 @@
 // num_workers) are refused by bin/caddy with an error that names `make frankenphp`; they load in
 // bin/frankenphp (tests/frankenphp/documented-caddyfile.test.js).
 //
-// The blocks are cut from verbatim copies (tests/fixtures/docs, see support/docs.js); only the
-// sharding lines of issue 11 are removed.
+// The blocks are cut from verbatim copies (tests/fixtures/docs, see support/docs.js) and load as
+// written, num_shards and shard_queue_size included.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';

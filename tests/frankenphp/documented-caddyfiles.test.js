@@ -6,9 +6,8 @@
 // (fixtures/docs-app), and pusher-js connects through it.
 //
 // The Caddyfiles are verbatim copies (tests/fixtures/docs, see support/docs.js); the tests change
-// only the listening port (:8080 → a free one) and remove the sharding lines of issue 11. The
-// admin endpoint, which the docs page leaves at its default, moves to a free port with
-// CADDY_ADMIN, as Caddy allows.
+// only the listening port (:8080 → a free one). The admin endpoint, which the docs page leaves at
+// its default, moves to a free port with CADDY_ADMIN, as Caddy allows.
 
 import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
