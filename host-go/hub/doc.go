@@ -97,7 +97,11 @@
 // with its own event queue, connection table and pending HTTP requests:
 // each shard is a Hub, and shards[0] is the one New returns. A new
 // connection goes to the shard with the fewest connections and stays there;
-// an HTTP API request and a native Publish go to the next shard in turn.
+// an HTTP API request goes to the next shard in turn (its caller waits for
+// the answer, so a publisher's requests are processed in order), a native
+// Publish to the shard its channel list hashes to (it returns before the
+// engine has it: one shard per channel list keeps a publisher's events to a
+// channel in order).
 // With N = 1 nothing below happens: no relay, no claim, the hub is the one
 // engine it always was.
 //

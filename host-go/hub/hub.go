@@ -396,8 +396,9 @@ func (h *Hub) dispatch(out []byte) {
 // in channelsJSON (a JSON array of names) of app appID, skipping the
 // connection whose socket id is socketID (may be empty).
 //
-// Publish goes to one of the hub's shards, in turn. It never blocks: it
-// fails with ErrQueueFull when that shard's event queue is full, with ErrBroker when the broker cannot carry the event to the other
+// Publish goes to the shard its channel list hashes to, so that the
+// publishes to a channel keep their order. It never blocks: it fails with
+// ErrQueueFull when that shard's event queue is full, with ErrBroker when the broker cannot carry the event to the other
 // nodes, and with ErrClosed after Shutdown. The arguments are copied before it
 // returns. The engine's verdict comes later and is only logged.
 func (h *Hub) Publish(appID string, channelsJSON []byte, event, data []byte, socketID []byte) error {
@@ -407,7 +408,7 @@ func (h *Hub) Publish(appID string, channelsJSON []byte, event, data []byte, soc
 	if err := h.brokerErr(); err != nil {
 		return err
 	}
-	s := h.pick()
+	s := h.shardOf(channelsJSON)
 	if err := s.q.lockOrRefuse(engine.PublishSize(appID, channelsJSON, event, data, socketID)); err != nil {
 		return err
 	}

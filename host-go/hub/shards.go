@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"hash/maphash"
 	"math"
 	"net/http"
 	"runtime"
@@ -41,6 +42,20 @@ func (h *Hub) pick() *Hub {
 	}
 	return h.shards[h.next.Add(1)%uint32(len(h.shards))]
 }
+
+// shardOf returns the shard for a native publish to channelsJSON: the same
+// list always goes to the same shard, so that a PHP thread's publishes to a
+// channel, which return before the engine has them, reach its subscribers
+// in order.
+func (h *Hub) shardOf(channelsJSON []byte) *Hub {
+	if len(h.shards) <= 1 {
+		return h
+	}
+	return h.shards[maphash.Bytes(shardSeed, channelsJSON)%uint64(len(h.shards))]
+}
+
+// shardSeed keys shardOf's hash for the life of the process.
+var shardSeed = maphash.MakeSeed()
 
 // leastLoaded returns the shard with the fewest connections, for a new one.
 func (h *Hub) leastLoaded() *Hub {
