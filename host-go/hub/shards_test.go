@@ -160,7 +160,10 @@ func TestShards_WatchdogRecoveryOfAShardRejoinsItsSiblings(t *testing.T) {
 	// Shard 0 dropped what shard 1 relayed, and relayed its own to shard
 	// 1's fresh engine: both shards (asked in turn) count the one left.
 	want := `{"occupied":true,"subscription_count":1}`
-	waitFor(t, "both shards to count one subscription", func() bool { return count() == want && count() == want })
+	waitFor(t, "both shards to count one subscription", func() bool {
+		first, second := count(), count()
+		return first == want && second == want
+	})
 	clients[0].write(ws.OpText, true, []byte(`{"event":"pusher:ping","data":{}}`))
 	clients[0].expectEvent("pusher:pong")
 }
