@@ -42,8 +42,13 @@
 //     recoverEngine, which replaces it) only; New configures the apps before
 //     it starts and Shutdown closes the engine after it has returned.
 //   - The batch being filled (queue.cur) and conn.gone: any producer, under
-//     queue.mu (lockAlways, lockOrFail, lockOrWait ... unlock); the engine
-//     goroutine takes the batch with swap, under the same lock.
+//     queue.mu (lockAlways, lockOrFail, lockOrRefuse, lockOrWait,
+//     lockOrWaitRefuse ... unlock), a sibling shard's engine goroutine among
+//     them (its relays); the engine goroutine takes the batch with swap,
+//     under the same lock. Each shard has its own queue, table and requests.
+//   - The shards slice, openConns and quotas are shared by the shards of a
+//     hub: the slice and the quota table are fixed by New, the counts are
+//     atomics.
 //   - The connection table (table): ServeWebSocket adds to it under its
 //     lock; only the engine goroutine frees a slot, after the batch with the
 //     CLOSED has been dispatched.
