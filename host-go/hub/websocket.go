@@ -70,6 +70,8 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, key string)
 		pre = bytes.Clone(p)
 	}
 	c := newConn(h, nc)
+	c.fr = &frameReader{nc: nc, pre: pre}
+	c.reading.Store(true) // for the reader started below
 	if code, message := protocolError(r); code != 0 {
 		c.refuse(code, message)
 		return fmt.Errorf("websocket upgrade: %s", message)
@@ -86,11 +88,12 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, key string)
 	}
 	h.readers.Add(1)
 	metrics.connections.Inc()
+	c.w = watchConn(c)
 	if err := h.open(c, key, r.Header.Get("Origin"), r.URL.RawQuery); err != nil {
 		// Only during shutdown: the reader still reports CLOSED.
 		c.abort()
 	}
-	go c.readLoop(pre)
+	go c.readLoop()
 	return nil
 }
 
