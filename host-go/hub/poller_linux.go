@@ -151,7 +151,8 @@ var errIdle = errors.New("nothing to read")
 var longAgo = time.Unix(1, 0)
 
 // poll reads a frame's first bytes into p without waiting: errIdle when
-// nothing is there. first is set on the first read after a wake-up.
+// nothing is there. first is set on the first read after the poller (or
+// closeSocket) woke the reader.
 //
 // Over TLS, crypto/tls may hold whole records it read from the socket along
 // with earlier ones, so the socket's readiness is not enough: a read with a

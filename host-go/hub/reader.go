@@ -168,13 +168,14 @@ func (fr *frameReader) release() {
 // collector can shrink its stack back to the minimum after a burst.
 //
 // Whoever runs it holds c.reading, so that one reader at most runs at a time.
-func (c *conn) readLoop() {
+// woken is set when the socket was reported readable (or closed).
+func (c *conn) readLoop(woken bool) {
 	fr := c.fr
 	if fr == nil {
 		fr = &frameReader{nc: c.nc}
 		c.fr = fr
 	}
-	first := true
+	first := woken
 	graceful := false
 	for {
 		if fr.empty() {
@@ -239,7 +240,7 @@ func (c *conn) park() bool {
 // wake starts the reader of a watched connection unless one runs.
 func (c *conn) wake() {
 	if c.reading.CompareAndSwap(false, true) {
-		go c.readLoop()
+		go c.readLoop(true)
 	}
 }
 

@@ -81,19 +81,22 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, key string)
 		return fmt.Errorf("websocket upgrade: %w", ErrOverCapacity)
 	}
 	h.saveAuthHeaders(c, r)
+	c.w = watchConn(c)
 	if !h.conns.add(c) {
+		if c.w != nil {
+			c.w.forget()
+		}
 		h.openConns.Add(-1)
 		_ = nc.Close()
 		return fmt.Errorf("websocket upgrade: %w", ErrTooManyConnections)
 	}
 	h.readers.Add(1)
 	metrics.connections.Inc()
-	c.w = watchConn(c)
 	if err := h.open(c, key, r.Header.Get("Origin"), r.URL.RawQuery); err != nil {
 		// Only during shutdown: the reader still reports CLOSED.
 		c.abort()
 	}
-	go c.readLoop()
+	go c.readLoop(false)
 	return nil
 }
 
