@@ -3,6 +3,7 @@ package hub
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"net"
 	"net/http"
@@ -17,11 +18,33 @@ import (
 
 func TestHub_IdleConnections_HoldNoReaderGoroutine(t *testing.T) {
 	_, srv := newTestHub(t, Config{})
+	testIdleConnections(t, func() *client { return dial(t, srv, testApp.Key) })
+}
+
+func TestHub_IdleTLSConnections_HoldNoReaderGoroutine(t *testing.T) {
+	srv := newTLSTestHub(t)
+	d := ws.Dialer{TLSConfig: &tls.Config{InsecureSkipVerify: true}, Timeout: testTimeout}
+	testIdleConnections(t, func() *client {
+		nc, br, _, err := d.Dial(context.Background(), "wss"+strings.TrimPrefix(srv.URL, "https")+"/app/"+testApp.Key+"?protocol=7")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = nc.Close() })
+		if br == nil {
+			br = bufio.NewReader(nc)
+		}
+		return &client{t: t, nc: nc, br: br}
+	})
+}
+
+// testIdleConnections opens connections that only read the handshake, waits
+// until most of them hold no goroutine, then checks that each still answers.
+func testIdleConnections(t *testing.T, dial func() *client) {
 	const n = 100
 	before := runtime.NumGoroutine()
 	clients := make([]*client, n)
 	for i := range clients {
-		clients[i] = dial(t, srv, testApp.Key)
+		clients[i] = dial()
 		clients[i].socketID()
 	}
 	waitFor(t, "the readers of idle connections to leave", func() bool {
@@ -57,12 +80,18 @@ func (b *batchConn) flush() error {
 	return err
 }
 
-func TestHub_TLS_RecordsArrivingTogetherAreAllRead(t *testing.T) {
+// newTLSTestHub serves a hub's WebSockets over TLS.
+func newTLSTestHub(t *testing.T) *httptest.Server {
 	h, _ := newTestHub(t, Config{})
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = h.ServeWebSocket(w, r, strings.TrimPrefix(r.URL.Path, "/app/"))
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestHub_TLS_RecordsArrivingTogetherAreAllRead(t *testing.T) {
+	srv := newTLSTestHub(t)
 	raw, err := net.DialTimeout("tcp", srv.Listener.Addr().String(), testTimeout)
 	if err != nil {
 		t.Fatal(err)
