@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Prepares this machine for 100,000 loopback connections (server and
-# loadgen on one host): local ports, descriptor ceilings and the accept
-# backlog, each raised only if lower. Needs root; the per-process descriptor
+# loadgen on one host): descriptor ceilings and the accept backlog, each
+# raised only if lower. The local port range is left alone: loadgen dials
+# from several source addresses (-src) instead, and a wider range would let
+# outgoing connections take the ports servers listen on (8099, 8443, ...). Needs root; the per-process descriptor
 # limit (RLIMIT_NOFILE) is raised by each process itself (serverbench.sh for
 # the server, loadgen for itself) up to the hard limit, which this script
 # only checks: raising the hard limit needs CAP_SYS_RESOURCE (in a container,
@@ -19,7 +21,6 @@ raise() { # raise <key> <minimum>
 		sysctl -w "$1=$2"
 	fi
 }
-sysctl -w net.ipv4.ip_local_port_range="1024 65000"
 raise fs.nr_open $((need * 2))
 raise fs.file-max $((need * 4))
 raise net.core.somaxconn 65535
