@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,6 +24,14 @@ type conn struct {
 	gone bool
 	// quota is the app quota c is counted in, with several shards (capacity.go).
 	quota *appQuota
+
+	// The read side (reader.go): w is the socket's epoll registration, nil
+	// when a goroutine of its own reads it; reading is held by the running
+	// reader; fr is the frame reader, nil while a watched connection idles
+	// between messages.
+	w       *watch
+	reading atomic.Bool
+	fr      *frameReader
 
 	// The upgrade request's Cookie and Authorization headers, kept only
 	// when the hub has an Authorizer.
@@ -128,11 +137,15 @@ func (c *conn) abort() {
 	c.closeSocket()
 }
 
-// closeSocket closes the socket once; the reader then sees an error.
+// closeSocket closes the socket once; the reader then sees an error (the
+// reader of an idle watched connection is woken for it).
 func (c *conn) closeSocket() {
 	c.closeOnce.Do(func() {
 		_ = c.nc.Close()
 		close(c.done)
+		if c.w != nil {
+			c.wake()
+		}
 	})
 }
 
@@ -155,6 +168,10 @@ func (c *conn) closeGracefully() {
 	if !ok || cw.CloseWrite() != nil || c.nc.SetReadDeadline(time.Now().Add(closeLinger)) != nil {
 		c.closeSocket()
 		return
+	}
+	if c.w != nil {
+		// An idle watched connection has no reader for the deadline to stop.
+		time.AfterFunc(closeLinger, c.closeSocket)
 	}
 	close(c.flushed)
 }

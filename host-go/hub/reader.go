@@ -29,8 +29,8 @@ var msgBufs sync.Pool
 const maxPooledMsg = 64 << 10
 
 // frameReader reads a connection's frames with no buffer while idle: at a
-// frame boundary with nothing buffered, the read loop blocks on the socket
-// with the two-byte head array as destination (see readLoop), and a pooled
+// frame boundary with nothing buffered, the read loop reads the socket with
+// the two-byte head array as destination (see readLoop), and a pooled
 // buffer is taken from there to the next boundary.
 type frameReader struct {
 	nc     net.Conn
@@ -156,20 +156,39 @@ func (fr *frameReader) release() {
 	}
 }
 
-// readLoop reads the connection until it ends, then reports CLOSED. It runs
-// in its own goroutine so that the HTTP handler, and net/http's buffers, are
-// released after the upgrade.
+// readLoop reads the connection's frames and reports CLOSED when it ends.
 //
-// Idle, the goroutine is parked here, in a shallow frame, on a two-byte read
-// with no buffer: the garbage collector can then shrink its stack back to
-// the minimum after a burst of messages grew it.
-func (c *conn) readLoop(pre []byte) {
-	fr := &frameReader{nc: c.nc, pre: pre}
+// A watched connection (c.w, the epoll path) is read only while bytes
+// arrive: at a frame boundary with nothing left to read, the reader re-arms
+// the socket's watch and returns, keeping no goroutine and no buffer; the
+// poller starts it again when the socket is readable, and closeSocket when
+// the socket is closed. Inside a frame it waits for the rest like any
+// blocking reader. Other connections keep one goroutine, parked idle in
+// this shallow frame on a two-byte read with no buffer, so that the garbage
+// collector can shrink its stack back to the minimum after a burst.
+//
+// Whoever runs it holds c.reading, so that one reader at most runs at a time.
+// woken is set when the socket was reported readable (or closed).
+func (c *conn) readLoop(woken bool) {
+	fr := c.fr
+	if fr == nil {
+		fr = &frameReader{nc: c.nc}
+		c.fr = fr
+	}
+	first := woken
 	graceful := false
 	for {
 		if fr.empty() {
 			fr.release()
-			n, err := c.nc.Read(fr.head[:])
+			n, err := c.readHead(fr.head[:], first)
+			first = false
+			if err == errIdle {
+				if c.park() {
+					return
+				}
+				c.abort()
+				break
+			}
 			if n == 0 {
 				if err == nil {
 					continue
@@ -189,6 +208,40 @@ func (c *conn) readLoop(pre []byte) {
 		fr.msg = nil
 	}
 	c.finish(graceful)
+}
+
+// readHead reads the first bytes of a frame: without waiting on a watched
+// connection (errIdle when there are none), or blocking.
+func (c *conn) readHead(p []byte, first bool) (int, error) {
+	if c.w == nil {
+		return c.nc.Read(p)
+	}
+	return c.w.poll(p, first)
+}
+
+// park lets the reader of a watched connection leave: it drops the frame
+// reader unless a fragmented message is in progress, releases c.reading and
+// re-arms the watch. It returns false when the watch cannot be re-armed
+// (the socket was closed, or epoll failed) and the reader must end the
+// connection itself, because no other reader took over.
+func (c *conn) park() bool {
+	if !c.fr.inMsg {
+		c.fr = nil
+	}
+	c.reading.Store(false)
+	// Nothing may touch c's read state past this point unless c.reading
+	// is taken again: a woken reader may already run.
+	if c.w.arm() == nil {
+		return true
+	}
+	return !c.reading.CompareAndSwap(false, true)
+}
+
+// wake starts the reader of a watched connection unless one runs.
+func (c *conn) wake() {
+	if c.reading.CompareAndSwap(false, true) {
+		go c.readLoop(true)
+	}
 }
 
 // readFrame reads and handles one frame. It returns stop when the
@@ -349,6 +402,9 @@ func (c *conn) finish(graceful bool) {
 		c.awaitClose()
 	}
 	c.abort()
+	if c.w != nil {
+		c.w.forget()
+	}
 	c.hub.closed(c)
 }
 

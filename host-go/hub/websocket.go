@@ -67,6 +67,8 @@ func (h *Hub) serveWebSocket(w http.ResponseWriter, r *http.Request, key string)
 		pre = bytes.Clone(p)
 	}
 	c := newConn(h, nc)
+	c.fr = &frameReader{nc: nc, pre: pre}
+	c.reading.Store(true) // for the reader started below
 	if code, message := protocolError(r); code != 0 {
 		c.refuse(code, message)
 		return fmt.Errorf("websocket upgrade: %s", message)
@@ -81,7 +83,11 @@ func (h *Hub) serveWebSocket(w http.ResponseWriter, r *http.Request, key string)
 		return fmt.Errorf("websocket upgrade: %w", ErrOverCapacity)
 	}
 	h.saveAuthHeaders(c, r)
+	c.w = watchConn(c)
 	if !h.conns.add(c) {
+		if c.w != nil {
+			c.w.forget()
+		}
 		h.openConns.Add(-1)
 		if c.quota != nil {
 			c.quota.open.Add(-1)
@@ -95,7 +101,7 @@ func (h *Hub) serveWebSocket(w http.ResponseWriter, r *http.Request, key string)
 		// Only during shutdown: the reader still reports CLOSED.
 		c.abort()
 	}
-	go c.readLoop(pre)
+	go c.readLoop(false)
 	return nil
 }
 
