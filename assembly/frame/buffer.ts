@@ -2,6 +2,8 @@
 // space for JSON are written here with explicit lengths and no per-write
 // allocation. It grows by doubling and never shrinks.
 
+import { asciiCopy } from "../json/ascii";
+
 /** The largest buffer the engine will hold: 1 GiB, far above any host input. */
 export const MAX_BUFFER_SIZE: u32 = 1 << 30;
 
@@ -76,11 +78,7 @@ export class ByteBuffer {
   /** Appends an ASCII string literal, one byte per character. */
   ascii(s: string): void {
     const n = <u32>s.length;
-    const p = this.ensure(n);
-    const src = changetype<usize>(s);
-    for (let i: usize = 0; i < <usize>n; i++) {
-      store<u8>(p + i, <u8>load<u16>(src + (i << 1)));
-    }
+    asciiCopy(this.ensure(n), changetype<usize>(s), <usize>n);
     this.len += n;
   }
 

@@ -11,7 +11,8 @@
 // - UTF-8 is not validated here: the host checks WebSocket messages, and
 //   json/utf8.ts what the host passes unchecked.
 
-import { CharCode, stringSpecials } from "./chars";
+import { asciiEquals } from "./ascii";
+import { CharCode, stringSpecials, stringSpecials8 } from "./chars";
 import { escapedEquals, readEscape } from "./escapes";
 
 export { unescapeString } from "./escapes";
@@ -94,6 +95,13 @@ function skipString(p: usize, end: usize): usize {
         continue;
       }
       p += ctz(m);
+    } else if (p + 8 <= end) {
+      const m = stringSpecials8(load<u64>(p));
+      if (!m) {
+        p += 8;
+        continue;
+      }
+      p += <usize>ctz(m) >> 3;
     }
     const c = <i32>load<u8>(p++);
     if (c != CharCode.QUOTE && c != CharCode.BACKSLASH && c >= CharCode.SPACE) continue;
@@ -320,10 +328,7 @@ export class ObjectScanner {
         if (len >= n && escapedEquals(s, len, k, n)) return i;
         continue;
       }
-      if (len != n) continue;
-      let j: usize = 0;
-      while (j < n && <u32>load<u8>(s + j) == <u32>load<u16>(k + (j << 1))) j++;
-      if (j == n) return i;
+      if (len == n && asciiEquals(s, k, n)) return i;
     }
     return -1;
   }

@@ -1,6 +1,7 @@
 // Channel and event names: validation and channel types from prefixes.
 
 import { ChannelType } from "../channels/channel";
+import { asciiEquals } from "../json/ascii";
 
 /** Longest channel or event name accepted. */
 export const MAX_NAME_LENGTH: usize = 200;
@@ -16,12 +17,7 @@ export function spanEquals(ptr: usize, len: usize, s: string): bool {
 /** Whether the `len` bytes at `ptr` start with the ASCII literal `s`. */
 export function spanStartsWith(ptr: usize, len: usize, s: string): bool {
   const n = <usize>s.length;
-  if (len < n) return false;
-  const src = changetype<usize>(s);
-  for (let i: usize = 0; i < n; i++) {
-    if (<u16>load<u8>(ptr + i) != load<u16>(src + (i << 1))) return false;
-  }
-  return true;
+  return len >= n && asciiEquals(ptr, changetype<usize>(s), n);
 }
 
 // @ts-ignore: decorator
