@@ -20,7 +20,8 @@
 }
 
 /** Whether the `n` bytes at `ptr` equal the first `n` characters of the literal at `lit`. */
-export function asciiEquals(ptr: usize, lit: usize, n: usize): bool {
+// @ts-ignore: decorator
+@inline export function asciiEquals(ptr: usize, lit: usize, n: usize): bool {
   if (n >= 8) {
     // Whole words, then the last 8 characters, overlapping the previous word.
     for (let i: usize = 0; i + 8 < n; i += 8) {
@@ -36,7 +37,8 @@ export function asciiEquals(ptr: usize, lit: usize, n: usize): bool {
 }
 
 /** Writes the first `n` characters of the literal at `lit` as `n` bytes at `dst`. */
-export function asciiCopy(dst: usize, lit: usize, n: usize): void {
+// @ts-ignore: decorator
+@inline export function asciiCopy(dst: usize, lit: usize, n: usize): void {
   if (n >= 8) {
     for (let i: usize = 0; i + 8 < n; i += 8) store<u64>(dst + i, narrow8(lit + (i << 1)));
     store<u64>(dst + n - 8, narrow8(lit + ((n - 8) << 1)));
