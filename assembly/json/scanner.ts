@@ -87,7 +87,8 @@ export function nestedTooDeeply(): bool {
 }
 
 /** Skips a string whose opening quote is before `p`; sets `sawEscape`. */
-function skipString(p: usize, end: usize): usize {
+// @ts-ignore: decorator
+@inline function skipString(p: usize, end: usize): usize {
   let escaped = false;
   while (p < end) {
     if (p + 16 <= end) {
