@@ -20,7 +20,25 @@ export function hashBytes(ptr: usize, len: usize): u32 {
 /** Compares `len` bytes at `ptr` with the bytes of `key`. */
 // @ts-ignore: decorator
 @inline export function bytesEqual(key: ArrayBuffer, ptr: usize, len: usize): bool {
-  return <usize>key.byteLength == len && memory.compare(changetype<usize>(key), ptr, len) == 0;
+  return <usize>key.byteLength == len && spansEqual(changetype<usize>(key), ptr, len);
+}
+
+/**
+ * Whether the `len` bytes at `a` and at `b` are equal: eight at a time, the
+ * last word overlapping the previous one, never reading outside the spans.
+ */
+export function spansEqual(a: usize, b: usize, len: usize): bool {
+  if (len >= 8) {
+    for (let i: usize = 0; i + 8 < len; i += 8) {
+      if (load<u64>(a + i) != load<u64>(b + i)) return false;
+    }
+    return load<u64>(a + len - 8) == load<u64>(b + len - 8);
+  }
+  if (len >= 4) return load<u32>(a) == load<u32>(b) && load<u32>(a + len - 4) == load<u32>(b + len - 4);
+  for (let i: usize = 0; i < len; i++) {
+    if (load<u8>(a + i) != load<u8>(b + i)) return false;
+  }
+  return true;
 }
 
 /** Copies `len` bytes at `ptr` into a new ArrayBuffer. */

@@ -2,8 +2,34 @@
 // space for JSON are written here with explicit lengths and no per-write
 // allocation. It grows by doubling and never shrinks.
 
+import { asciiCopy } from "../json/ascii";
+
 /** The largest buffer the engine will hold: 1 GiB, far above any host input. */
 export const MAX_BUFFER_SIZE: u32 = 1 << 30;
+
+/**
+ * Copies `n` <= 16 bytes with two overlapping loads and stores of one width:
+ * the host runs `memory.copy` as a call out of the compiled code, which
+ * costs more than the copy itself for ids and short names.
+ */
+// @ts-ignore: decorator
+@inline function copyShort(dst: usize, src: usize, n: usize): void {
+  if (n >= 8) {
+    const a = load<u64>(src), b = load<u64>(src + n - 8);
+    store<u64>(dst, a);
+    store<u64>(dst + n - 8, b);
+  } else if (n >= 4) {
+    const a = load<u32>(src), b = load<u32>(src + n - 4);
+    store<u32>(dst, a);
+    store<u32>(dst + n - 4, b);
+  } else if (n >= 2) {
+    const a = load<u16>(src), b = load<u16>(src + n - 2);
+    store<u16>(dst, a);
+    store<u16>(dst + n - 2, b);
+  } else if (n) {
+    store<u8>(dst, load<u8>(src));
+  }
+}
 
 export class ByteBuffer {
   ptr: usize;
@@ -63,7 +89,8 @@ export class ByteBuffer {
   /** Appends `n` bytes from `src`. */
   @inline bytes(src: usize, n: u32): void {
     const p = this.ensure(n);
-    memory.copy(p, src, <usize>n);
+    if (n <= 16) copyShort(p, src, <usize>n);
+    else memory.copy(p, src, <usize>n);
     this.len += n;
   }
 
@@ -76,11 +103,7 @@ export class ByteBuffer {
   /** Appends an ASCII string literal, one byte per character. */
   ascii(s: string): void {
     const n = <u32>s.length;
-    const p = this.ensure(n);
-    const src = changetype<usize>(s);
-    for (let i: usize = 0; i < <usize>n; i++) {
-      store<u8>(p + i, <u8>load<u16>(src + (i << 1)));
-    }
+    asciiCopy(this.ensure(n), changetype<usize>(s), <usize>n);
     this.len += n;
   }
 

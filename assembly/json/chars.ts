@@ -45,3 +45,18 @@ export const enum CharCode {
     ),
   );
 }
+
+/**
+ * The same test on the 8 bytes of `x` (loaded little-endian), for spans too
+ * short for 16: the high bit of byte i is set if byte i needs attention, and
+ * bits above the first such byte may be set too (borrows), so only the
+ * lowest set bit (`ctz(m) >> 3`) is meaningful.
+ */
+// @ts-ignore: decorator
+@inline export function stringSpecials8(x: u64): u64 {
+  const ones: u64 = 0x0101010101010101;
+  const highs: u64 = 0x8080808080808080;
+  const q = x ^ (ones * CharCode.QUOTE);
+  const b = x ^ (ones * CharCode.BACKSLASH);
+  return ((x - ones * CharCode.SPACE) | (q - ones) | (b - ones)) & ~x & highs;
+}

@@ -11,7 +11,8 @@
 // - UTF-8 is not validated here: the host checks WebSocket messages, and
 //   json/utf8.ts what the host passes unchecked.
 
-import { CharCode, stringSpecials } from "./chars";
+import { asciiEquals } from "./ascii";
+import { CharCode, stringSpecials, stringSpecials8 } from "./chars";
 import { escapedEquals, readEscape } from "./escapes";
 
 export { unescapeString } from "./escapes";
@@ -61,6 +62,8 @@ export function nestedTooDeeply(): bool {
 
 // @ts-ignore: decorator
 @inline function skipSpace(p: usize, end: usize): usize {
+  // Compact JSON, the usual case, has none: no loop entered.
+  if (p < end && <i32>load<u8>(p) > CharCode.SPACE) return p;
   while (p < end) {
     const c = <i32>load<u8>(p);
     if (c > CharCode.SPACE || !((<u64>1 << <u64>c) & WHITESPACE)) break;
@@ -84,7 +87,8 @@ export function nestedTooDeeply(): bool {
 }
 
 /** Skips a string whose opening quote is before `p`; sets `sawEscape`. */
-function skipString(p: usize, end: usize): usize {
+// @ts-ignore: decorator
+@inline function skipString(p: usize, end: usize): usize {
   let escaped = false;
   while (p < end) {
     if (p + 16 <= end) {
@@ -94,6 +98,13 @@ function skipString(p: usize, end: usize): usize {
         continue;
       }
       p += ctz(m);
+    } else if (p + 8 <= end) {
+      const m = stringSpecials8(load<u64>(p));
+      if (!m) {
+        p += 8;
+        continue;
+      }
+      p += <usize>ctz(m) >> 3;
     }
     const c = <i32>load<u8>(p++);
     if (c != CharCode.QUOTE && c != CharCode.BACKSLASH && c >= CharCode.SPACE) continue;
@@ -199,7 +210,8 @@ function scanObject(p: usize, end: usize, depth: i32, sink: ObjectScanner | null
     p = skipSpace(p, end);
     if (p >= end || load<u8>(p) != CharCode.COLON) return FAIL;
     const value = skipSpace(p + 1, end);
-    p = skipValue(value, end, depth);
+    // Strings, most values, without skipValue's dispatch.
+    p = value < end && load<u8>(value) == CharCode.QUOTE ? skipString(value + 1, end) : skipValue(value, end, depth);
     if (!p) return FAIL;
     if (sink) sink.add(key, keyLen, keyEscaped, value, p);
     p = skipSpace(p, end);
@@ -237,6 +249,24 @@ export function validateValue(ptr: usize, len: usize): bool {
   return p != FAIL && skipSpace(p, end) == end;
 }
 
+// The layout of one ObjectScanner member record.
+// @ts-ignore: decorator
+@inline const M_KEY: usize = 0;
+// @ts-ignore: decorator
+@inline const M_KEY_LEN: usize = 4;
+// @ts-ignore: decorator
+@inline const M_VALUE: usize = 8;
+// @ts-ignore: decorator
+@inline const M_VALUE_LEN: usize = 12;
+// @ts-ignore: decorator
+@inline const M_TYPE: usize = 16;
+// @ts-ignore: decorator
+@inline const M_ESCAPED: usize = 17;
+// @ts-ignore: decorator
+@inline const M_KEY_ESCAPED: usize = 18;
+// @ts-ignore: decorator
+@inline const MEMBER_SIZE: usize = 20;
+
 /**
  * The top-level members of one JSON object. Allocate once and reuse: `scan`
  * does not allocate. Keys are raw bytes between the quotes, compared decoded
@@ -249,23 +279,17 @@ export class ObjectScanner {
   /** Members recorded by the last `scan`; 0 if it failed. */
   count: i32 = 0;
   readonly capacity: i32;
-  private keyStarts: StaticArray<usize>;
-  private keyLens: StaticArray<usize>;
-  private valueStarts: StaticArray<usize>;
-  private valueLens: StaticArray<usize>;
-  private types: StaticArray<JsonType>;
-  private escapes: StaticArray<bool>;
-  private keyEscapes: StaticArray<bool>;
+  /**
+   * One record of MEMBER_SIZE bytes per member, so that recording one costs
+   * a single base address: key start, key length, value start, value length
+   * (u32 each), then the type, whether the value and whether the key hold
+   * escapes (u8 each).
+   */
+  private members: StaticArray<u8>;
 
   constructor(capacity: i32 = 16) {
     this.capacity = capacity;
-    this.keyStarts = new StaticArray<usize>(capacity);
-    this.keyLens = new StaticArray<usize>(capacity);
-    this.valueStarts = new StaticArray<usize>(capacity);
-    this.valueLens = new StaticArray<usize>(capacity);
-    this.types = new StaticArray<JsonType>(capacity);
-    this.escapes = new StaticArray<bool>(capacity);
-    this.keyEscapes = new StaticArray<bool>(capacity);
+    this.members = new StaticArray<u8>(capacity * <i32>MEMBER_SIZE);
   }
 
   /**
@@ -297,13 +321,20 @@ export class ObjectScanner {
       value++;
       valueEnd--;
     }
-    unchecked(this.keyStarts[i] = key);
-    unchecked(this.keyLens[i] = keyLen);
-    unchecked(this.valueStarts[i] = value);
-    unchecked(this.valueLens[i] = valueEnd - value);
-    unchecked(this.types[i] = type);
-    unchecked(this.escapes[i] = escaped);
-    unchecked(this.keyEscapes[i] = keyEscaped);
+    const r = this.record(i);
+    store<u32>(r, <u32>key, M_KEY);
+    store<u32>(r, <u32>keyLen, M_KEY_LEN);
+    store<u32>(r, <u32>value, M_VALUE);
+    store<u32>(r, <u32>(valueEnd - value), M_VALUE_LEN);
+    store<u8>(r, <u8>type, M_TYPE);
+    store<u8>(r, <u8>escaped, M_ESCAPED);
+    store<u8>(r, <u8>keyEscaped, M_KEY_ESCAPED);
+  }
+
+  /** The address of member `i`'s record; `i` must be below `capacity`. */
+  // @ts-ignore: decorator
+  @inline private record(i: i32): usize {
+    return changetype<usize>(this.members) + <usize>i * MEMBER_SIZE;
   }
 
   /**
@@ -314,38 +345,36 @@ export class ObjectScanner {
     const n = <usize>key.length;
     const k = changetype<usize>(key);
     for (let i = 0, count = this.count; i < count; i++) {
-      const s = unchecked(this.keyStarts[i]);
-      const len = unchecked(this.keyLens[i]);
-      if (unchecked(this.keyEscapes[i])) {
+      const r = this.record(i);
+      const s = <usize>load<u32>(r, M_KEY);
+      const len = <usize>load<u32>(r, M_KEY_LEN);
+      if (load<u8>(r, M_KEY_ESCAPED)) {
         if (len >= n && escapedEquals(s, len, k, n)) return i;
         continue;
       }
-      if (len != n) continue;
-      let j: usize = 0;
-      while (j < n && <u32>load<u8>(s + j) == <u32>load<u16>(k + (j << 1))) j++;
-      if (j == n) return i;
+      if (len == n && asciiEquals(s, k, n)) return i;
     }
     return -1;
   }
 
   type(i: i32): JsonType {
-    return <u32>i < <u32>this.count ? unchecked(this.types[i]) : JsonType.None;
+    return <u32>i < <u32>this.count ? <JsonType>load<u8>(this.record(i), M_TYPE) : JsonType.None;
   }
 
   keyStart(i: i32): usize {
-    return <u32>i < <u32>this.count ? unchecked(this.keyStarts[i]) : 0;
+    return <u32>i < <u32>this.count ? <usize>load<u32>(this.record(i), M_KEY) : 0;
   }
 
   keyLen(i: i32): usize {
-    return <u32>i < <u32>this.count ? unchecked(this.keyLens[i]) : 0;
+    return <u32>i < <u32>this.count ? <usize>load<u32>(this.record(i), M_KEY_LEN) : 0;
   }
 
   valueStart(i: i32): usize {
-    return <u32>i < <u32>this.count ? unchecked(this.valueStarts[i]) : 0;
+    return <u32>i < <u32>this.count ? <usize>load<u32>(this.record(i), M_VALUE) : 0;
   }
 
   valueLen(i: i32): usize {
-    return <u32>i < <u32>this.count ? unchecked(this.valueLens[i]) : 0;
+    return <u32>i < <u32>this.count ? <usize>load<u32>(this.record(i), M_VALUE_LEN) : 0;
   }
 
   /** Where member `i`'s full value text starts: a string's opening quote included. */
@@ -362,7 +391,7 @@ export class ObjectScanner {
 
   /** Whether string member `i` contains escapes (needs `unescapeString`). */
   valueEscaped(i: i32): bool {
-    return <u32>i < <u32>this.count ? unchecked(this.escapes[i]) : false;
+    return <u32>i < <u32>this.count ? load<u8>(this.record(i), M_ESCAPED) != 0 : false;
   }
 }
 

@@ -3,7 +3,7 @@
 // copied as they are, 16 at a time where none needs escaping.
 
 import { ByteBuffer } from "../frame/buffer";
-import { CharCode, stringSpecials } from "./chars";
+import { CharCode, stringSpecials, stringSpecials8 } from "./chars";
 
 // The letter of the short escape of each control character; 0 for \u00XX.
 const SHORT_ESCAPES = memory.data<u8>([
@@ -50,6 +50,15 @@ export function writeStringContent(out: ByteBuffer, src: usize, len: usize): voi
         src += n;
         q += n;
         if (n == 16) continue;
+      } else if (src + 8 <= stop) {
+        // Room for 8 is there: at least 6 bytes were made per input byte.
+        const x = load<u64>(src);
+        const m = stringSpecials8(x);
+        store<u64>(q, x);
+        const n = m ? <usize>ctz(m) >> 3 : 8;
+        src += n;
+        q += n;
+        if (n == 8) continue;
       }
       const c = <i32>load<u8>(src++);
       if (c != CharCode.QUOTE && c != CharCode.BACKSLASH && c >= CharCode.SPACE) {

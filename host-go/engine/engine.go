@@ -93,9 +93,11 @@ type Engine struct {
 	rt      wazero.Runtime // owned by this instance (NewInstrumented), or nil
 	stack   []uint64
 
-	// The call deadline: interrupt is instrument's global, set by fire.
+	// The call deadline: interrupt and countdown are instrument's globals,
+	// set by fire.
 	timeout   time.Duration
 	interrupt api.MutableGlobal
+	countdown api.MutableGlobal
 	deadline  struct {
 		mu     sync.Mutex
 		timer  *time.Timer
@@ -256,6 +258,10 @@ func (p *program) instantiate() (*Engine, error) {
 		return nil, fmt.Errorf("%w: memory", ErrMissingExport)
 	}
 	e.interrupt, _ = mod.ExportedGlobal(interruptExport).(api.MutableGlobal)
+	e.countdown, _ = mod.ExportedGlobal(countdownExport).(api.MutableGlobal)
+	if e.countdown == nil {
+		e.interrupt = nil // no deadline without both
+	}
 	seed := randomUint64()
 	e.stack[0] = api.EncodeU32(uint32(seed))
 	e.stack[1] = api.EncodeU32(uint32(seed >> 32))
@@ -268,9 +274,9 @@ func (p *program) instantiate() (*Engine, error) {
 }
 
 // SetTimeout bounds each later Process or Collect call to d (0: no bound).
-// A call that overruns it is interrupted at its next loop iteration and
-// fails with ErrDeadline, and the instance is closed: its state may be half
-// updated.
+// A call that overruns it is interrupted at its next loop iteration (should
+// a race delay that, within checkEvery iterations) and fails with
+// ErrDeadline, and the instance is closed: its state may be half updated.
 func (e *Engine) SetTimeout(d time.Duration) { e.timeout = d }
 
 // Process hands one event batch to the engine and returns its action batch.
@@ -318,6 +324,7 @@ func (e *Engine) fire() {
 	if d.inCall {
 		d.fired = true
 		e.interrupt.Set(1)
+		e.countdown.Set(1) // the next loop iteration checks the flag
 	}
 }
 

@@ -8,22 +8,33 @@ import (
 )
 
 // interruptExport names the mutable i32 global that instrument adds: while
-// it is non-zero, the next loop iteration of the engine traps.
+// it is non-zero, the next loop iteration that checks it traps.
 const interruptExport = "pogo_interrupt"
+
+// countdownExport names instrument's second global: the loop iterations left
+// before the next check of the flag. The host sets it to 1 with the flag, so
+// that the very next loop iteration checks.
+const countdownExport = "pogo_interrupt_countdown"
+
+// checkEvery is the countdown's period, in loop iterations.
+const checkEvery = 1 << 16
 
 // errWasm is returned for a module instrument cannot read.
 var errWasm = errors.New("engine: malformed or unsupported wasm")
 
-// instrument returns wasm with a check at the top of every loop: when a new
-// exported global is set, `unreachable`. The host sets it from another
-// goroutine when a call overruns its deadline, so that even a loop that
-// never ends traps. Every 65,536 iterations, counted in a second new global,
-// the loop also does `memory.grow 0`, which wazero runs in Go: compiled wasm
-// cannot be preempted, and without that a garbage collection starting during
-// a long loop would wait for it with every other goroutine, the timer that
-// sets the global included. The cost is a few instructions per iteration;
-// wazero's own WithCloseOnContextDone calls into Go at every iteration,
-// which makes loop-heavy batches several times slower.
+// instrument returns wasm with a countdown at the top of every loop: every
+// checkEvery iterations (counted over all loops, in a new global), or at the
+// next one once the host sets the countdown to 1, the loop checks a second
+// new global, the flag, and traps (`unreachable`) when it is set. The host
+// sets both from another goroutine when a call overruns its deadline, so
+// that even a loop that never ends traps; a write of the countdown lost to
+// the loop's own decrement only delays the check by one period. At each
+// check the loop also does `memory.grow 0`, which wazero runs in Go:
+// compiled wasm cannot be preempted, and without that a garbage collection
+// starting during a long loop would wait for it with every other goroutine,
+// the timer that sets the flag included. The cost is a decrement and a test
+// per iteration; wazero's own WithCloseOnContextDone calls into Go at every
+// iteration, which makes loop-heavy batches several times slower.
 func instrument(wasm []byte) ([]byte, error) {
 	if len(wasm) < 8 || !bytes.Equal(wasm[:4], []byte("\x00asm")) {
 		return nil, errWasm
@@ -65,9 +76,11 @@ func instrument(wasm []byte) ([]byte, error) {
 		out = binary.AppendUvarint(out, uint64(len(body)))
 		out = append(out, body...)
 	}
-	// Two i32s, mutable, initialised by `i32.const 0; end`: the flag, then
-	// the iteration count.
-	global := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b, 0x7f, 0x01, 0x41, 0x00, 0x0b}
+	// Two mutable i32s: the flag, initialised by `i32.const 0; end`, then
+	// the countdown, by `i32.const checkEvery; end`.
+	global := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b, 0x7f, 0x01, 0x41}
+	global = appendSleb(global, checkEvery)
+	global = append(global, 0x0b)
 	wroteGlobal := false
 	for _, s := range sections {
 		// Known sections come in id order (custom ones, 0, anywhere; data
@@ -82,11 +95,14 @@ func instrument(wasm []byte) ([]byte, error) {
 			emit(6, appendVec(s.body, 2, global))
 			wroteGlobal = true
 		case 7:
-			exp := []byte{byte(len(interruptExport))}
-			exp = append(exp, interruptExport...)
-			exp = append(exp, 0x03) // a global
-			exp = binary.AppendUvarint(exp, uint64(index))
-			emit(7, appendVec(s.body, 1, exp))
+			var exp []byte
+			for i, name := range []string{interruptExport, countdownExport} {
+				exp = binary.AppendUvarint(exp, uint64(len(name)))
+				exp = append(exp, name...)
+				exp = append(exp, 0x03) // a global
+				exp = binary.AppendUvarint(exp, uint64(index)+uint64(i))
+			}
+			emit(7, appendVec(s.body, 2, exp))
 		case 10:
 			body, err := instrumentCode(s.body, index)
 			if err != nil {
@@ -138,23 +154,29 @@ func countImportedGlobals(body []byte) (uint32, error) {
 	return globals, r.err
 }
 
-// instrumentCode rewrites the code section, adding the check after every
-// `loop` instruction; global is the flag's index, global+1 the count's.
+// instrumentCode rewrites the code section, adding the countdown after every
+// `loop` instruction; global is the flag's index, global+1 the countdown's.
 func instrumentCode(body []byte, global uint32) ([]byte, error) {
 	flag := binary.AppendUvarint(nil, uint64(global))
 	count := binary.AppendUvarint(nil, uint64(global+1))
 	var check []byte
 	op := func(b ...byte) { check = append(check, b...) }
-	op(0x23) // global.get flag; if: unreachable
+	op(0x23) // global.set count (count - 1)
+	op(count...)
+	op(0x41, 0x01, 0x6b, 0x24)
+	op(count...)
+	op(0x23) // if count == 0:
+	op(count...)
+	op(0x45, 0x04, 0x40)
+	op(0x23) //   global.get flag; if: unreachable
 	op(flag...)
 	op(0x04, 0x40, 0x00, 0x0b)
-	op(0x23) // global.set count (count + 1)
+	op(0x41, 0x00, 0x40, 0x00, 0x1a) // drop (memory.grow 0)
+	op(0x41)                         //   global.set count checkEvery
+	op(appendSleb(nil, checkEvery)...)
+	op(0x24)
 	op(count...)
-	op(0x41, 0x01, 0x6a, 0x24)
-	op(count...)
-	op(0x23) // if count & 0xffff == 0: drop (memory.grow 0)
-	op(count...)
-	op(0x41, 0xff, 0xff, 0x03, 0x71, 0x45, 0x04, 0x40, 0x41, 0x00, 0x40, 0x00, 0x1a, 0x0b)
+	op(0x0b)
 	r := reader{b: body}
 	n := r.u32()
 	out := binary.AppendUvarint(nil, uint64(n))
@@ -185,6 +207,18 @@ func instrumentCode(body []byte, global uint32) ([]byte, error) {
 		return nil, r.err
 	}
 	return out, nil
+}
+
+// appendSleb appends v as a signed LEB128 number (an i32.const immediate).
+func appendSleb(b []byte, v int32) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if v == 0 && c&0x40 == 0 || v == -1 && c&0x40 != 0 {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
 }
 
 // reader decodes wasm; the first error sticks and later reads return zeros.

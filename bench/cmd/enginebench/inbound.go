@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pogo-websocket/pogo-websocket/bench/internal/pusher"
@@ -47,8 +48,9 @@ type inboundMessage struct {
 }
 
 type workload struct {
-	name string
-	at   func(i int) inboundMessage
+	name  string
+	short string // the -workloads name
+	at    func(i int) inboundMessage
 }
 
 // inboundMsgs holds every distinct message, built once; index i belongs to
@@ -110,11 +112,47 @@ func (m *inboundMsgs) workloads() []workload {
 		}
 	}
 	return []workload{
-		{"pusher:ping", ping},
-		{"client event (private, 2 subs)", client},
-		{"subscribe+unsubscribe (public)", subUnsub},
-		{"mix 20% ping / 40% client / 40% sub+unsub", mix},
+		{"pusher:ping", "ping", ping},
+		{"client event (private, 2 subs)", "client", client},
+		{"subscribe+unsubscribe (public)", "subunsub", subUnsub},
+		{"mix 20% ping / 40% client / 40% sub+unsub", "mix", mix},
 	}
+}
+
+// selectWorkloads returns the workloads whose short names are in names
+// (comma-separated; "all" for every one).
+func (m *inboundMsgs) selectWorkloads(names string) ([]workload, error) {
+	all := m.workloads()
+	if names == "all" {
+		return all, nil
+	}
+	var out []workload
+	for n := range strings.SplitSeq(names, ",") {
+		i := slices.IndexFunc(all, func(w workload) bool { return w.short == strings.TrimSpace(n) })
+		if i < 0 {
+			return nil, fmt.Errorf("unknown workload %q (ping, client, subunsub, mix, all)", n)
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
+}
+
+// inboundRun is how long one measured run lasts: dur of wall time, or
+// exactly periods periods when periods > 0 (fixed work, for instruction
+// counts under callgrind).
+type inboundRun struct {
+	dur     time.Duration
+	periods int
+}
+
+// done reports whether a run that has processed n batches of a period of
+// perPeriod batches, elapsed after its start, is over; it is asked at
+// period ends only.
+func (r inboundRun) done(n, perPeriod int, elapsed time.Duration) bool {
+	if r.periods > 0 {
+		return n >= r.periods*perPeriod
+	}
+	return elapsed >= r.dur
 }
 
 // setupInbound opens the connections and subscribes them to their private
@@ -170,18 +208,18 @@ type inboundReport struct {
 }
 
 // runInbound measures every workload at every batch size.
-func runInbound(creds pusher.Credentials, batchSizes []int, dur time.Duration, runs int) (*inboundReport, error) {
+func runInbound(creds pusher.Credentials, names string, batchSizes []int, run inboundRun, runs int) (*inboundReport, error) {
 	m := newInboundMsgs()
+	ws, err := m.selectWorkloads(names)
+	if err != nil {
+		return nil, err
+	}
 	rep := &inboundReport{}
-	for wi, w := range m.workloads() {
+	for wi, w := range ws {
 		// A fresh engine per workload, so that no workload inherits another's garbage.
-		d, err := newDriver(creds, engine.AppOption{ID: engine.OptionClientEventRate, Value: math.MaxUint32})
+		d, err := newInboundDriver(creds, w)
 		if err != nil {
 			return nil, err
-		}
-		if err := setupInbound(d); err != nil {
-			d.close()
-			return nil, fmt.Errorf("%s: %w", w.name, err)
 		}
 		if wi == 0 {
 			if rep.empty, rep.emptyMedian, err = emptyBatch(d, 200_000); err == nil {
@@ -193,7 +231,7 @@ func runInbound(creds pusher.Credentials, batchSizes []int, dur time.Duration, r
 			}
 		}
 		for _, size := range batchSizes {
-			r, err := measureInbound(d, w, size, dur, runs)
+			r, err := measureInbound(d, w, size, run, runs)
 			if err != nil {
 				d.close()
 				return nil, fmt.Errorf("%s, batch %d: %w", w.name, size, err)
@@ -203,6 +241,20 @@ func runInbound(creds pusher.Credentials, batchSizes []int, dur time.Duration, r
 		d.close()
 	}
 	return rep, nil
+}
+
+// newInboundDriver returns a fresh engine in the inbound state, with no
+// client-event rate limit.
+func newInboundDriver(creds pusher.Credentials, w workload) (*driver, error) {
+	d, err := newDriver(creds, engine.AppOption{ID: engine.OptionClientEventRate, Value: math.MaxUint32})
+	if err != nil {
+		return nil, err
+	}
+	if err := setupInbound(d); err != nil {
+		d.close()
+		return nil, fmt.Errorf("%s: %w", w.name, err)
+	}
+	return d, nil
 }
 
 // emptyBatch returns the mean CPU time of n Process calls on an empty
@@ -242,9 +294,11 @@ func collectTime(d *driver, n int) (time.Duration, error) {
 	return stats.Summarize(ts).P50, nil
 }
 
-func measureInbound(d *driver, w workload, size int, dur time.Duration, runs int) (inboundResult, error) {
+// buildPeriod returns one period of w in batches of size messages, and the
+// deliveries it causes.
+func buildPeriod(w workload, size int) ([]engine.Batch, int, error) {
 	if period%size != 0 {
-		return inboundResult{}, fmt.Errorf("batch size %d does not divide the period %d", size, period)
+		return nil, 0, fmt.Errorf("batch size %d does not divide the period %d", size, period)
 	}
 	batches := make([]engine.Batch, period/size)
 	want := 0
@@ -253,26 +307,67 @@ func measureInbound(d *driver, w workload, size int, dur time.Duration, runs int
 		batches[i/size].Message(msg.conn, msg.payload)
 		want += msg.deliveries
 	}
+	return batches, want, nil
+}
 
-	// One period, checked: every answer is what the workload expects.
+// checkPeriod runs one period through d and checks every answer: no
+// pusher:error, want deliveries.
+func checkPeriod(d *driver, batches []engine.Batch, want int) error {
 	got := 0
 	for i := range batches {
 		batches[i].SetNow(uint64(time.Now().UnixMilli()))
 		out, err := d.eng.Process(batches[i].Bytes())
 		if err != nil {
-			return inboundResult{}, err
+			return err
 		}
 		t, err := count(out, true)
 		if err != nil {
-			return inboundResult{}, err
+			return err
 		}
 		if t.errors > 0 {
-			return inboundResult{}, fmt.Errorf("%d pusher:error answers, last: %s", t.errors, t.lastError)
+			return fmt.Errorf("%d pusher:error answers, last: %s", t.errors, t.lastError)
 		}
 		got += t.deliveries
 	}
 	if got != want {
-		return inboundResult{}, fmt.Errorf("%d deliveries over one period, want %d", got, want)
+		return fmt.Errorf("%d deliveries over one period, want %d", got, want)
+	}
+	return nil
+}
+
+// runPeriods processes batches in a loop, whole periods at a time, until
+// run is done; it returns the number of batches processed and the wall time.
+func runPeriods(d *driver, batches []engine.Batch, run inboundRun) (int, time.Duration, error) {
+	n := 0
+	start := time.Now()
+	for {
+		b := &batches[n%len(batches)]
+		b.SetNow(uint64(time.Now().UnixMilli()))
+		out, err := d.eng.Process(b.Bytes())
+		if err != nil {
+			return n, 0, err
+		}
+		// The host walks every action; so does the benchmark.
+		if _, err := count(out, false); err != nil {
+			return n, 0, err
+		}
+		n++
+		// Whole periods only, so that every run measures the same mix.
+		if n%len(batches) == 0 {
+			if elapsed := time.Since(start); run.done(n, len(batches), elapsed) {
+				return n, elapsed, nil
+			}
+		}
+	}
+}
+
+func measureInbound(d *driver, w workload, size int, run inboundRun, runs int) (inboundResult, error) {
+	batches, want, err := buildPeriod(w, size)
+	if err != nil {
+		return inboundResult{}, err
+	}
+	if err := checkPeriod(d, batches, want); err != nil {
+		return inboundResult{}, err
 	}
 
 	var cpuRates, wallRates, batchTimes, allocs []float64
@@ -281,28 +376,10 @@ func measureInbound(d *driver, w workload, size int, dur time.Duration, runs int
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
 		mallocs := ms.Mallocs
-		n := 0
 		cpu0 := processCPU()
-		start := time.Now()
-		var elapsed time.Duration
-		for {
-			b := &batches[n%len(batches)]
-			b.SetNow(uint64(time.Now().UnixMilli()))
-			out, err := d.eng.Process(b.Bytes())
-			if err != nil {
-				return inboundResult{}, err
-			}
-			// The host walks every action; so does the benchmark.
-			if _, err := count(out, false); err != nil {
-				return inboundResult{}, err
-			}
-			n++
-			// Whole periods only, so that every run measures the same mix.
-			if n%len(batches) == 0 {
-				if elapsed = time.Since(start); elapsed >= dur {
-					break
-				}
-			}
+		n, elapsed, err := runPeriods(d, batches, run)
+		if err != nil {
+			return inboundResult{}, err
 		}
 		cpu := processCPU() - cpu0
 		runtime.ReadMemStats(&ms)

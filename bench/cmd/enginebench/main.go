@@ -2,14 +2,20 @@
 // engine (host-go/engine, wazero), fed event batches the way the hub feeds
 // it, with no sockets and no other goroutine.
 //
-//	enginebench [-duration 500ms] [-runs 3] [-batches 1,16,256] [-publish-runs 2000] [-subscribers 1,100,1000,10000]
+//	enginebench [-duration 500ms | -periods N] [-runs 3] [-batches 1,16,256] [-workloads all]
+//	            [-instances 1] [-publish-runs 2000] [-subscribers 1,100,1000,10000] [-cpuprofile file]
 //
 // It reports (a) inbound protocol messages per second on one core, per
 // workload and batch size, and (b) the time of one Process call that
 // publishes an event to a channel of N subscribers, through the signed HTTP
 // API and through a native PUBLISH record. Every answer is checked (no
 // pusher:error, the expected number of deliveries), so a fast wrong engine
-// cannot look good.
+// cannot look good. With -instances N > 1 it also measures the aggregate rate
+// of N engines at once, each on its own goroutine (as the hub's shards run);
+// give the process N cores for that (GOMAXPROCS=N). -periods N makes each
+// run a fixed amount of work instead of a fixed time, so that instruction
+// counts (valgrind --tool=callgrind) compare builds exactly; -publish-runs 0
+// skips the publish scenario.
 //
 // The engine runs on one goroutine by design; pin the process to one core
 // (`taskset -c 1`) and set GOMAXPROCS=1 so that the garbage collector's
@@ -23,6 +29,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,6 +47,10 @@ func main() {
 		publishRuns = flag.Int("publish-runs", 2000, "publishes timed per channel size and kind")
 		subscribers = flag.String("subscribers", "1,100,1000,10000", "channel sizes of the publish scenario")
 		payload     = flag.Int("payload", 100, "bytes of event data in a publish")
+		workloads   = flag.String("workloads", "all", "inbound workloads: all, or some of ping,client,subunsub,mix")
+		periods     = flag.Int("periods", 0, "if > 0, each inbound run is exactly this many periods of 10,240 messages instead of -duration")
+		instances   = flag.Int("instances", 1, "if > 1, also measure this many engines at once, one goroutine each")
+		cpuprofile  = flag.String("cpuprofile", "", "write a Go CPU profile of the inbound scenario to this file")
 	)
 	flag.Parse()
 	sizes, err := ints(*batches)
@@ -57,7 +68,15 @@ func main() {
 	w := os.Stdout
 	header(w)
 
-	inbound, err := runInbound(creds, sizes, *dur, *runs)
+	if *cpuprofile != "" {
+		stop, err := startProfile(*cpuprofile)
+		if err != nil {
+			fatal(err)
+		}
+		defer stop()
+	}
+	run := inboundRun{dur: *dur, periods: *periods}
+	inbound, err := runInbound(creds, *workloads, sizes, run, *runs)
 	if err != nil {
 		fatal(fmt.Errorf("inbound: %w", err))
 	}
@@ -75,6 +94,26 @@ func main() {
 	fmt.Fprintf(w, "\nOne Process call on an empty batch: median %s wall; mean %s CPU including the scheduled GCs.\n"+
 		"One full engine GC (__collect) in this state: %s; host-go/engine runs one whenever memory grew, and at least once a minute.\n",
 		report.Dur(inbound.emptyMedian), report.Dur(inbound.empty), report.Dur(inbound.collect))
+
+	if *instances > 1 {
+		fmt.Fprintf(w, "\n### (a2) Inbound messages, %d engines at once, one goroutine each (best of %d)\n\n", *instances, *runs)
+		fmt.Fprintln(w, "Rates are all instances' messages per wall second.")
+		fmt.Fprintln(w)
+		t := report.NewTable("workload", ">batch", ">instances", ">msgs/s (all)", ">msgs/s per instance")
+		for _, size := range sizes {
+			agg, err := runAggregate(creds, *workloads, size, *instances, run, *runs)
+			if err != nil {
+				fatal(fmt.Errorf("aggregate: %w", err))
+			}
+			for _, r := range agg {
+				t.Row(r.workload, r.batch, r.instances, report.Num(r.msgsPerSec), report.Num(r.msgsPerSec/float64(r.instances)))
+			}
+		}
+		t.Print(w)
+	}
+	if *publishRuns <= 0 {
+		return
+	}
 
 	rep, err := runPublish(creds, subs, *publishRuns, *payload)
 	if err != nil {
@@ -95,6 +134,23 @@ func main() {
 	fmt.Fprintf(w, "\nWith %s subscribed connections: engine linear memory %s; one full engine GC (__collect) %s (median of 21);\n"+
 		"one TICK batch (sent every second) %s (median of 101).\n",
 		report.Num(float64(maxOf(subs))), report.Bytes(float64(rep.memory)), report.Dur(rep.collect), report.Dur(rep.tick))
+}
+
+// startProfile starts a Go CPU profile written to path; engine (wasm) time
+// shows as runtime._ExternalCode.
+func startProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
 
 // processCPU returns the user plus system CPU time of this process.
