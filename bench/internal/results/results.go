@@ -28,6 +28,21 @@ const (
 	LatencyP99       = "latency_p99_s"
 	SentPerSec       = "pub_per_s_sent" // the publish rate achieved (open loop may fall behind)
 	BytesPerConn     = "bytes_per_conn"
+	// The slow consumer's own figures (mode SlowConsumer): acknowledged
+	// publishes it should have received, those it did, and the close code
+	// the server sent it (0: none).
+	Expected  = "expected"
+	Received  = "received"
+	CloseCode = "close_code"
+)
+
+// The slow-consumer scenario's modes: the fan-out of the others without a
+// slow consumer, with one, and without again; and the slow consumer's outcome.
+const (
+	SlowWithout  = "slow-without"
+	SlowWith     = "slow-with"
+	SlowAfter    = "slow-after"
+	SlowConsumer = "slow-consumer"
 )
 
 // Append adds points to the file at path (created when missing). An empty
