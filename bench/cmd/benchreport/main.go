@@ -81,7 +81,8 @@ func run(w io.Writer, in, dir, floor, format string) error {
 		{file: "fanout-p99", mode: "fanout", value: results.LatencyP99,
 			title: "Fan-out publish→receive latency p99", x: "publishes/s (target)", y: "p99 (ms)", logX: true, logY: true, scale: 1e3},
 		{file: "idle-memory", mode: "idle", value: results.BytesPerConn,
-			title: "Idle memory per subscribed connection (marginal RSS)", x: "connections", y: "KiB per connection", scale: 1.0 / 1024},
+			title: "Idle memory per subscribed connection (marginal RSS)", x: "connections", y: "KiB per connection",
+			logX: true, logY: true, scale: 1.0 / 1024},
 	}
 	for _, c := range charts {
 		path := filepath.Join(dir, c.file+"."+format)
