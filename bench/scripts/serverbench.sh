@@ -31,9 +31,18 @@ if [[ ${PIN:-1} != 0 ]] && command -v taskset >/dev/null && (($(nproc) >= 2)); t
 fi
 # Each connection is a descriptor on each side; raise the limit to what CONNS
 # needs (at least 65536), or as far as the hard limit allows (Go raises its
-# soft limit too, but the server may not be Go; loadgen raises its own).
+# soft limit too, but the server may not be Go, and Sockudo does not; loadgen
+# raises its own). Raising the hard limit needs CAP_SYS_RESOURCE (root).
 files=$((conns + 4096 > 65536 ? conns + 4096 : 65536))
+if (($(ulimit -Hn) < files)); then
+	ulimit -Hn "$files" 2>/dev/null || true
+fi
 ulimit -n "$files" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+if (($(ulimit -n) < conns + 1024)); then
+	echo "RLIMIT_NOFILE is $(ulimit -n), below the $((conns + 1024)) descriptors CONNS=$conns needs, and this" \
+		"process may not raise its hard limit: run as root (CAP_SYS_RESOURCE) or raise 'ulimit -Hn' first" >&2
+	exit 1
+fi
 
 if (ss -Hltn "sport = :$port" 2>/dev/null || true) | grep -q .; then
 	echo "port $port is already in use" >&2
@@ -64,7 +73,11 @@ src=2
 for mode in $modes; do
 	# shellcheck disable=SC2086 # LOADGEN_FLAGS is a list of flags
 	# The handshake storm dials from four addresses of its own, many at once.
+	# Past ≈25k connections one address runs short of ephemeral ports: four.
 	mode_flags=(-src "127.0.0.$src")
+	if ((conns > 25000)); then
+		mode_flags=(-src "127.0.$src.1,127.0.$src.2,127.0.$src.3,127.0.$src.4")
+	fi
 	if [[ $mode == storm ]]; then
 		mode_flags=(-src "127.0.$src.1,127.0.$src.2,127.0.$src.3,127.0.$src.4" -dial-concurrency 256)
 	fi

@@ -73,11 +73,11 @@ func (c chart) draw(points []results.Point, path string) (bool, error) {
 	if drawn == 0 {
 		return false, nil
 	}
-	// Head room above the lines for the legend.
+	// Head room above the lines for the legend, one line per series.
 	if c.logY {
-		p.Y.Max *= 4
+		p.Y.Max *= math.Pow(2, float64(drawn+1))
 	} else {
-		p.Y.Max *= 1.25
+		p.Y.Max *= 1 + 0.12*float64(drawn)
 	}
 	if err := p.Save(16*vg.Centimeter, 10*vg.Centimeter, path); err != nil {
 		return false, fmt.Errorf("chart %s: %w", c.file, err)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -62,9 +63,25 @@ func newDialer(addr, key string, sources []string, timeout time.Duration, tlsCon
 }
 
 // dial connects and waits for pusher:connection_established.
-func (d *dialer) dial(ctx context.Context) (*client, error) {
+func (d *dialer) dial(ctx context.Context) (*client, error) { return d.dialRcvBuf(ctx, 0) }
+
+// dialRcvBuf is dial with the socket's receive buffer set to rcvBuf bytes
+// before it connects (0: the kernel's default and autotuning), so that
+// a client that stops reading lets only that much pile up on its side.
+func (d *dialer) dialRcvBuf(ctx context.Context, rcvBuf int) (*client, error) {
 	src := d.sources[int(d.next.Add(1))%len(d.sources)]
 	nd := net.Dialer{LocalAddr: src, Timeout: d.timeout}
+	if rcvBuf > 0 {
+		nd.Control = func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			if err := rc.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvBuf)
+			}); err != nil {
+				return err
+			}
+			return serr
+		}
+	}
 	wd := ws.Dialer{
 		Timeout:        d.timeout,
 		ReadBufferSize: readBufSize,

@@ -10,14 +10,12 @@ import (
 	"github.com/pogo-websocket/pogo-websocket/bench/internal/results"
 )
 
-// runFanout is scenario S2: every client subscribes to one public channel; a
-// publisher sends signed HTTP publishes at each rate in turn, and every
-// publish is delivered to every client. The load is open loop: publish k of
-// a step is sent at k/rate whether or not the earlier ones were answered
-// (up to maxInFlight at once, each on its own keep-alive connection), so a
-// slow answer does not lower the offered rate.
+// maxInFlight bounds the publishes of a fan-out step in flight at once.
 const maxInFlight = 16
 
+// runFanout is scenario S2: every client subscribes to one public channel; a
+// publisher sends signed HTTP publishes at each rate in turn (fanSteps), and
+// every publish is delivered to every client.
 func runFanout(ctx context.Context, cfg *config) error {
 	const channel = "fanout"
 	f, st, err := connect(ctx, cfg.dialer, cfg.conns, cfg.dialConc, func(int) string { return channel })
@@ -32,59 +30,14 @@ func runFanout(ctx context.Context, cfg *config) error {
 	f.serveFrom(slow, rec.deliver)
 
 	pub := newPublisher(cfg.addr, cfg.creds, maxInFlight, cfg.payload, cfg.tls)
-	slots := make(chan struct{}, maxInFlight)
 	defer pub.close()
-	type step struct {
-		rate      float64
-		pubs      publishStats
-		cpu       *cpuMeter
-		window    int64 // deliveries received during the step, any step's
-		rss       int64
-		published time.Duration
+	steps, err := fanSteps(ctx, cfg, pub, channel, cfg.rates, 0, rec, "fanout")
+	if err != nil {
+		return err
 	}
-	steps := make([]*step, len(cfg.rates))
 	var want int64
-	for si, rate := range cfg.rates {
-		s := &step{rate: rate}
-		steps[si] = s
-		n := int(rate * cfg.step.Seconds())
-		recv0 := rec.received.Load()
-		wait := profileStep(ctx, cfg, fmt.Sprintf("%s-fanout-%gps.pprof", cfg.label, rate))
-		s.cpu = startCPU(cfg.server)
-		start := time.Now()
-		var inFlight sync.WaitGroup
-		for k := range n {
-			due := start.Add(time.Duration(float64(k) / rate * float64(time.Second)))
-			if !sleepUntil(ctx, due) {
-				break
-			}
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-			}
-			if ctx.Err() != nil {
-				break
-			}
-			inFlight.Go(func() {
-				defer func() { <-slots }()
-				t0 := time.Now()
-				status, err := pub.publish(ctx, channel, si)
-				s.pubs.record(status, err, time.Since(t0))
-			})
-		}
-		s.published = time.Since(start)
-		inFlight.Wait()
-		sleepUntil(ctx, start.Add(cfg.step))
-		s.cpu.stop()
-		wait()
-		s.window = rec.received.Load() - recv0
-		if cfg.server != nil {
-			s.rss, _, _ = cfg.server.memory()
-		}
+	for _, s := range steps {
 		want += s.pubs.ok.Load() * subs
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
 	}
 	rec.drain(ctx, want, cfg.drain)
 
@@ -97,11 +50,8 @@ func runFanout(ctx context.Context, cfg *config) error {
 		">latency p50", ">p99", ">max", ">server CPU", ">CPU s/1M deliv.", ">client CPU", ">server RSS")
 	for si, s := range steps {
 		d := &rec.steps[si]
-		ok := s.pubs.ok.Load()
-		exp := ok * subs
-		sent := float64(ok + s.pubs.failed.Load())
-		t.Row(fmt.Sprintf("%g", s.rate),
-			fmt.Sprintf("%.1f", sent/max(cfg.step, s.published).Seconds()),
+		exp := s.pubs.ok.Load() * subs
+		t.Row(fmt.Sprintf("%g", s.rate), fmt.Sprintf("%.1f", s.sentRate(cfg.step)),
 			report.Dur(s.pubs.latency.Quantile(0.5)), report.Dur(s.pubs.latency.Quantile(0.99)),
 			report.Num(float64(s.window)/s.cpu.wall.Seconds()),
 			ratio(d.n.Load(), exp),
@@ -124,10 +74,79 @@ func runFanout(ctx context.Context, cfg *config) error {
 			results.DeliveriesPerSec: float64(s.window) / s.cpu.wall.Seconds(),
 			results.LatencyP50:       d.latency.Quantile(0.5).Seconds(),
 			results.LatencyP99:       d.latency.Quantile(0.99).Seconds(),
-			results.SentPerSec:       float64(s.pubs.ok.Load()+s.pubs.failed.Load()) / max(cfg.step, s.published).Seconds(),
+			results.SentPerSec:       s.sentRate(cfg.step),
 		}})
 	}
 	return results.Append(cfg.results, points...)
+}
+
+// fanStep is what one fan-out step measured besides its deliveries.
+type fanStep struct {
+	rate      float64
+	pubs      publishStats
+	cpu       *cpuMeter
+	window    int64 // deliveries received during the step, any step's
+	rss       int64
+	published time.Duration
+}
+
+// fanSteps publishes to channel at each rate in turn for cfg.step, open
+// loop: publish k of a step is sent at k/rate whether or not the earlier
+// ones were answered (up to maxInFlight at once, each on its own keep-alive
+// connection), so a slow answer does not lower the offered rate. Step i's
+// publishes carry the step number first+i for rec. profile names the step's
+// CPU profile (-pprof).
+func fanSteps(ctx context.Context, cfg *config, pub *publisher, channel string, rates []float64, first int,
+	rec *recorder, profile string) ([]*fanStep, error) {
+	slots := make(chan struct{}, maxInFlight)
+	steps := make([]*fanStep, 0, len(rates))
+	for i, rate := range rates {
+		s := &fanStep{rate: rate}
+		steps = append(steps, s)
+		n := int(rate * cfg.step.Seconds())
+		recv0 := rec.received.Load()
+		wait := profileStep(ctx, cfg, fmt.Sprintf("%s-%s-%gps.pprof", cfg.label, profile, rate))
+		s.cpu = startCPU(cfg.server)
+		start := time.Now()
+		var inFlight sync.WaitGroup
+		for k := range n {
+			due := start.Add(time.Duration(float64(k) / rate * float64(time.Second)))
+			if !sleepUntil(ctx, due) {
+				break
+			}
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			inFlight.Go(func() {
+				defer func() { <-slots }()
+				t0 := time.Now()
+				status, err := pub.publish(ctx, channel, first+i)
+				s.pubs.record(status, err, time.Since(t0))
+			})
+		}
+		s.published = time.Since(start)
+		inFlight.Wait()
+		sleepUntil(ctx, start.Add(cfg.step))
+		s.cpu.stop()
+		wait()
+		s.window = rec.received.Load() - recv0
+		if cfg.server != nil {
+			s.rss, _, _ = cfg.server.memory()
+		}
+		if ctx.Err() != nil {
+			return steps, ctx.Err()
+		}
+	}
+	return steps, nil
+}
+
+// sentRate is the publish rate a step achieved.
+func (s *fanStep) sentRate(step time.Duration) float64 {
+	return float64(s.pubs.ok.Load()+s.pubs.failed.Load()) / max(step, s.published).Seconds()
 }
 
 // ratio formats delivered/expected, marking any loss.

@@ -9,6 +9,7 @@
 //	loadgen -mode presence [-conns 10000] [-presence-members 50] [-step 4s]
 //	loadgen -mode publish  [-conns 10000] [-channels 1000] [-publishers 1,4,16] [-step 4s]
 //	loadgen -mode php    [-php-subs 1,1000] [-php-publishes 20000] [-php-path /publish.php]
+//	loadgen -mode slow   [-conns 10000] [-slow-rates 2,5] [-fill-rate 400] [-fill-payload 4096]
 //
 // Any mode takes -tls [-ca root.pem] (wss:// and https://) and -results
 // FILE (append the fanout and idle figures for bin/benchreport).
@@ -31,6 +32,9 @@
 //     subscriber and with 10; publishes/s and delivery ratio.
 //   - php: a PHP loop of pogo_websocket_publish (bench/php/publish.php) to 1
 //     and 1,000 subscribers; calls/s in PHP and every delivery counted.
+//   - slow: fan-out latency of the others without, with and again without
+//     one slow consumer among -conns, in one run; what the slow one received
+//     and whether the server closed it with 4100 (slow.go).
 //
 // loadgen raises its own file limit to -conns + 1024 descriptors.
 //
@@ -102,6 +106,11 @@ type config struct {
 	phpPath                     string
 	phpSubs                     []int
 	phpPublishes, phpDeliveries int
+	// The slow mode: its fan-out rates, and the rate and size of the
+	// publishes to the slow consumer's own channel.
+	slowRates   []float64
+	fillRate    float64
+	fillPayload int
 	// tls is the client TLS configuration for wss:// and https://; nil: plain.
 	tls *tls.Config
 }
@@ -142,6 +151,8 @@ func main() {
 		err = runPublish(ctx, cfg)
 	case "php":
 		err = runPHP(ctx, cfg)
+	case "slow":
+		err = runSlow(ctx, cfg)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("stopped at the -deadline of %v", deadline)
@@ -166,7 +177,7 @@ func parseFlags(args []string) (*config, time.Duration, error) {
 		useTLS     = fs.Bool("tls", false, "connect with wss:// and publish with https://")
 		caFile     = fs.String("ca", "", "-tls: PEM file of the CA to trust (e.g. Caddy's local root.crt); default: the system roots")
 	)
-	fs.StringVar(&cfg.mode, "mode", "fanout", "idle, fanout, http, storm, presence, publish or php")
+	fs.StringVar(&cfg.mode, "mode", "fanout", "idle, fanout, http, storm, presence, publish, php or slow")
 	fs.StringVar(&cfg.label, "label", "pogo", "name of the server in the report")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8099", "server address (loopback only)")
 	fs.StringVar(&cfg.creds.AppID, "app-id", "bench-app", "app id")
@@ -188,6 +199,9 @@ func parseFlags(args []string) (*config, time.Duration, error) {
 	phpSubs := fs.String("php-subs", "1,1000", "php: subscribers of the channel, one step each")
 	fs.IntVar(&cfg.phpPublishes, "php-publishes", 20000, "php: publishes of one loop, at most")
 	fs.IntVar(&cfg.phpDeliveries, "php-deliveries", 2000000, "php: deliveries of one loop, at most (fewer publishes for many subscribers)")
+	slowRates := fs.String("slow-rates", "2,5", "slow: publishes per second of the fan-out, one step each, in each of the three phases")
+	fs.Float64Var(&cfg.fillRate, "fill-rate", 400, "slow: publishes per second to the slow consumer's own channel (0: none)")
+	fs.IntVar(&cfg.fillPayload, "fill-payload", 4096, "slow: bytes of event data of those publishes")
 	fs.StringVar(&cfg.results, "results", "", "append the fanout and idle figures to this JSON-lines file (for bin/benchreport's ratios and charts)")
 	if err := fs.Parse(args); err != nil {
 		return nil, 0, err
@@ -196,9 +210,9 @@ func parseFlags(args []string) (*config, time.Duration, error) {
 		return nil, 0, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	switch cfg.mode {
-	case "idle", "fanout", "http", "storm", "presence", "publish", "php":
+	case "idle", "fanout", "http", "storm", "presence", "publish", "php", "slow":
 	default:
-		return nil, 0, fmt.Errorf("-mode %q: want idle, fanout, http, storm, presence, publish or php", cfg.mode)
+		return nil, 0, fmt.Errorf("-mode %q: want idle, fanout, http, storm, presence, publish, php or slow", cfg.mode)
 	}
 	host, _, err := net.SplitHostPort(cfg.addr)
 	if err != nil {
@@ -247,12 +261,14 @@ func parseFlags(args []string) (*config, time.Duration, error) {
 			return nil, 0, fmt.Errorf("-server-pid: %w", err)
 		}
 	}
-	for f := range strings.SplitSeq(*rates, ",") {
-		r, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-		if err != nil || r <= 0 {
-			return nil, 0, fmt.Errorf("-rates %q: want positive numbers", *rates)
-		}
-		cfg.rates = append(cfg.rates, r)
+	if cfg.rates, err = positiveFloats("-rates", *rates); err != nil {
+		return nil, 0, err
+	}
+	if cfg.slowRates, err = positiveFloats("-slow-rates", *slowRates); err != nil {
+		return nil, 0, err
+	}
+	if cfg.fillRate < 0 || cfg.fillPayload < 0 {
+		return nil, 0, errors.New("-fill-rate and -fill-payload must not be negative")
 	}
 	if cfg.publishers, err = positiveInts("-publishers", *publishers); err != nil {
 		return nil, 0, err
@@ -274,6 +290,18 @@ func parseFlags(args []string) (*config, time.Duration, error) {
 		}
 	}
 	return cfg, *deadline, nil
+}
+
+func positiveFloats(name, s string) ([]float64, error) {
+	var out []float64
+	for f := range strings.SplitSeq(s, ",") {
+		r, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || r <= 0 {
+			return nil, fmt.Errorf("%s %q: want positive numbers", name, s)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 func positiveInts(name, s string) ([]int, error) {

@@ -28,6 +28,21 @@ const (
 	LatencyP99       = "latency_p99_s"
 	SentPerSec       = "pub_per_s_sent" // the publish rate achieved (open loop may fall behind)
 	BytesPerConn     = "bytes_per_conn"
+	// The slow consumer's own figures (mode SlowConsumer): acknowledged
+	// publishes it should have received, those it did, and the close code
+	// the server sent it (0: none).
+	Expected  = "expected"
+	Received  = "received"
+	CloseCode = "close_code"
+)
+
+// The slow-consumer scenario's modes: the fan-out of the others without a
+// slow consumer, with one, and without again; and the slow consumer's outcome.
+const (
+	SlowWithout  = "slow-without"
+	SlowWith     = "slow-with"
+	SlowAfter    = "slow-after"
+	SlowConsumer = "slow-consumer"
 )
 
 // Append adds points to the file at path (created when missing). An empty
@@ -159,4 +174,51 @@ func Ratios(points []Point, floor string) ([]Ratio, error) {
 func behind(p Point) bool {
 	sent, ok := p.Values[SentPerSec]
 	return ok && sent < 0.9*p.X
+}
+
+// SlowRow is one server's slow-consumer figures at one fan-out rate: the
+// others' p99 without, with and again without the slow consumer.
+type SlowRow struct {
+	Label                 string
+	Rate                  float64
+	Without, With, Again  float64 // p99, seconds
+	Expected, Received    float64 // the slow consumer's, same for every rate
+	CloseCode             int
+	HasConsumer, HasAgain bool
+}
+
+// Slow returns the slow-consumer rows of every label that ran the scenario
+// (those with a SlowWith point), by label and rate.
+func Slow(points []Point) []SlowRow {
+	with := Series(points, SlowWith)
+	without := Series(points, SlowWithout)
+	again := Series(points, SlowAfter)
+	consumer := Series(points, SlowConsumer)
+	at := func(s []Point, x float64) (Point, bool) {
+		for _, p := range s {
+			if p.X == x {
+				return p, true
+			}
+		}
+		return Point{}, false
+	}
+	var out []SlowRow
+	for _, label := range Labels(with) {
+		for _, p := range with[label] {
+			w0, ok := at(without[label], p.X)
+			if !ok {
+				continue
+			}
+			r := SlowRow{Label: label, Rate: p.X, With: p.Values[LatencyP99], Without: w0.Values[LatencyP99]}
+			if a, ok := at(again[label], p.X); ok {
+				r.Again, r.HasAgain = a.Values[LatencyP99], true
+			}
+			if c := consumer[label]; len(c) > 0 {
+				v := c[len(c)-1].Values
+				r.Expected, r.Received, r.CloseCode, r.HasConsumer = v[Expected], v[Received], int(v[CloseCode]), true
+			}
+			out = append(out, r)
+		}
+	}
+	return out
 }

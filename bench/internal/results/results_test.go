@@ -80,3 +80,30 @@ func TestAppendThenReadRoundTrips(t *testing.T) {
 }
 
 func near(a, b float64) bool { d := a - b; return d < 1e-9 && d > -1e-9 }
+
+func TestSlowPairsEachRateWithoutWithAndAgainAndTheConsumer(t *testing.T) {
+	p99 := func(label, mode string, rate, v float64) Point {
+		return Point{Label: label, Mode: mode, X: rate, Values: map[string]float64{LatencyP99: v}}
+	}
+	pts := []Point{
+		p99("pogo", SlowWithout, 5, 0.1), p99("pogo", SlowWith, 5, 0.2), p99("pogo", SlowAfter, 5, 0.15),
+		p99("pogo", SlowWith, 10, 0.3), // no "without" at 10/s: no row
+		{Label: "pogo", Mode: SlowConsumer, Values: map[string]float64{Expected: 100, Received: 40, CloseCode: 4100}},
+		p99("other", SlowWithout, 5, 1), p99("other", SlowWith, 5, 1.1),
+		fan("rawfanout", 5, 0.1, 0.1),
+	}
+	got := Slow(pts)
+	want := []SlowRow{
+		{Label: "other", Rate: 5, Without: 1, With: 1.1},
+		{Label: "pogo", Rate: 5, Without: 0.1, With: 0.2, Again: 0.15, Expected: 100, Received: 40, CloseCode: 4100,
+			HasConsumer: true, HasAgain: true},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("row %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
