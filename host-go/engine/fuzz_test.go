@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/sha256"
@@ -10,9 +9,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,7 +21,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
-	"github.com/tetratelabs/wazero"
 )
 
 // FuzzEngine drives the real engine.wasm through its ABI. The fuzz input is a
@@ -37,12 +35,21 @@ import (
 //   - every action decodes, frames are well-formed unmasked text or close
 //     frames of valid JSON, sent only to open connections, each HTTP request
 //     and publish answered exactly once;
-//   - the registry matches the connections: a probe publish on every known
-//     channel reaches exactly the connections subscribed to it (as their
-//     subscription_succeeded frames and unsubscribes say), GET /channels
-//     lists exactly the occupied channels with their subscription counts,
-//     and presence rosters hold no user twice;
 //   - linear memory stays under fuzzMemoryLimit.
+//
+// After every fuzzProbeEvery-th batch and the program's last one, the
+// registry must match the connections: a probe publish on every known
+// channel reaches exactly the connections subscribed to it (as their
+// subscription_succeeded frames and unsubscribes say), GET /channels lists
+// exactly the occupied channels with their subscription counts, and presence
+// rosters hold no user twice.
+//
+// Then every connection closes and every other node leaves, as a host does
+// when all its clients go: the engine must be empty again (no subscription,
+// no channel listed). That is what lets a fuzz worker keep its engine for
+// fuzzRecycle programs instead of instantiating one per program, which costs
+// more than running most programs; a state one program leaves behind that
+// another could trip over is a leak, and fails the program that left it.
 //
 // The seed corpus is in testdata/fuzz/FuzzEngine plus the scenarios below;
 // `make fuzz` runs it for FUZZTIME.
@@ -51,9 +58,10 @@ func FuzzEngine(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, program []byte) {
-		h := newFuzzHarness(t)
-		defer h.close()
+		h := fuzzWorkerHarness(t)
+		defer h.done()
 		h.run(program)
+		h.empty()
 	})
 }
 
@@ -62,10 +70,15 @@ const (
 	fuzzNodes       = 3 // other nodes 1..fuzzNodes
 	fuzzMaxBatches  = 10
 	fuzzMaxEvents   = 12
+	fuzzProbeEvery  = 4
+	fuzzRecycle     = 4096 // programs per engine instance
 	fuzzMemoryLimit = 64 << 20
 	fuzzCallTimeout = 5 * time.Second
 	fuzzProbeEvent  = "fuzz-probe"
 	fuzzStart       = 1_700_000_000_000
+	// fuzzQuiet is how far the clock moves after a program: past every
+	// timeout and cache TTL of fuzzAppConfigs.
+	fuzzQuiet = 2 * 3600 * 1000
 )
 
 // fuzzAppConfigs: app 0 has every optional behaviour on and small limits so
@@ -93,38 +106,66 @@ var (
 // fuzzTrace (FUZZ_TRACE=1) logs every batch and its actions, to read a failing input.
 var fuzzTrace = os.Getenv("FUZZ_TRACE") != ""
 
-// fuzzEngine is the compiled module, with calls that a context deadline interrupts.
-var fuzzEngine struct {
-	once sync.Once
-	p    *program
-	err  error
-}
-
-func newFuzzEngine(t *testing.T) (*Engine, context.CancelFunc) {
-	fuzzEngine.once.Do(func() {
-		ctx := context.Background()
-		cfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(true)
-		// Fuzz workers restart often: compiled code cached on disk spares each a compilation.
-		if cache, err := wazero.NewCompilationCacheWithDir(filepath.Join(os.TempDir(), "pogo-websocket-fuzz-wazero")); err == nil {
-			cfg = cfg.WithCompilationCache(cache)
-		}
-		rt := wazero.NewRuntimeWithConfig(ctx, cfg)
-		compiled, err := rt.CompileModule(ctx, Wasm)
-		if err == nil {
-			err = instantiateImports(ctx, rt, compiled)
-		}
-		fuzzEngine.p, fuzzEngine.err = &program{rt: rt, compiled: compiled}, err
-	})
-	if fuzzEngine.err != nil {
-		t.Fatal(fuzzEngine.err)
-	}
-	e, err := fuzzEngine.p.instantiate()
+// newFuzzEngine returns an engine as the hub runs it: the embedded module
+// with its loop checks, every call bounded by fuzzCallTimeout.
+func newFuzzEngine(t *testing.T) *Engine {
+	e, err := New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), fuzzCallTimeout)
-	e.ctx = ctx
-	return e, cancel
+	e.SetTimeout(fuzzCallTimeout)
+	return e
+}
+
+// fuzzWorker is the engine a fuzz worker process keeps between programs
+// (the fuzz function runs one program at a time in each worker).
+var fuzzWorker struct {
+	e        *Engine
+	programs int
+	now      uint64
+	req      uint32
+}
+
+// fuzzWorkerHarness returns a harness on the worker's engine, configured
+// with fuzzAppConfigs; a fresh instance every fuzzRecycle programs, and
+// after any failure.
+func fuzzWorkerHarness(t *testing.T) *fuzzHarness {
+	w := &fuzzWorker
+	if w.e != nil && w.programs >= fuzzRecycle {
+		_ = w.e.Close()
+		w.e = nil
+	}
+	fresh := w.e == nil
+	if fresh {
+		w.e, w.programs, w.now = newFuzzEngine(t), 0, fuzzStart
+	}
+	w.programs++
+	h := &fuzzHarness{t: t, e: w.e, now: w.now, req: w.req}
+	for i := range h.conns {
+		h.conns[i].forget()
+	}
+	if fresh {
+		h.begin()
+		for i, app := range fuzzAppConfigs {
+			if err := h.b.App(uint32(i), app); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h.process("configure")
+	}
+	return h
+}
+
+// done hands the engine back to the worker, or drops it after a failure:
+// its state is unknown.
+func (h *fuzzHarness) done() {
+	w := &fuzzWorker
+	if h.t.Failed() || h.e.closed {
+		_ = h.e.Close()
+		w.e = nil
+		return
+	}
+	w.now, w.req = h.now, h.req
 }
 
 // fuzzInput reads a program; past its end every read is 0.
@@ -169,13 +210,12 @@ func (c *fuzzConn) forget() {
 }
 
 type fuzzHarness struct {
-	t      *testing.T
-	e      *Engine
-	cancel context.CancelFunc
-	b      Batch
-	now    uint64
-	conns  [fuzzConns + 1]fuzzConn
-	req    uint32
+	t     *testing.T
+	e     *Engine
+	b     Batch
+	now   uint64
+	conns [fuzzConns + 1]fuzzConn
+	req   uint32
 	// Per batch: HTTP requests and publishes awaiting their answer, and
 	// connections that received a close.
 	httpWait map[uint32]bool
@@ -187,29 +227,8 @@ type fuzzHarness struct {
 	batches      int
 }
 
-func newFuzzHarness(t *testing.T) *fuzzHarness {
-	e, cancel := newFuzzEngine(t)
-	h := &fuzzHarness{t: t, e: e, cancel: cancel, now: fuzzStart}
-	for i := range h.conns {
-		h.conns[i].forget()
-	}
-	return h
-}
-
-func (h *fuzzHarness) close() {
-	h.cancel()
-	_ = h.e.Close()
-}
-
 func (h *fuzzHarness) run(program []byte) {
 	in := &fuzzInput{b: program}
-	h.begin()
-	for i, app := range fuzzAppConfigs {
-		if err := h.b.App(uint32(i), app); err != nil {
-			h.t.Fatal(err)
-		}
-	}
-	h.process("configure")
 	for h.batches = 0; h.batches < fuzzMaxBatches && !in.done(); h.batches++ {
 		h.begin()
 		h.now += uint64(in.u16())
@@ -218,16 +237,51 @@ func (h *fuzzHarness) run(program []byte) {
 			h.event(in)
 		}
 		h.process("batch")
-		h.probe()
+		if h.batches%fuzzProbeEvery == fuzzProbeEvery-1 || in.done() || h.batches == fuzzMaxBatches-1 {
+			h.probe()
+		}
+	}
+}
+
+// empty closes every connection and makes every other node leave, lets the
+// clock pass every timeout, and checks that the engine holds nothing: no
+// subscription, no channel listed in any app.
+func (h *fuzzHarness) empty() {
+	h.begin()
+	for id := uint32(1); id <= fuzzConns; id++ {
+		if h.conns[id].open {
+			h.b.Closed(id)
+			h.conns[id].open, h.conns[id].closedNow = false, true
+		}
+	}
+	for node := uint32(1); node <= fuzzNodes; node++ {
+		h.b.NodeGone(node)
+	}
+	h.process("close all")
+	h.begin()
+	h.now += fuzzQuiet
+	h.b.SetNow(h.now)
+	h.b.Tick()
+	h.process("quiet tick")
+	if n := h.e.Subscriptions(); n != 0 {
+		h.t.Fatalf("every connection closed, but the engine still holds %d subscriptions", n)
+	}
+	for _, cfg := range fuzzAppConfigs {
+		if body := h.query(cfg, "/channels", nil); !bytes.Equal(body, []byte(`{"channels":{}}`)) {
+			h.t.Fatalf("every connection closed and every node gone, but app %s lists %s", cfg.ID, body)
+		}
 	}
 }
 
 func (h *fuzzHarness) begin() {
 	h.b.Reset()
 	h.b.SetNow(h.now)
-	h.httpWait = map[uint32]bool{}
+	if h.httpWait == nil {
+		h.httpWait, h.closedBy = map[uint32]bool{}, map[uint32]bool{}
+	}
+	clear(h.httpWait)
+	clear(h.closedBy)
 	h.publish = 0
-	h.closedBy = map[uint32]bool{}
 	for i := range h.conns {
 		h.conns[i].closedNow = false
 	}
@@ -351,9 +405,36 @@ func escapeAll(s string) string {
 }
 
 func sign(secret, s string) string {
-	m := hmac.New(sha256.New, []byte(secret))
+	m := macs.get(secret)
+	defer macs.put(secret, m)
 	m.Write([]byte(s))
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// macs keeps keyed HMAC-SHA256s for reuse: a fuzz worker signs several
+// messages per program, and keying an HMAC costs more than hashing one.
+var macs = macPool{free: map[string][]hash.Hash{}}
+
+type macPool struct {
+	sync.Mutex
+	free map[string][]hash.Hash // by secret, reset
+}
+
+func (p *macPool) get(secret string) hash.Hash {
+	p.Lock()
+	defer p.Unlock()
+	if l := p.free[secret]; len(l) > 0 {
+		p.free[secret] = l[:len(l)-1]
+		return l[len(l)-1]
+	}
+	return hmac.New(sha256.New, []byte(secret))
+}
+
+func (p *macPool) put(secret string, m hash.Hash) {
+	m.Reset()
+	p.Lock()
+	defer p.Unlock()
+	p.free[secret] = append(p.free[secret], m)
 }
 
 func (h *fuzzHarness) auth(app int, s string) string {
@@ -824,11 +905,12 @@ func checkTextFrame(t *testing.T, frame []byte) pusherFrame {
 	if !hd.Fin || hd.OpCode != ws.OpText || hd.Masked || hd.Rsv != 0 || hd.Length != int64(len(payload)) {
 		t.Fatalf("frame header %+v for a payload of %d bytes", hd, len(payload))
 	}
-	if !utf8.Valid(payload) || !json.Valid(payload) {
+	// Unmarshal checks the JSON whole, but reads invalid UTF-8 as U+FFFD.
+	var f pusherFrame
+	if !utf8.Valid(payload) || json.Unmarshal(payload, &f) != nil {
 		t.Fatalf("frame payload is not UTF-8 JSON: %q", payload)
 	}
-	var f pusherFrame
-	if err := json.Unmarshal(payload, &f); err != nil || f.Event == "" {
+	if f.Event == "" {
 		t.Fatalf("frame payload is not a Pusher event: %q", payload)
 	}
 	return f
