@@ -1,7 +1,7 @@
 // Slow clients: a connection that stops reading is closed with 4100 (over capacity: pusher-js
 // backs off before reconnecting) once max_queue bytes wait for it, while every other subscriber
 // of the same channel receives every event, in order; pogo_websocket_client_dropped_messages_total
-// counts the events it missed.
+// (and its first-release name, pogo_websocket_messages_dropped_total) counts the events it missed.
 //
 // The slow client is a real WebSocket whose socket stops reading: the kernel buffers between the
 // server and it fill up (a few MB on loopback), then the server's queue for it, then the server
@@ -27,6 +27,8 @@ async function droppedMessages() {
   const text = await (await fetch(`${server.url}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
   const m = text.match(/^pogo_websocket_client_dropped_messages_total (\S+)$/m);
   assert.ok(m, 'pogo_websocket_client_dropped_messages_total is exported');
+  const firstRelease = text.match(/^pogo_websocket_messages_dropped_total (\S+)$/m);
+  assert.equal(firstRelease?.[1], m[1], "the first release's name, messages_dropped_total, has the same value");
   return Number(m[1]);
 }
 

@@ -39,6 +39,6 @@
 // POGO_WEBSOCKET_FAULT_DROP_RELAY=<kind>:<n> makes the broker drop the next
 // n relay records of that kind (the record's first byte, 4 for a
 // member_removed) that this node sends, as if Redis had lost them; they are
-// counted as dropped_total{reason="fault_injection"}. Never set it in
-// production.
+// counted as broker_dropped_messages_total{reason="fault_injection"}. Never
+// set it in production.
 package broker

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pogo-websocket/pogo-websocket/host-go/metricalias"
 )
 
 // The collectors are shared by every broker of the process, so that their
@@ -40,10 +42,16 @@ func init() {
 	}
 }
 
+// firstReleaseDropped is the first release's name of
+// broker_dropped_messages_total, kept for the dashboards written against it.
+var firstReleaseDropped = metricalias.New(metrics.dropped, "pogo_websocket_broker_dropped_total",
+	"Relay records that never reached Redis, by reason (the first release's name of broker_dropped_messages_total).",
+	prometheus.CounterValue, "reason")
+
 // RegisterMetrics registers the broker's Prometheus collectors into reg.
 // Registering into a registry that already has them is not an error.
 func RegisterMetrics(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{metrics.up, metrics.sent, metrics.dropped, metrics.received} {
+	for _, c := range []prometheus.Collector{metrics.up, metrics.sent, metrics.dropped, metrics.received, firstReleaseDropped} {
 		if err := reg.Register(c); err != nil && !errors.As(err, &prometheus.AlreadyRegisteredError{}) {
 			return fmt.Errorf("registering broker metrics: %w", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pogo-websocket/pogo-websocket/host-go/engine"
+	"github.com/pogo-websocket/pogo-websocket/host-go/metricalias"
 )
 
 // The collectors are shared by every hub of the process, so that their values
@@ -109,17 +110,28 @@ var metrics = struct {
 	}),
 }
 
+// firstReleaseNames are the first release's names of two hub metrics, kept
+// beside the current ones for the dashboards and alerts written against it.
+var firstReleaseNames = []prometheus.Collector{
+	metricalias.New(metrics.subscriptions, "pogo_websocket_subscriptions_total",
+		"Channel subscriptions of the connections of this node (the first release's name of subscriptions_active).",
+		prometheus.GaugeValue),
+	metricalias.New(metrics.droppedMessages, "pogo_websocket_messages_dropped_total",
+		"Frames dropped when a slow client's outbound queue overflowed (the first release's name of client_dropped_messages_total).",
+		prometheus.CounterValue),
+}
+
 // RegisterMetrics registers the hub's Prometheus collectors into reg (in
 // Caddy, ctx.GetMetricsRegistry()). Registering into a registry that already
 // has them is not an error.
 func RegisterMetrics(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{
+	for _, c := range append([]prometheus.Collector{
 		metrics.connections, metrics.subscriptions, metrics.broadcasts, metrics.messages,
 		metrics.framesSent, metrics.slowCloses, metrics.droppedMessages, metrics.batches,
 		metrics.engineErrors, metrics.engineRecovery, metrics.batchDuration, metrics.publishFailures,
 		metrics.remoteDropped, metrics.authRequests, metrics.authFailures, metrics.authDuration,
 		metrics.breakerOpen, metrics.engineMemory,
-	} {
+	}, firstReleaseNames...) {
 		if err := reg.Register(c); err != nil && !errors.As(err, &prometheus.AlreadyRegisteredError{}) {
 			return fmt.Errorf("registering hub metrics: %w", err)
 		}
