@@ -145,6 +145,16 @@ describe("where client events are refused", () => {
       .toBe("{\"event\":\"" + max + "\",\"channel\":\"private-chat\",\"data\":{}}");
   });
 
+  it("should count an escaped event name's length as decoded (RFC 8259 §7)", () => {
+    const r = room(newApp(), "private-chat", 2);
+    // 200 characters once decoded, 1,165 as sent: accepted, and forwarded as sent.
+    const escaped = "client-" + rep("\\u0065", 193);
+    const frame = "{\"event\":\"" + escaped + "\",\"channel\":\"private-chat\",\"data\":{}}";
+    expect(r[0].send(frame).log(r[1].id)).toBe(frame);
+    const over = "{\"event\":\"" + escaped + "\\u0065\",\"channel\":\"private-chat\",\"data\":{}}";
+    expect(r[0].send(over).log(r[0].id)).toBe(errorFrame(4301, "Event names are at most 200 characters"));
+  });
+
   it("should refuse every client event when the app disables them", () => {
     const app = newApp([Option.ClientEvents, 0]);
     const r = room(app, "private-chat", 2);

@@ -185,6 +185,16 @@ describe("POST /apps/{id}/events", () => {
     expect(acts.body()).toBe(httpError(400, "Event names are at most 200 characters"));
   });
 
+  it("should count an escaped event name's length as decoded (RFC 8259 §7)", () => {
+    const app = newApp();
+    const escaped = rep("\\u0065", 200); // 200 characters once decoded, 1,200 as sent
+    const body = (name: string): string => "{\"name\":\"" + name + "\",\"channel\":\"news\",\"data\":\"d\"}";
+    expect(app.post("/events", body(escaped)).status()).toBe(200);
+    const acts = app.post("/events", body(escaped + "e"));
+    expect(acts.status()).toBe(400);
+    expect(acts.body()).toBe(httpError(400, "Event names are at most 200 characters"));
+  });
+
   it("should answer 405 to GET /events", () => {
     const acts = newApp().get("/events", "");
     expect(acts.status()).toBe(405);

@@ -14,6 +14,7 @@ import { sendError } from "./reply";
 import { hookClientEvent } from "./webhooks";
 
 const channelName = new DecodedString();
+const eventName = new DecodedString();
 
 /**
  * Relays the client event in `msg` (already scanned; `e` is its `event` member).
@@ -24,8 +25,9 @@ export function clientEvent(conn: Connection, msg: ObjectScanner, e: i32, now: u
     sendError(conn.id, CloseCode.ClientEventRejected, "Client events are disabled for this app");
     return;
   }
-  const nameLen = msg.valueLen(e);
-  if (nameLen > MAX_NAME_LENGTH) {
+  // The limit is on the name as decoded (RFC 8259 §7), not as escaped.
+  eventName.set(msg.valueStart(e), msg.valueLen(e), msg.valueEscaped(e));
+  if (eventName.len > MAX_NAME_LENGTH) {
     sendError(conn.id, CloseCode.ClientEventRejected, "Event names are at most 200 characters");
     return;
   }

@@ -65,7 +65,10 @@ function readEvent(app: App, s: ObjectScanner, r: EventRequest): bool {
   if (n < 0 || s.type(n) != JsonType.String || s.valueLen(n) == 0) {
     return invalid(HttpStatus.BadRequest, "The event needs a name");
   }
-  if (s.valueLen(n) > MAX_NAME_LENGTH) return invalid(HttpStatus.BadRequest, "Event names are at most 200 characters");
+  // The limit is on the name as decoded (RFC 8259 §7), not as escaped.
+  if (s.valueLen(n) > MAX_NAME_LENGTH && decodedLength(s, n) > <i32>MAX_NAME_LENGTH) {
+    return invalid(HttpStatus.BadRequest, "Event names are at most 200 characters");
+  }
   r.name = s.valueStart(n);
   r.nameLen = s.valueLen(n);
   const d = s.find("data");
