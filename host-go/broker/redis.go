@@ -77,7 +77,7 @@ type Config struct {
 	// and repair what Redis lost.
 	DigestInterval time.Duration
 	// Logger receives the broker's logs; nil discards them.
-	Logger *slog.Logger
+	Logger *slog.Logger `json:"-"`
 }
 
 // Redis is a broker over Redis Pub/Sub. Its methods are safe for concurrent use.

@@ -329,25 +329,16 @@ func (o AppOptions) inherit(defaults AppOptions) AppOptions {
 	return o
 }
 
-// poolKey identifies a hub configuration, broker included.
+// poolKey identifies a hub configuration, broker and webhooks included: two
+// handlers share a hub when every plain field of their configurations is
+// equal. The runtime parts (loggers, authorizer, broker, claims, client) are
+// tagged json:"-".
 func poolKey(cfg hub.Config, bcfg broker.Config, wcfg webhook.Config) (string, error) {
 	b, err := json.Marshal(struct {
-		Apps            []engine.App
-		ReadLimit       int
-		WriteWait       time.Duration
-		MaxQueue        int
-		QueueLimit      int
-		Shards          int
-		ShardQueueSize  int
-		MaxConnections  int
-		ShutdownTimeout time.Duration
-		Redis           string
-		RedisPrefix     string
-		BrokerQueue     int
-		DigestInterval  time.Duration
-		Webhooks        []webhook.App
-	}{cfg.Apps, cfg.ReadLimit, cfg.WriteWait, cfg.MaxQueue, cfg.QueueLimit, cfg.Shards, cfg.ShardQueueSize, cfg.MaxConnections, cfg.ShutdownTimeout,
-		bcfg.URL, bcfg.Prefix, bcfg.QueueSize, bcfg.DigestInterval, wcfg.Apps})
+		Hub      hub.Config
+		Broker   broker.Config
+		Webhooks webhook.Config
+	}{cfg, bcfg, wcfg})
 	if err != nil {
 		return "", fmt.Errorf("hashing pogo_websocket config: %w", err)
 	}

@@ -2,14 +2,18 @@ package pogows
 
 import (
 	"context"
+	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/pogo-websocket/pogo-websocket/host-go/broker"
 	"github.com/pogo-websocket/pogo-websocket/host-go/engine"
 	"github.com/pogo-websocket/pogo-websocket/host-go/hub"
+	"github.com/pogo-websocket/pogo-websocket/host-go/webhook"
 )
 
 func option(opts []engine.AppOption, id engine.Option) uint32 {
@@ -143,6 +147,53 @@ func provision(t *testing.T, h *Handler) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = h.Cleanup() })
+}
+
+// TestPoolKeyCoversEveryPlainField changes each configuration field in turn:
+// a plain one gives another hub, a runtime one (json:"-") the same hub. A
+// field added to a Config is covered without touching poolKey.
+func TestPoolKeyCoversEveryPlainField(t *testing.T) {
+	var cfg hub.Config
+	var bcfg broker.Config
+	var wcfg webhook.Config
+	base, err := poolKey(cfg, bcfg, wcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []any{&cfg, &bcfg, &wcfg} {
+		v := reflect.ValueOf(c).Elem()
+		for i := range v.NumField() {
+			f, field := v.Type().Field(i), v.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			saved := reflect.New(f.Type).Elem()
+			saved.Set(field)
+			runtime := f.Tag.Get("json") == "-"
+			switch {
+			case runtime && f.Type == reflect.TypeFor[*slog.Logger]():
+				field.Set(reflect.ValueOf(slog.New(slog.DiscardHandler)))
+			case runtime:
+				continue // an interface or func: nil is what poolKey sees
+			case field.Kind() == reflect.Int || field.Kind() == reflect.Int64:
+				field.SetInt(field.Int() + 1)
+			case field.Kind() == reflect.String:
+				field.SetString(field.String() + "x")
+			case field.Kind() == reflect.Slice:
+				field.Set(reflect.Append(field, reflect.New(f.Type.Elem()).Elem()))
+			default:
+				t.Fatalf("%s.%s: a %s, which this test cannot change", v.Type(), f.Name, f.Type)
+			}
+			key, err := poolKey(cfg, bcfg, wcfg)
+			if err != nil {
+				t.Fatalf("%s.%s: %v", v.Type(), f.Name, err)
+			}
+			if changed := key != base; changed == runtime {
+				t.Errorf("%s.%s changed: the pool key changed %v, want %v", v.Type(), f.Name, changed, !runtime)
+			}
+			field.Set(saved)
+		}
+	}
 }
 
 func TestProvisionSharesHubAcrossReloads(t *testing.T) {

@@ -75,17 +75,17 @@ type Config struct {
 	// pusher:error 4100 "Over capacity" and is closed. 0: no limit.
 	MaxConnections int
 	// Logger receives the hub's logs; nil discards them.
-	Logger *slog.Logger
+	Logger *slog.Logger `json:"-"`
 	// Authorizer answers the engine's AUTH_REQUESTs (apps with
 	// OptionAuthFallback); nil refuses them. See also SetAuthorizer.
-	Authorizer Authorizer
+	Authorizer Authorizer `json:"-"`
 	// Broker, when set, carries the events published here to the other
 	// nodes and theirs here; the hub starts it and closes it at Shutdown.
 	// While it cannot carry events, publishes are refused with ErrBroker.
-	Broker Broker
+	Broker Broker `json:"-"`
 	// Webhooks, when set, delivers the webhook events of the apps with
 	// engine.OptionWebhooks; the hub closes it at Shutdown.
-	Webhooks Webhooks
+	Webhooks Webhooks `json:"-"`
 
 	// newEngine instantiates the engine: engine.New, or an instrumented
 	// one in tests.

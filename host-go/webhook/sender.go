@@ -76,11 +76,11 @@ type Config struct {
 	MaxBatch int
 	// Claim, when set (with a broker), makes the transitions of channels
 	// and members fire once for the cluster.
-	Claim Claimer
+	Claim Claimer `json:"-"`
 	// Client sends the requests; nil: a client of its own.
-	Client *http.Client
+	Client *http.Client `json:"-"`
 	// Logger receives the sender's logs; nil discards them.
-	Logger *slog.Logger
+	Logger *slog.Logger `json:"-"`
 }
 
 // Event is one WEBHOOK action of the engine.
