@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"sync"
-	"time"
 
 	"github.com/pogo-websocket/pogo-websocket/bench/internal/report"
 )
@@ -53,29 +51,7 @@ func runHTTP(ctx context.Context, cfg *config) error {
 		recv0 := rec.received.Load()
 		wait := profileStep(ctx, cfg, fmt.Sprintf("%s-http-%dpub.pprof", cfg.label, conc))
 		s.cpu = startCPU(cfg.server)
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		for w := range conc {
-			wg.Go(func() {
-				var expected int64
-				for k := w; sctx.Err() == nil; k += conc {
-					ch := k % cfg.channels
-					t0 := time.Now()
-					status, err := pub.publish(sctx, names[ch], si)
-					if sctx.Err() != nil && err != nil {
-						break // cut by the end of the step, not a failure
-					}
-					s.pubs.record(status, err, time.Since(t0))
-					if err == nil && status == 200 {
-						expected += perChannel[ch]
-					}
-				}
-				mu.Lock()
-				s.want += expected
-				mu.Unlock()
-			})
-		}
-		wg.Wait()
+		s.want = pub.closedLoop(ctx, sctx, conc, names, perChannel, si, &s.pubs)
 		cancel()
 		s.cpu.stop()
 		wait()

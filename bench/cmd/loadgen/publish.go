@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -96,6 +97,34 @@ func (p *publisher) getRaw(ctx context.Context, pathQuery string) ([]byte, error
 }
 
 func (p *publisher) close() { p.client.CloseIdleConnections() }
+
+// closedLoop runs workers publishers until stepCtx ends, each sending back to
+// back, round-robin over channels (worker w takes channels w, w+workers, …),
+// for step; every outcome goes to stats. It returns the deliveries to
+// expect: the subscribers (perChannel) of each channel a publish reached.
+// The request in flight when stepCtx ends still completes, under ctx: the
+// server may have taken it, and then delivers it.
+func (p *publisher) closedLoop(ctx, stepCtx context.Context, workers int, channels []string, perChannel []int64, step int, stats *publishStats) int64 {
+	var wg sync.WaitGroup
+	var want atomic.Int64
+	for w := range workers {
+		wg.Go(func() {
+			var expected int64
+			for n := w; stepCtx.Err() == nil; n += workers {
+				ch := n % len(channels)
+				t0 := time.Now()
+				status, err := p.publish(ctx, channels[ch], step)
+				stats.record(status, err, time.Since(t0))
+				if err == nil && status == 200 {
+					expected += perChannel[ch]
+				}
+			}
+			want.Add(expected)
+		})
+	}
+	wg.Wait()
+	return want.Load()
+}
 
 // publishStats counts the publishes of one step.
 type publishStats struct {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"sync"
-	"time"
 
 	"github.com/pogo-websocket/pogo-websocket/bench/internal/report"
 )
@@ -20,8 +18,15 @@ var publishSubs = []int{0, 10}
 // publishers send back to back, round-robin over the channels, for -step.
 func runPublish(ctx context.Context, cfg *config) error {
 	k := max(min(cfg.channels, cfg.conns/10), 1)
-	name := func(subs, ch int) string { return "pub" + strconv.Itoa(subs) + "-" + strconv.Itoa(ch) }
-	f, st, err := connect(ctx, cfg.dialer, 10*k, cfg.dialConc, func(i int) string { return name(10, i%k) })
+	names := func(subs int) []string {
+		l := make([]string, k)
+		for i := range l {
+			l[i] = "pub" + strconv.Itoa(subs) + "-" + strconv.Itoa(i)
+		}
+		return l
+	}
+	subscribed, unsubscribed := names(10), names(0)
+	f, st, err := connect(ctx, cfg.dialer, 10*k, cfg.dialConc, func(i int) string { return subscribed[i%k] })
 	printConnect(cfg, st)
 	if err != nil {
 		return err
@@ -31,6 +36,7 @@ func runPublish(ctx context.Context, cfg *config) error {
 	for i := range len(f.clients) {
 		perChannel[i%k]++
 	}
+	nobody := make([]int64, k) // subscribers of the unsubscribed channels
 	type step struct {
 		subs, publishers int
 		pubs             publishStats
@@ -51,28 +57,11 @@ func runPublish(ctx context.Context, cfg *config) error {
 	for si, s := range steps {
 		sctx, cancel := context.WithTimeout(ctx, cfg.step)
 		s.cpu = startCPU(cfg.server)
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		for w := range s.publishers {
-			wg.Go(func() {
-				var expected int64
-				for n := w; sctx.Err() == nil; n += s.publishers {
-					ch := n % k
-					t0 := time.Now()
-					// Not cut by the step's end: a publish the server took
-					// is delivered, so it must be counted.
-					status, err := pub.publish(ctx, name(s.subs, ch), si)
-					s.pubs.record(status, err, time.Since(t0))
-					if err == nil && status == 200 && s.subs > 0 {
-						expected += perChannel[ch]
-					}
-				}
-				mu.Lock()
-				s.want += expected
-				mu.Unlock()
-			})
+		if s.subs > 0 {
+			s.want = pub.closedLoop(ctx, sctx, s.publishers, subscribed, perChannel, si, &s.pubs)
+		} else {
+			s.want = pub.closedLoop(ctx, sctx, s.publishers, unsubscribed, nobody, si, &s.pubs)
 		}
-		wg.Wait()
 		cancel()
 		s.cpu.stop()
 		want += s.want
