@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/pogo-websocket/pogo-websocket/host-go/engine"
+	"github.com/pogo-websocket/pogo-websocket/host-go/hub"
 )
 
 func parse(t *testing.T, input string) (*Handler, error) {
@@ -16,6 +17,20 @@ func parse(t *testing.T, input string) (*Handler, error) {
 	h := new(Handler)
 	err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input))
 	return h, err
+}
+
+// resolved parses and resolves a pogo_websocket block that must be valid.
+func resolved(t *testing.T, input string) (*Handler, hub.Config) {
+	t.Helper()
+	h, err := parse(t, input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := h.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, cfg
 }
 
 func TestUnmarshalCaddyfileFlatForm(t *testing.T) {
@@ -60,7 +75,7 @@ func TestUnmarshalCaddyfileFlatForm(t *testing.T) {
 
 func TestUnmarshalCaddyfileAdmissionOptions(t *testing.T) {
 	t.Parallel()
-	h, err := parse(t, `pogo_websocket {
+	_, cfg := resolved(t, `pogo_websocket {
 		allowed_origins app.example.com *.example.com
 		max_connections 500
 		max_subscriptions 50
@@ -76,13 +91,6 @@ func TestUnmarshalCaddyfileAdmissionOptions(t *testing.T) {
 			max_subscriptions 2000
 		}
 	}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, _, err := h.resolve()
-	if err != nil {
-		t.Fatal(err)
-	}
 	first, second := cfg.Apps[0], cfg.Apps[1]
 	// The block's max_connections is the node's capacity, not every app's quota.
 	if strings.Join(first.AllowedOrigins, " ") != "app.example.com *.example.com" || option(first.Options, engine.OptionMaxConnections) != 0 {

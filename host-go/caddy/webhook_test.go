@@ -10,7 +10,7 @@ import (
 
 func TestUnmarshalCaddyfileWebhooks(t *testing.T) {
 	t.Parallel()
-	h, err := parse(t, `pogo_websocket {
+	h, cfg := resolved(t, `pogo_websocket {
 		webhook_secret block-secret
 		webhook http://127.0.0.1:9000/all
 		webhook http://127.0.0.1:9000/presence member_added member_removed
@@ -29,13 +29,6 @@ func TestUnmarshalCaddyfileWebhooks(t *testing.T) {
 			webhook_secret three-secret
 		}
 	}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, _, err := h.resolve()
-	if err != nil {
-		t.Fatal(err)
-	}
 	masks := map[string]uint32{}
 	for _, app := range cfg.Apps {
 		for _, o := range app.Options {
@@ -69,19 +62,12 @@ func TestUnmarshalCaddyfileWebhooks(t *testing.T) {
 
 func TestWebhooksAreSignedWithTheAppSecretByDefault(t *testing.T) {
 	t.Parallel()
-	h, err := parse(t, `pogo_websocket {
+	h, cfg := resolved(t, `pogo_websocket {
 		app_id 1
 		app_key key
 		app_secret app-secret
 		webhook http://127.0.0.1:9000/hook
 	}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, _, err := h.resolve()
-	if err != nil {
-		t.Fatal(err)
-	}
 	if wcfg := h.webhookConfig(cfg.Apps); len(wcfg.Apps) != 1 || wcfg.Apps[0].Secret != "app-secret" {
 		t.Errorf("webhook apps = %+v", wcfg.Apps)
 	}
@@ -90,19 +76,12 @@ func TestWebhooksAreSignedWithTheAppSecretByDefault(t *testing.T) {
 func TestAppsWithoutWebhooksAskTheEngineForNone(t *testing.T) {
 	t.Parallel()
 	// The documented block sets webhook_secret without any webhook URL.
-	h, err := parse(t, `pogo_websocket {
+	h, cfg := resolved(t, `pogo_websocket {
 		app_id 1
 		app_key key
 		app_secret secret
 		webhook_secret other
 	}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, _, err := h.resolve()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, o := range cfg.Apps[0].Options {
 		if o.ID == engine.OptionWebhooks && o.Value != 0 {
 			t.Errorf("an app without webhooks got option %v", o)
