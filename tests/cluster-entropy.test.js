@@ -1,17 +1,18 @@
 // Anti-entropy across nodes: Redis Pub/Sub may lose any relay record, and every digest_interval
-// each node relays a digest of its subscription counts and presence members; a node that holds
-// something else for the sender asks for the difference and the sender's answer repairs it, with
-// no node restart and no resubscription.
+// each node relays a digest of its subscription counts, presence members and signed-in users; a
+// node that holds something else for the sender asks for the difference and the sender's answer
+// repairs it, with no node restart and no resubscription.
 //
 // The loss is made on purpose: node A runs with POGO_WEBSOCKET_FAULT_DROP_RELAY=4:1, the broker's
-// fault-injection aid, so the first member_removed relay record it sends never reaches Redis.
-// The test's own subscriber on Redis checks that it really never got there.
+// fault-injection aid, so the first member_removed relay record it sends never reaches Redis, and
+// node C with 10:1, so its first user offline record never does. The test's own subscriber on
+// Redis checks that they really never got there.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServer, brokerBecomes } from './support/server.js';
 import { useRedis } from './support/redis.js';
-import { connectPusher, createEcho, createPublisher, deferred, sdkResult, uniq, withTimeout } from './support/clients.js';
+import { connectPusher, createEcho, createPublisher, deferred, nextEvent, sdkResult, signedInPusher, uniq, withTimeout } from './support/clients.js';
 
 // A message on Redis: kind byte 1 (record), the sender's 8-byte node id and 2-byte engine shard,
 // then the relay record, whose first byte is its kind.
@@ -31,6 +32,13 @@ const nodeA = useServer(async () => ({
 const nodeB = useServer(async () => ({
   name: 'node B',
   options: [`redis ${(await redis.started).url}`, `digest_interval ${DIGEST_INTERVAL_MS}ms`],
+}));
+
+// Node C loses its first sign-out (relay kind 10, user offline) the same way.
+const nodeC = useServer(async () => ({
+  name: 'node C',
+  options: [`redis ${(await redis.started).url}`, `digest_interval ${DIGEST_INTERVAL_MS}ms`],
+  env: { POGO_WEBSOCKET_FAULT_DROP_RELAY: '10:1' },
 }));
 
 const alice = { id: 1, name: 'Alice' };
@@ -143,6 +151,29 @@ test('nodes that hold the same state exchange digests and nothing else: no reque
     const repairs = relayed.messages.filter((m) => m.data[0] === 1 && (m.data[KIND] === 7 || m.data[KIND] === 8));
     assert.deepEqual(repairs.map((m) => m.data[KIND]), [], 'a node asked for a repair though nothing was lost');
     assert.deepEqual(onA.leaving, []);
+  } finally {
+    relayed.close();
+  }
+});
+
+test("a sign-out that Redis never carried is repaired within the digest interval: the watchers on other nodes hear offline", async () => {
+  await Promise.all([brokerBecomes(nodeB, 'up', 10_000), brokerBecomes(nodeC, 'up', 10_000)]);
+  const friend = uniq('friend-');
+  const watcher = await signedInPusher(nodeB, { id: uniq('watcher-'), watchlist: [friend] });
+  const online = nextEvent(watcher.user.watchlist, 'online', { timeout: 3000 });
+  const relayed = await redis.monitor(`${PREFIX}:*`);
+  try {
+    const tab = await signedInPusher(nodeC, { id: friend });
+    assert.deepEqual((await online).data.user_ids.map(String), [friend]);
+
+    const offline = nextEvent(watcher.user.watchlist, 'offline', { timeout: DIGEST_INTERVAL_MS + REPAIR_MARGIN_MS });
+    const left = Date.now();
+    tab.disconnect();
+    assert.deepEqual((await offline).data.user_ids.map(String), [friend]);
+    console.log(`lost sign-out repaired on node B ${Date.now() - left} ms after the last connection closed (digest_interval ${DIGEST_INTERVAL_MS} ms)`);
+    // Node C sent no user offline record (relay kind 10) to Redis: node B learnt it from the repair.
+    const offlines = relayed.messages.filter((m) => m.data[0] === 1 && m.data[KIND] === 10);
+    assert.deepEqual(offlines, [], 'a user offline record reached Redis');
   } finally {
     relayed.close();
   }

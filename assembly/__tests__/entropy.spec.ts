@@ -5,7 +5,8 @@
 // so a record left out is a record Redis lost.
 
 import { Action, Option } from "../abi";
-import { Act, Actions, batch, eventFrame, expectOneOf, newApp, TestApp, utf8 } from "./engine.include";
+import { bucketOf, USERS_HASH } from "../channels/digest";
+import { Act, Actions, batch, eventFrame, expectOneOf, newApp, q, TestApp, utf8 } from "./engine.include";
 
 const PEER: u32 = 7;
 
@@ -180,5 +181,87 @@ describe("repairs", () => {
     const acts = b.run();
     expect(acts.log(w.id)).toBe("");
     expectBoth(app);
+  });
+});
+
+/** The watchlist event a watcher hears when `id` comes online or goes offline. */
+function watchlistEvent(name: string, id: string): string {
+  return "{\"event\":\"pusher_internal:watchlist_events\",\"data\":" +
+    q("{\"events\":[{\"name\":\"" + name + "\",\"user_ids\":[" + q(id) + "]}]}") + "}";
+}
+
+/** Answers the Wants of a digest exchange and feeds the State records back as node PEER's. */
+function repair(app: TestApp, wants: Array<ArrayBuffer>): Actions {
+  const b = batch();
+  for (let i = 0; i < wants.length; i++) {
+    const states = records(batch().remote(wants[i], 3).run(), app, 8);
+    for (let j = 0; j < states.length; j++) b.remote(states[j], PEER);
+  }
+  return b.run();
+}
+
+describe("signed-in users", () => {
+  it("should repair a lost user offline: the watchers hear offline", () => {
+    const app = relayingApp();
+    const w = app.connect();
+    mirror(w.signin("{\"id\":\"w\",\"watchlist\":[\"u1\"]}"), app);
+    const u1 = app.connect();
+    mirror(u1.signin("{\"id\":\"u1\"}"), app);
+    // Lost: u1's offline record. Node PEER still holds u1, so nobody hears offline.
+    expect(u1.close().log(w.id)).toBe("");
+
+    const wants = exchangeDigest(app);
+    expect(wants.length).toBe(1);
+    expect(repair(app, wants).log(w.id)).toBe(watchlistEvent("offline", "u1"));
+    expect(exchangeDigest(app).length).toBe(0);
+  });
+
+  it("should repair a lost user online: the user is held for its node", () => {
+    const app = relayingApp();
+    const w = app.connect();
+    mirror(w.signin("{\"id\":\"w\",\"watchlist\":[\"u2\"]}"), app);
+    // Lost: u2's online record; here, w hears of u2 from u2 itself.
+    const u2 = app.connect();
+    expect(u2.signin("{\"id\":\"u2\"}").log(w.id)).toBe(watchlistEvent("online", "u2"));
+
+    const wants = exchangeDigest(app);
+    expect(wants.length).toBe(1);
+    expect(repair(app, wants).log(w.id)).toBe("");
+    expect(exchangeDigest(app).length).toBe(0);
+    // Node PEER now holds u2: its last connection here closing leaves it online there.
+    expect(u2.close().log(w.id)).toBe("");
+  });
+
+  it("should ignore a users State in another bucket, or with an id that is not JSON string content", () => {
+    const app = relayingApp();
+    const w = app.connect();
+    mirror(w.signin("{\"id\":\"w\",\"watchlist\":[\"u1\",\"x\\\"y\"]}"), app);
+    const u1 = app.connect();
+    mirror(u1.signin("{\"id\":\"u1\"}"), app);
+    u1.close();
+    const b = batch();
+    const usersBucket = bucketOf(USERS_HASH);
+    for (let k = 0; k < 2; k++) {
+      // kind 8 | app id | bucket | "!users" | one id
+      const id = k == 0 ? "w" : "x\"y";
+      const appId = utf8(app.id), name = utf8("!users"), idBytes = utf8(id);
+      const r = new ArrayBuffer(1 + 2 + appId.byteLength + 1 + 2 + name.byteLength + 4 + 2 + idBytes.byteLength);
+      let p = changetype<usize>(r);
+      store<u8>(p, 8);
+      store<u16>(p + 1, <u16>appId.byteLength);
+      memory.copy(p + 3, changetype<usize>(appId), appId.byteLength);
+      p += 3 + appId.byteLength;
+      store<u8>(p, <u8>(k == 0 ? (usersBucket + 1) & 63 : usersBucket));
+      store<u16>(p + 1, <u16>name.byteLength);
+      memory.copy(p + 3, changetype<usize>(name), name.byteLength);
+      p += 3 + name.byteLength;
+      store<u32>(p, 1);
+      store<u16>(p + 4, <u16>idBytes.byteLength);
+      memory.copy(p + 6, changetype<usize>(idBytes), idBytes.byteLength);
+      b.remote(r, PEER);
+    }
+    // Applied, either would have signed u1 out of PEER.
+    expect(b.run().log(w.id)).toBe("");
+    expect(exchangeDigest(app).length).toBe(1);
   });
 });

@@ -1,6 +1,6 @@
 // The digest of one node's share of an app's cluster state: its subscription
-// count on each channel and its presence members, as the other nodes hold
-// them from its relay records. Each element hashes to 64 bits and is XORed
+// count on each channel, its presence members and its signed-in users, as the
+// other nodes hold them from its relay records. Each element hashes to 64 bits and is XORed
 // into the bucket of its channel, so adding and removing an element are one
 // XOR each and a digest costs 64 words, whatever the number of channels.
 // Two nodes holding the same elements have the same buckets; a bucket that
@@ -40,6 +40,19 @@ export function countElement(nameHash: u64, count: u32): u64 {
 /** The element "user `key` is present on the channel `nameHash`". */
 export function memberElement(nameHash: u64, key: ArrayBuffer): u64 {
   return mix64(nameHash + rotl<u64>(hash64(changetype<usize>(key), key.byteLength), 23));
+}
+
+/**
+ * The name signed-in users are digested under, as if they were the members
+ * of one channel: no channel has it (a channel name has no `!`). Its bucket
+ * holds them, beside the channels whose names hash there.
+ */
+export const USERS_ENTRY: ArrayBuffer = String.UTF8.encode("!users");
+export const USERS_HASH: u64 = hash64(changetype<usize>(USERS_ENTRY), USERS_ENTRY.byteLength);
+
+/** The element "user `id` is signed in". */
+export function userElement(id: ArrayBuffer): u64 {
+  return memberElement(USERS_HASH, id);
 }
 
 export class Digest {

@@ -6,7 +6,7 @@
 
 import { Action } from "../abi";
 import { Channel } from "../channels/channel";
-import { DIGEST_BUCKETS } from "../channels/digest";
+import { DIGEST_BUCKETS, USERS_ENTRY } from "../channels/digest";
 import { ByteBuffer } from "./buffer";
 
 /**
@@ -263,9 +263,12 @@ export function relayWant(appId: usize, appIdLen: usize, token: u64, mask: u64):
 
 /**
  * Tells the other nodes the subscription count and present members here of
- * every channel of bucket `bucket` of app `appId`, listed in `channels`.
+ * every channel of bucket `bucket` of app `appId`, listed in `channels`, and,
+ * for the bucket of the signed-in users, the `users` signed in here.
  */
-export function relayState(appId: usize, appIdLen: usize, bucket: u8, channels: Array<Channel>): void {
+export function relayState(
+  appId: usize, appIdLen: usize, bucket: u8, channels: Array<Channel>, users: Array<ArrayBuffer> | null,
+): void {
   const at = out.len;
   record(Action.Relay, 0, 0);
   out.byte(<u8>Relay.State);
@@ -290,6 +293,14 @@ export function relayState(appId: usize, appIdLen: usize, bucket: u8, channels: 
       out.bytes(changetype<usize>(m.info), m.info.byteLength);
     }
     store<u32>(out.ptr + <usize>countAt, present);
+  }
+  if (users) {
+    out.field16(changetype<usize>(USERS_ENTRY), USERS_ENTRY.byteLength);
+    out.u32(users.length);
+    for (let i = 0, n = users.length; i < n; i++) {
+      const id = unchecked(users[i]);
+      out.field16(changetype<usize>(id), id.byteLength);
+    }
   }
   // The record's length, now known, into its header (kind, id, length).
   store<u32>(out.ptr + <usize>at + 5, out.len - at - 9);

@@ -11,6 +11,8 @@ import { fields } from "./record";
 /** A user signed in on other nodes, and their numbers. */
 export class RemoteUser {
   nodes: Array<u32> = [];
+  /** The number of the last repair that listed the user (protocol/entropy.ts). */
+  mark: u32 = 0;
   constructor(public id: ArrayBuffer) {}
 }
 

@@ -12,8 +12,8 @@
 
 import { copyBytes } from "../channels/bytemap";
 import { Channel, ChannelType, Member } from "../channels/channel";
-import { channelHash, Digest, memberElement } from "../channels/digest";
-import { relayChannelCount, relayMember as relayMemberRecord } from "../frame/output";
+import { channelHash, Digest, memberElement, userElement, USERS_HASH } from "../channels/digest";
+import { relayChannelCount, relayMember as relayMemberRecord, relayUser } from "../frame/output";
 import { isStringContent, validateValue } from "../json/scanner";
 import { isValidUtf8 } from "../json/utf8";
 import { App, apps } from "./app";
@@ -33,6 +33,19 @@ export function relayMember(app: App, channel: Channel, m: Member, added: bool):
 export function relayCount(app: App, channel: Channel, before: u32): void {
   writeCount(app, channel);
   app.digest.count(channelHash(channel.name), before, channel.subscriptionCount);
+}
+
+/** Tells the other nodes that user `id` signed in here (first connection) or out (last one). */
+export function relaySignIn(app: App, id: ArrayBuffer, online: bool): void {
+  relayUser(online, changetype<usize>(app.id), app.id.byteLength, changetype<usize>(id), id.byteLength);
+  app.digest.toggle(USERS_HASH, userElement(id));
+}
+
+/** Keeps in the digest held for `node` that user `id` signed in there (`online`) or out. */
+export function heldSignIn(app: App, node: u32, id: ArrayBuffer, online: bool): void {
+  // A gone node's digest went with it (nodeGone): its users leave after.
+  if (!online && !app.peers.has(node)) return;
+  peerDigest(app, node).toggle(USERS_HASH, userElement(id));
 }
 
 function writeMember(app: App, channel: Channel, m: Member, added: bool): void {

@@ -1,27 +1,29 @@
 // Anti-entropy between nodes. Redis Pub/Sub may lose any relay record, so a
-// member_removed or a subscription count can go missing and stay wrong on the
-// nodes that missed it. Each node keeps the digest of what it relayed
-// (App.digest) and of what it holds for every other node (App.peers), both
+// member_removed, a subscription count or a sign-out can go missing and stay
+// wrong on the nodes that missed it. Each node keeps the digest of what it
+// relayed (App.digest) and of what it holds for every other node (App.peers), both
 // updated incrementally by cluster.ts. On each DIGEST event, every period
 // set by the host, a node relays its digest of each app: one record,
 // whatever the traffic. A node that receives a digest compares it with what
 // it holds for the sender and, if some buckets differ, relays a Want naming
 // the sender by its token and the buckets. The sender answers with one State
 // record per bucket: its counts and present members on the channels of that
-// bucket, which every node applies in place of what it held for the sender
+// bucket (and, in the bucket of USERS_ENTRY, its signed-in users), which
+// every node applies in place of what it held for the sender
 // there, adding the members and counts it missed and dropping the ones it
 // kept too long. Records travel in order on one Redis channel, so a digest
 // always follows the records it accounts for.
 
-import { copyBytes } from "../channels/bytemap";
 import { Channel, ChannelType } from "../channels/channel";
-import { bucketOf, channelHash, DIGEST_BUCKETS, hash64, mix64 } from "../channels/digest";
+import { bytesEqual, copyBytes } from "../channels/bytemap";
+import { bucketOf, channelHash, DIGEST_BUCKETS, hash64, mix64, USERS_ENTRY, USERS_HASH } from "../channels/digest";
 import { relayDigest, relayState, relayWant } from "../frame/output";
-import { validateValue } from "../json/scanner";
+import { isStringContent, validateValue } from "../json/scanner";
 import { App, apps } from "./app";
 import { countChanged, joinNode, leaveNode } from "./cluster";
 import { channelType, isCacheChannel, isValidChannelName } from "./names";
 import { Fields } from "./record";
+import { userOnNode, usersNotListed } from "./signin";
 
 /** This node's token: Want records name the node they ask by it. */
 let token: u64 = 0;
@@ -32,6 +34,9 @@ const entries = new Fields();
 
 // @ts-ignore: decorator
 @inline const MAX_KEY: usize = 128;
+
+/** The bucket whose State records list the sender's signed-in users. */
+const USERS_BUCKET: i32 = bucketOf(USERS_HASH);
 
 /** Sets this node's token from the host's random seed. */
 export function seedToken(lo: u32, hi: u32): void {
@@ -87,9 +92,20 @@ export function remoteWant(app: App, f: Fields): bool {
     if ((mask >> <u64>b) & 1) unchecked(lists[b]).push(ch);
   }
   for (let b = 0; b < DIGEST_BUCKETS; b++) {
-    if ((mask >> <u64>b) & 1) relayState(changetype<usize>(app.id), app.id.byteLength, <u8>b, unchecked(lists[b]));
+    if (((mask >> <u64>b) & 1) == 0) continue;
+    relayState(changetype<usize>(app.id), app.id.byteLength, <u8>b, unchecked(lists[b]), b == USERS_BUCKET ? signedIn(app) : null);
   }
   return true;
+}
+
+/** The ids of the users signed in here. */
+function signedIn(app: App): Array<ArrayBuffer> {
+  const ids = new Array<ArrayBuffer>();
+  for (let i = 0, c = app.users.capacity; i < c; i++) {
+    const u = app.users.valueAt(i);
+    if (u) ids.push(u.id);
+  }
+  return ids;
 }
 
 /**
@@ -110,6 +126,14 @@ export function remoteState(app: App, node: u32, f: Fields, now: u64): bool {
   while (e.remaining > 0) {
     e.str16();
     const name = e.start, nameLen = e.len;
+    if (bytesEqual(USERS_ENTRY, name, nameLen)) {
+      e.bytes(4);
+      for (let i: u32 = 0, n = load<u32>(e.start); i < n; i++) {
+        e.str16();
+        userOnNode(app, node, e.start, e.len).mark = mark;
+      }
+      continue;
+    }
     e.bytes(4);
     const count = load<u32>(e.start);
     e.bytes(4);
@@ -154,6 +178,7 @@ export function remoteState(app: App, node: u32, f: Fields, now: u64): bool {
     }
     if (ch.mark != mark) countChanged(app, ch, node, 0, now);
   }
+  if (bucket == USERS_BUCKET) usersNotListed(app, node, mark);
   return true;
 }
 
@@ -175,6 +200,13 @@ function checkState(ptr: usize, len: usize, bucket: i32): bool {
   while (e.remaining > 0) {
     if (!e.str16()) return false;
     const name = e.start, nameLen = e.len;
+    if (bytesEqual(USERS_ENTRY, name, nameLen)) {
+      if (bucket != USERS_BUCKET || !e.bytes(4)) return false;
+      for (let i: u32 = 0, n = load<u32>(e.start); i < n; i++) {
+        if (!e.str16() || e.len == 0 || !isStringContent(e.start, e.len)) return false;
+      }
+      continue;
+    }
     if (!isValidChannelName(name, nameLen) || bucketOf(hash64(name, nameLen)) != bucket) return false;
     const type = channelType(name, nameLen);
     if (type == ChannelType.User || !e.bytes(4) || load<u32>(e.start) == 0 || !e.bytes(4)) return false;

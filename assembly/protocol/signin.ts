@@ -8,6 +8,7 @@ import { ArrayScanner, JsonType, ObjectScanner, unescapeString } from "../json/s
 import { writeStringContent } from "../json/writer";
 import { App, apps, RemoteUser, User } from "./app";
 import { signBegin, signBytes, signMatches, signUserSeparator } from "./auth";
+import { heldSignIn, relaySignIn } from "./cluster";
 import { CloseCode } from "./codes";
 import { Connection, connectionById } from "./connection";
 import { sendError } from "./reply";
@@ -88,7 +89,7 @@ function signInAs(conn: Connection, idPtr: usize, idLen: usize): void {
   conn.user = user;
   conn.userIndex = user.connections.push(conn.id);
   if (!first) return;
-  if (app.relay) relayUser(true, changetype<usize>(app.id), app.id.byteLength, idPtr, idLen);
+  if (app.relay) relaySignIn(app, user.id, true);
   if (!onlineElsewhere(app, idPtr, idLen)) notifyWatchers(app, user.id, true);
 }
 
@@ -111,46 +112,67 @@ function signedInAnywhere(app: App, id: ArrayBuffer): bool {
  */
 export function remoteUser(app: App, node: u32, isOnline: bool, ptr: usize, len: usize): bool {
   if (len == 0) return false;
-  const before = app.users.get(ptr, len) != null || onlineElsewhere(app, ptr, len);
-  let r = app.remoteUsers.get(ptr, len);
   if (isOnline) {
-    if (!r) {
-      r = new RemoteUser(copyBytes(ptr, len));
-      app.remoteUsers.set(ptr, len, r);
-    }
-    if (r.nodes.includes(node)) return true;
-    r.nodes.push(node);
-    if (!before) notifyWatchers(app, r.id, true);
+    userOnNode(app, node, ptr, len);
     return true;
   }
-  if (!r) return true;
-  leaveUser(app, r, node, before);
+  const r = app.remoteUsers.get(ptr, len);
+  if (r) leaveUser(app, r, node);
   return true;
 }
 
+/**
+ * Records that user `ptr[0..len)` is signed in on node `node`, telling the
+ * watchers if it was signed in nowhere; returns the user.
+ */
+export function userOnNode(app: App, node: u32, ptr: usize, len: usize): RemoteUser {
+  const before = app.users.get(ptr, len) != null || onlineElsewhere(app, ptr, len);
+  let r = app.remoteUsers.get(ptr, len);
+  if (!r) {
+    r = new RemoteUser(copyBytes(ptr, len));
+    app.remoteUsers.set(ptr, len, r);
+  }
+  if (r.nodes.includes(node)) return r;
+  r.nodes.push(node);
+  heldSignIn(app, node, r.id, true);
+  if (!before) notifyWatchers(app, r.id, true);
+  return r;
+}
+
+/**
+ * Signs out on node `node` every user held as signed in there whose mark is
+ * not `mark`: a repair listed the node's users, and not these.
+ */
+export function usersNotListed(app: App, node: u32, mark: u32): void {
+  signOutOn(app, node, true, mark);
+}
+
+/** Signs out on node `node` the users held as signed in there (when `unmarkedOnly`, those whose mark is not `mark`). */
+function signOutOn(app: App, node: u32, unmarkedOnly: bool, mark: u32): void {
+  // Collected first: leaving deletes from the map being walked.
+  const gone = new Array<RemoteUser>();
+  for (let i = 0, c = app.remoteUsers.capacity; i < c; i++) {
+    const r = app.remoteUsers.valueAt(i);
+    if (r && !(unmarkedOnly && r.mark == mark) && r.nodes.includes(node)) gone.push(r);
+  }
+  for (let i = 0; i < gone.length; i++) leaveUser(app, unchecked(gone[i]), node);
+}
+
 /** Drops `node` from the nodes of remote user `r`; tells the watchers if it was its last anywhere. */
-function leaveUser(app: App, r: RemoteUser, node: u32, wasOnline: bool): void {
+function leaveUser(app: App, r: RemoteUser, node: u32): void {
   const k = r.nodes.indexOf(node);
   if (k < 0) return;
   unchecked((r.nodes[k] = r.nodes[r.nodes.length - 1]));
   r.nodes.pop();
+  heldSignIn(app, node, r.id, false);
   if (r.nodes.length > 0) return;
   app.remoteUsers.delete(changetype<usize>(r.id), r.id.byteLength);
-  if (wasOnline && !signedInAnywhere(app, r.id)) notifyWatchers(app, r.id, false);
+  if (!signedInAnywhere(app, r.id)) notifyWatchers(app, r.id, false);
 }
 
 /** Node `node` is gone: its users go offline where it was their last node. */
 export function usersGone(node: u32): void {
-  for (let a = 0, n = apps.length; a < n; a++) {
-    const app = unchecked(apps[a]);
-    // Collected first: leaving deletes from the map being walked.
-    const gone = new Array<RemoteUser>();
-    for (let i = 0, c = app.remoteUsers.capacity; i < c; i++) {
-      const r = app.remoteUsers.valueAt(i);
-      if (r && r.nodes.includes(node)) gone.push(r);
-    }
-    for (let i = 0; i < gone.length; i++) leaveUser(app, unchecked(gone[i]), node, true);
-  }
+  for (let a = 0, n = apps.length; a < n; a++) signOutOn(unchecked(apps[a]), node, false, 0);
 }
 
 /** Relays every user signed in here, for nodes that lost or never had them. */
@@ -198,7 +220,7 @@ export function signOut(conn: Connection): void {
     if (ids.count == 0) {
       app.users.delete(changetype<usize>(user.id), user.id.byteLength);
       ids.free();
-      if (app.relay) relayUser(false, changetype<usize>(app.id), app.id.byteLength, changetype<usize>(user.id), user.id.byteLength);
+      if (app.relay) relaySignIn(app, user.id, false);
       if (!onlineElsewhere(app, changetype<usize>(user.id), user.id.byteLength)) notifyWatchers(app, user.id, false);
     }
   }

@@ -20,7 +20,8 @@
 // it relays its own.
 //
 // Redis Pub/Sub may lose any message, so every digest interval the engine
-// relays a digest of its subscription counts and presence members as one
+// relays a digest of its subscription counts, presence members and
+// signed-in users as one
 // more record per app; a node that holds something else for the sender asks
 // it, by record, for the part that differs, and the sender's answer replaces
 // it (assembly/protocol/entropy.ts). The broker only carries these records
