@@ -74,6 +74,14 @@ func (p *seedProgram) http(app int, ch string, route byte, extra ...byte) *seedP
 
 func (p *seedProgram) tick() *seedProgram { return p.add(12, 1) }
 
+// digest asks the engine to relay its digests.
+func (p *seedProgram) digest() *seedProgram { return p.add(15, 2) }
+
+// replay feeds the relay record kept at index i (modulo those kept) back as node's.
+func (p *seedProgram) replay(node int, i byte) *seedProgram {
+	return p.add(11, byte(node-1), 0, 5, i, 1)
+}
+
 func engineSeeds() [][]byte {
 	var seeds []seedProgram
 	var s seedProgram
@@ -107,6 +115,19 @@ func engineSeeds() [][]byte {
 	s.batch(0, 2).open(1, 1).open(2, 1)
 	s.batch(5, 2).http(1, "cache-a", 0, 0, 2, 0).subscribe(1, "cache-a")
 	s.batch(5, 3).http(1, "cache-a", 3, 3).subscribe(2, "cache-a").http(1, "b", 4, 1)
+	seeds = append(seeds, s)
+
+	// Anti-entropy: a member who leaves and a signed-in user; the digest
+	// (relay record 5: member_added, count, user online, member_removed,
+	// count, digest) replayed as another node's brings a Want (6), which
+	// brings the State of the users' bucket (7), applied as that node's.
+	s = nil
+	s.batch(0, 2).open(1, 0).open(2, 0)
+	s.batch(5, 2).subscribePresence(1, "presence-a", "u1", 0).signin(2, "u2")
+	s.batch(5, 2).closed(1).digest()
+	s.batch(5, 1).replay(2, 5)
+	s.batch(5, 1).replay(3, 6)
+	s.batch(5, 1).replay(2, 7)
 	seeds = append(seeds, s)
 
 	out := make([][]byte, 0, len(seeds)+2)

@@ -71,6 +71,7 @@ const (
 	fuzzMaxBatches  = 10
 	fuzzMaxEvents   = 12
 	fuzzProbeEvery  = 4
+	fuzzRelaysKept  = 16
 	fuzzRecycle     = 4096 // programs per engine instance
 	fuzzMemoryLimit = 64 << 20
 	fuzzCallTimeout = 5 * time.Second
@@ -223,6 +224,7 @@ type fuzzHarness struct {
 	closedBy map[uint32]bool
 	// Relay records the engine produced, replayed as REMOTE input.
 	relays       [][]byte
+	relaysSeen   int
 	remoteCounts bool // a REMOTE record may have set subscriptions on other nodes
 	batches      int
 }
@@ -325,8 +327,11 @@ func (h *fuzzHarness) event(in *fuzzInput) {
 		switch in.intn(8) {
 		case 0:
 			h.b.Shutdown()
-		case 1, 2:
+		case 1:
 			h.b.Sync()
+		case 2, 3:
+			// Its Digest records, replayed, bring Want records, and those State records.
+			h.b.Digest()
 		default:
 			h.b.NodeGone(uint32(1 + in.intn(fuzzNodes)))
 		}
@@ -674,8 +679,8 @@ func (h *fuzzHarness) remote(in *fuzzInput) {
 		str("")
 		r = append(r, byte(in.intn(2)))
 		r = append(r, `{"event":"e","channel":`+quote(ch)+`,"data":"{\"x\":1}"}`...)
-	case 1:
-		r = append(r, 2)
+	case 1: // terminate, user online, user offline
+		r = append(r, []byte{2, 9, 10}[in.intn(3)])
 		str(app)
 		str(fuzzUsers[in.intn(len(fuzzUsers))])
 	case 2, 3:
@@ -703,7 +708,7 @@ func (h *fuzzHarness) remote(in *fuzzInput) {
 	if in.intn(8) == 0 {
 		r = mutate(in, r)
 	}
-	if len(r) > 0 && r[0] == 5 { // a subscription count on another node
+	if len(r) > 0 && (r[0] == 5 || r[0] == 8) { // subscription counts on another node
 		h.remoteCounts = true
 	}
 	h.b.Remote(node, r)
@@ -862,9 +867,13 @@ func (h *fuzzHarness) checkActions(out []byte) {
 			if string(appID) != fuzzAppConfigs[0].ID {
 				t.Fatalf("relay for app %q, which does not relay", appID)
 			}
-			if len(h.relays) < 16 {
+			// The last fuzzRelaysKept, so that the answers to late records are replayed too.
+			if len(h.relays) < fuzzRelaysKept {
 				h.relays = append(h.relays, bytes.Clone(record))
+			} else {
+				h.relays[h.relaysSeen%fuzzRelaysKept] = bytes.Clone(record)
 			}
+			h.relaysSeen++
 		default:
 			t.Fatalf("unknown action kind %d", a.Kind())
 		}
