@@ -1,8 +1,9 @@
 // The digest of one node's share of an app's cluster state: its subscription
 // count on each channel, its presence members and its signed-in users, as the
-// other nodes hold them from its relay records. Each element hashes to 64 bits and is XORed
-// into the bucket of its channel, so adding and removing an element are one
-// XOR each and a digest costs 64 words, whatever the number of channels.
+// other nodes hold them from its relay records. Each element hashes to 64 bits
+// and is XORed into the bucket of its channel, so adding and removing an
+// element are one XOR each and a digest costs 64 words, whatever the number
+// of channels.
 // Two nodes holding the same elements have the same buckets; a bucket that
 // differs names the channels to resync (protocol/entropy.ts).
 

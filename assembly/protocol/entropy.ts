@@ -1,18 +1,18 @@
 // Anti-entropy between nodes. Redis Pub/Sub may lose any relay record, so a
 // member_removed, a subscription count or a sign-out can go missing and stay
 // wrong on the nodes that missed it. Each node keeps the digest of what it
-// relayed (App.digest) and of what it holds for every other node (App.peers), both
-// updated incrementally by cluster.ts. On each DIGEST event, every period
-// set by the host, a node relays its digest of each app: one record,
-// whatever the traffic. A node that receives a digest compares it with what
-// it holds for the sender and, if some buckets differ, relays a Want naming
-// the sender by its token and the buckets. The sender answers with one State
-// record per bucket: its counts and present members on the channels of that
-// bucket (and, in the bucket of USERS_ENTRY, its signed-in users), which
-// every node applies in place of what it held for the sender
-// there, adding the members and counts it missed and dropping the ones it
-// kept too long. Records travel in order on one Redis channel, so a digest
-// always follows the records it accounts for.
+// relayed (App.digest) and of what it holds for every other node
+// (App.peers), both updated incrementally by cluster.ts. On each DIGEST
+// event, every period set by the host, a node relays its digest of each app:
+// one record, whatever the traffic. A node that receives a digest compares it
+// with what it holds for the sender and, if some buckets differ, relays a
+// Want naming the sender by its token and the buckets. The sender answers
+// with one State record per bucket: its counts and present members on the
+// channels of that bucket (and, in the bucket of USERS_ENTRY, its signed-in
+// users), which every node applies in place of what it held for the sender
+// there, adding the members, counts and users it missed and dropping the
+// ones it kept too long. Records travel in order on one Redis channel, so a
+// digest always follows the records it accounts for.
 
 import { Channel, ChannelType } from "../channels/channel";
 import { bytesEqual, copyBytes } from "../channels/bytemap";
