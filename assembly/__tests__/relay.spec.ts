@@ -268,6 +268,7 @@ describe("events from other nodes", () => {
     b.remote(relayRecord(app.id, "news", "", 1, "{\"event\":\"e\",\"channel\":\"news\",\"data\":{}}"));
     b.remote(relayRecord(app.id, "news", "", 0, "{\"eveot\":\"e\",\"channel\":\"news\",\"data\":\"d\"}"));
     b.remote(relayRecord(app.id, "news", "", 0, "{\"event\":1,\"channel\":\"news\",\"data\":\"d\"}"));
+    b.remote(relayRecord(app.id, "news", "", 0, "{\"event\":\"\",\"channel\":\"news\",\"data\":\"d\"}"));
     b.remote(good);
     const acts = b.run();
     expect(acts.log(a.id)).toBe(msg);

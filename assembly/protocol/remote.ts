@@ -60,11 +60,12 @@ export function remote(node: u32, ptr: usize, len: usize, now: u64): bool {
   const msg = f.start, msgLen = f.len;
 
   if (!isValidChannelName(channel, channelLen)) return false;
-  // Clients get these bytes as they are: only a JSON object with an event
-  // name goes out (pusher-js drops anything else). A cache channel keeps the
+  // Clients get these bytes as they are: only a JSON object with a non-empty
+  // event name goes out (pusher-js drops anything else). A cache channel keeps the
   // content of its `data` string.
   if (!message.scan(msg, msgLen) || !isValidUtf8(msg, msgLen)) return false;
-  if (message.type(message.find("event")) != JsonType.String) return false;
+  const e = message.find("event");
+  if (message.type(e) != JsonType.String || message.valueLen(e) == 0) return false;
   const d = message.find("data");
   if (cacheable && message.type(d) != JsonType.String) return false;
 
